@@ -1,0 +1,509 @@
+//! The client side: a pure state machine for the login dialogue, data-channel negotiation and
+//! the progress of each command.
+//!
+//! The driver queues operations ([`ClientSession::login`], [`ClientSession::passive`],
+//! [`ClientSession::command`], ...), each named by an [`OpId`]; it sends what
+//! [`ClientSession::poll_command`] gives, and feeds every reply to
+//! [`ClientSession::handle_reply`], which says whether the reply continues, completes or fails
+//! the operation in flight. One command is in flight at a time, so replies can never be matched
+//! to the wrong command.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, SocketAddrV4};
+
+use bytes::BytesMut;
+
+use crate::address::{parse_epsv_reply, parse_pasv_reply};
+use crate::arg::{Arg, Secret};
+use crate::command::Command;
+use crate::reply::{Reply, ReplyCode, ReplyDecoder, ReplyDecoderConfig, ReplyError};
+
+/// Names an operation queued on a [`ClientSession`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(u64);
+
+/// Why an operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The server refused (4yz or 5yz); the reply holds its own words.
+    #[error("server replied {0}")]
+    Rejected(Reply),
+    /// The server sent a reply that does not fit the command (say, 331 to `RETR`).
+    #[error("unexpected reply {0}")]
+    UnexpectedReply(Reply),
+    /// The reply had the right code but its text could not be read (a `227` without an address).
+    #[error("malformed reply {0}")]
+    MalformedReply(Reply),
+    /// The server asked for an account (`332`) and none was given.
+    #[error("server needs an account: {0}")]
+    NeedAccount(Reply),
+}
+
+impl ProtocolError {
+    /// The server's reply behind the error.
+    pub fn reply(&self) -> &Reply {
+        match self {
+            Self::Rejected(r)
+            | Self::UnexpectedReply(r)
+            | Self::MalformedReply(r)
+            | Self::NeedAccount(r) => r,
+        }
+    }
+
+    /// Whether the failure is transient (4yz): the same command may work later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Rejected(r) if r.code().is_transient())
+    }
+}
+
+/// Where to open a data connection, as negotiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataTarget {
+    /// `229`: connect to the control connection's peer on this port (RFC 2428 §3).
+    ExtendedPassive(u16),
+    /// `227`: connect to this address (see [`crate::address::resolve_pasv_address`] for servers
+    /// that announce a private one).
+    Passive(SocketAddrV4),
+    /// `PORT`/`EPRT` accepted: accept the server's connection on the driver's listener.
+    Active,
+}
+
+/// What a reply did to the operation in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
+pub enum Progress {
+    /// The operation goes on: a 1yz reply (for a transfer: start moving data now), or a step of a
+    /// dialogue whose next command is queued.
+    Continuing {
+        /// The operation.
+        op: OpId,
+        /// The reply.
+        reply: Reply,
+    },
+    /// The operation succeeded; this is its final reply.
+    Done {
+        /// The operation.
+        op: OpId,
+        /// The final reply.
+        reply: Reply,
+    },
+    /// The data channel is negotiated.
+    DataReady {
+        /// The operation.
+        op: OpId,
+        /// Where to connect (or that the server will connect).
+        target: DataTarget,
+    },
+    /// The operation failed.
+    Failed {
+        /// The operation.
+        op: OpId,
+        /// Why.
+        error: ProtocolError,
+    },
+    /// A reply arrived while no command was in flight (such as a `421` before closing).
+    Unsolicited(Reply),
+}
+
+/// How a command's replies are judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// 2yz completes; 1yz continues (the usual case).
+    Completion,
+    /// 3yz completes (`REST`, `RNFR`).
+    Intermediate,
+}
+
+#[derive(Debug)]
+enum Op {
+    Greeting,
+    Login {
+        user: Arg,
+        password: Secret<Arg>,
+        account: Option<Secret<Arg>>,
+        step: LoginStep,
+    },
+    Command {
+        cmd: Command,
+        expect: Expect,
+    },
+    Passive {
+        tried_epsv: bool,
+    },
+    Active {
+        addr: SocketAddr,
+        tried_eprt: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LoginStep {
+    User,
+    Pass,
+    Acct,
+}
+
+/// The client's protocol state machine. See the [module docs](self).
+#[derive(Debug)]
+pub struct ClientSession {
+    queue: VecDeque<(OpId, Op)>,
+    current: Option<(OpId, Op)>,
+    /// The command of `current` is written and its reply awaited.
+    sent: bool,
+    outbox: VecDeque<Command>,
+    epsv_refused: bool,
+    eprt_refused: bool,
+    next_id: u64,
+}
+
+impl Default for ClientSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientSession {
+    /// A session for a new connection; it first awaits the greeting ([`Self::GREETING`]).
+    pub fn new() -> Self {
+        Self {
+            queue: VecDeque::new(),
+            current: Some((Self::GREETING, Op::Greeting)),
+            sent: true,
+            outbox: VecDeque::new(),
+            epsv_refused: false,
+            eprt_refused: false,
+            next_id: 1,
+        }
+    }
+
+    /// The operation that awaits the server's greeting (`220`; `120` continues; 4yz/5yz fail).
+    pub const GREETING: OpId = OpId(0);
+
+    /// Queues the login dialogue: `USER`, then `PASS` on `331`, then `ACCT` on `332`.
+    pub fn login(
+        &mut self,
+        user: Arg,
+        password: Secret<Arg>,
+        account: Option<Secret<Arg>>,
+    ) -> OpId {
+        self.push(Op::Login {
+            user,
+            password,
+            account,
+            step: LoginStep::User,
+        })
+    }
+
+    /// Queues one command. `REST` and `RNFR` complete on 3yz; every other command completes on
+    /// 2yz and continues on 1yz (transfers: move the data after the 1yz).
+    pub fn command(&mut self, cmd: Command) -> OpId {
+        let expect = match cmd {
+            Command::Rest(_) | Command::Rnfr(_) => Expect::Intermediate,
+            _ => Expect::Completion,
+        };
+        self.push(Op::Command { cmd, expect })
+    }
+
+    /// Queues passive-mode negotiation: `EPSV`, falling back to `PASV` when the server does
+    /// not know `EPSV` (500, 502) and remembering that for the rest of the session, as curl
+    /// does.
+    pub fn passive(&mut self) -> OpId {
+        self.push(Op::Passive { tried_epsv: false })
+    }
+
+    /// Queues active-mode negotiation for a listener at `addr`: `EPRT`, falling back to `PORT`
+    /// for IPv4 when the server does not know `EPRT`.
+    pub fn active(&mut self, addr: SocketAddr) -> OpId {
+        self.push(Op::Active {
+            addr,
+            tried_eprt: false,
+        })
+    }
+
+    /// Whether the server refused `EPSV` earlier in this session.
+    pub fn epsv_refused(&self) -> bool {
+        self.epsv_refused
+    }
+
+    /// Whether any operation is queued or in flight.
+    pub fn is_busy(&self) -> bool {
+        self.current.is_some() || !self.queue.is_empty()
+    }
+
+    /// Takes the next command to send.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        if self.outbox.is_empty() && self.current.is_none() {
+            if let Some(next) = self.queue.pop_front() {
+                self.current = Some(next);
+                self.sent = false;
+            }
+        }
+        if !self.sent {
+            if let Some((_, op)) = &self.current {
+                let cmd = self.first_command(op);
+                self.sent = true;
+                self.outbox.push_back(cmd);
+            }
+        }
+        self.outbox.pop_front()
+    }
+
+    /// Feeds one reply and says what it did.
+    pub fn handle_reply(&mut self, reply: Reply) -> Progress {
+        let Some((op_id, op)) = self.current.take() else {
+            return Progress::Unsolicited(reply);
+        };
+        if !self.sent {
+            self.current = Some((op_id, op));
+            return Progress::Unsolicited(reply);
+        }
+        let code = reply.code();
+        if code.is_preliminary() {
+            self.current = Some((op_id, op));
+            return Progress::Continuing { op: op_id, reply };
+        }
+        match op {
+            Op::Greeting => Self::finish(op_id, reply, code == ReplyCode::SERVICE_READY),
+            Op::Login {
+                user,
+                password,
+                account,
+                step,
+            } => self.login_reply(op_id, reply, user, password, account, step),
+            Op::Command { expect, .. } => {
+                let ok = match expect {
+                    Expect::Completion => code.is_completion(),
+                    Expect::Intermediate => code.is_intermediate(),
+                };
+                Self::finish(op_id, reply, ok)
+            }
+            Op::Passive { tried_epsv } => self.passive_reply(op_id, reply, tried_epsv),
+            Op::Active { addr, tried_eprt } => {
+                let unknown = matches!(code.as_u16(), 500 | 502);
+                if !tried_eprt || !unknown || addr.is_ipv6() {
+                    if code.is_completion() {
+                        return Progress::DataReady {
+                            op: op_id,
+                            target: DataTarget::Active,
+                        };
+                    }
+                    if unknown && !tried_eprt && !self.eprt_refused && addr.is_ipv4() {
+                        self.eprt_refused = true;
+                        return self.resend(
+                            op_id,
+                            Op::Active {
+                                addr,
+                                tried_eprt: true,
+                            },
+                            reply,
+                        );
+                    }
+                }
+                Self::finish(op_id, reply, false)
+            }
+        }
+    }
+
+    fn push(&mut self, op: Op) -> OpId {
+        let id = OpId(self.next_id);
+        self.next_id += 1;
+        self.queue.push_back((id, op));
+        id
+    }
+
+    fn first_command(&self, op: &Op) -> Command {
+        match op {
+            Op::Greeting => Command::Noop,
+            Op::Login { user, .. } => Command::User(user.clone()),
+            Op::Command { cmd, .. } => cmd.clone(),
+            Op::Passive { .. } if self.epsv_refused => Command::Pasv,
+            Op::Passive { .. } => Command::Epsv(None),
+            Op::Active {
+                addr: SocketAddr::V4(v4),
+                ..
+            } if self.eprt_refused => Command::Port(*v4),
+            Op::Active { addr, .. } => Command::Eprt(*addr),
+        }
+    }
+
+    fn finish(op: OpId, reply: Reply, ok: bool) -> Progress {
+        if ok {
+            return Progress::Done { op, reply };
+        }
+        let error = if reply.code().is_negative() {
+            ProtocolError::Rejected(reply)
+        } else {
+            ProtocolError::UnexpectedReply(reply)
+        };
+        Progress::Failed { op, error }
+    }
+
+    /// Sends the next command of a multi-step operation and keeps it in flight.
+    fn resend(&mut self, op_id: OpId, op: Op, reply: Reply) -> Progress {
+        self.current = Some((op_id, op));
+        self.sent = false;
+        Progress::Continuing { op: op_id, reply }
+    }
+
+    fn login_reply(
+        &mut self,
+        op_id: OpId,
+        reply: Reply,
+        user: Arg,
+        password: Secret<Arg>,
+        account: Option<Secret<Arg>>,
+        step: LoginStep,
+    ) -> Progress {
+        let code = reply.code().as_u16();
+        match (step, code) {
+            // 230 after USER: no password needed; 202 after ACCT: account superfluous.
+            (_, 230) | (LoginStep::Acct, 202) => Progress::Done { op: op_id, reply },
+            (LoginStep::User, 331) => {
+                self.outbox.push_back(Command::Pass(password.clone()));
+                self.current = Some((
+                    op_id,
+                    Op::Login {
+                        user,
+                        password,
+                        account,
+                        step: LoginStep::Pass,
+                    },
+                ));
+                Progress::Continuing { op: op_id, reply }
+            }
+            (LoginStep::User | LoginStep::Pass, 332) => match account {
+                Some(acct) => {
+                    self.outbox.push_back(Command::Acct(acct.clone()));
+                    self.current = Some((
+                        op_id,
+                        Op::Login {
+                            user,
+                            password,
+                            account: Some(acct),
+                            step: LoginStep::Acct,
+                        },
+                    ));
+                    Progress::Continuing { op: op_id, reply }
+                }
+                None => Progress::Failed {
+                    op: op_id,
+                    error: ProtocolError::NeedAccount(reply),
+                },
+            },
+            _ => Self::finish(op_id, reply, false),
+        }
+    }
+
+    fn passive_reply(&mut self, op_id: OpId, reply: Reply, tried_epsv: bool) -> Progress {
+        let code = reply.code();
+        let used_epsv = !tried_epsv && !self.epsv_refused;
+        if used_epsv {
+            if code == ReplyCode::EXTENDED_PASSIVE_MODE {
+                return match parse_epsv_reply(reply.first_line()) {
+                    Ok(port) => Progress::DataReady {
+                        op: op_id,
+                        target: DataTarget::ExtendedPassive(port),
+                    },
+                    Err(_) => Progress::Failed {
+                        op: op_id,
+                        error: ProtocolError::MalformedReply(reply),
+                    },
+                };
+            }
+            // 500/502: EPSV unknown. 501/522 appear from servers that know the verb but not
+            // the form. Fall back to PASV and remember it (curl and lftp do the same).
+            if matches!(code.as_u16(), 500 | 501 | 502 | 522) {
+                self.epsv_refused = true;
+                return self.resend(op_id, Op::Passive { tried_epsv: true }, reply);
+            }
+            return Self::finish(op_id, reply, false);
+        }
+        if code == ReplyCode::PASSIVE_MODE {
+            return match parse_pasv_reply(reply.first_line()) {
+                Ok(addr) => Progress::DataReady {
+                    op: op_id,
+                    target: DataTarget::Passive(addr),
+                },
+                Err(_) => Progress::Failed {
+                    op: op_id,
+                    error: ProtocolError::MalformedReply(reply),
+                },
+            };
+        }
+        Self::finish(op_id, reply, false)
+    }
+}
+
+/// A [`ClientSession`] with its reply decoder: bytes in, commands (as bytes) and progress out.
+#[derive(Debug)]
+pub struct ClientConnection {
+    decoder: ReplyDecoder,
+    session: ClientSession,
+    progress: VecDeque<Progress>,
+}
+
+impl Default for ClientConnection {
+    fn default() -> Self {
+        Self::new(ReplyDecoderConfig::default())
+    }
+}
+
+impl ClientConnection {
+    /// A connection with the given reply limits.
+    pub fn new(config: ReplyDecoderConfig) -> Self {
+        Self {
+            decoder: ReplyDecoder::new(config),
+            session: ClientSession::new(),
+            progress: VecDeque::new(),
+        }
+    }
+
+    /// Decodes every whole reply at the front of `input` and feeds it to the session. A reply
+    /// that cannot be decoded is an error for the caller: the conversation cannot be trusted to
+    /// stay in step after it.
+    pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ReplyError> {
+        while let Some(reply) = self.decoder.decode(input) {
+            let progress = self.session.handle_reply(reply?);
+            self.progress.push_back(progress);
+        }
+        Ok(())
+    }
+
+    /// The server closed the connection: an unfinished reply is an error.
+    pub fn handle_eof(&mut self, input: &mut BytesMut) -> Result<(), ReplyError> {
+        self.handle_input(input)?;
+        match self.decoder.decode_eof(input) {
+            Some(Err(e)) => Err(e),
+            Some(Ok(reply)) => {
+                let progress = self.session.handle_reply(reply);
+                self.progress.push_back(progress);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Takes what the next decoded reply did.
+    pub fn poll_progress(&mut self) -> Option<Progress> {
+        self.progress.pop_front()
+    }
+
+    /// Appends every command ready to send, in wire form, to `out`. Returns whether anything
+    /// was written.
+    pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        let mut wrote = false;
+        while let Some(cmd) = self.session.poll_command() {
+            cmd.encode(out);
+            wrote = true;
+        }
+        wrote
+    }
+
+    /// The session, to queue operations.
+    pub fn session(&mut self) -> &mut ClientSession {
+        &mut self.session
+    }
+}

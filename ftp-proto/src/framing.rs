@@ -1,0 +1,350 @@
+//! Control-connection framing: bytes into lines (RFC 959 §4.1, RFC 854 for Telnet).
+//!
+//! [`LineDecoder`] cuts a byte stream into lines without copying in the common case. It accepts
+//! CRLF and bare LF (many scripts send LF alone), removes Telnet commands (`IAC IP`, `IAC DM`,
+//! option negotiation), turns `IAC IAC` into one `0xFF` byte, and enforces a maximum line length:
+//! an over-long line yields one [`DecodeError::LineTooLong`], the rest of it is skipped up to the
+//! next line end, and decoding carries on. Memory stays bounded by the limit, whatever arrives.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+const CR: u8 = b'\r';
+const LF: u8 = b'\n';
+/// Telnet "interpret as command".
+const IAC: u8 = 255;
+/// Telnet WILL, WONT, DO and DONT take one option byte after them.
+const WILL: u8 = 251;
+const DONT: u8 = 254;
+/// The lowest Telnet command byte (SE).
+const SE: u8 = 240;
+
+/// Errors from [`LineDecoder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// A line was longer than the configured limit; it was skipped up to its line end.
+    #[error("line longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit in bytes, line end excluded.
+        limit: usize,
+    },
+    /// The stream ended inside a line.
+    #[error("stream ended inside a line")]
+    UnexpectedEof,
+}
+
+/// Appends `bytes` to `out` as Telnet data: each 0xFF byte is doubled (`IAC IAC`, RFC 854), so
+/// that [`LineDecoder`] on the other side gives back exactly `bytes`.
+pub(crate) fn put_telnet_data(out: &mut BytesMut, bytes: &[u8]) {
+    if !bytes.contains(&IAC) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for chunk in bytes.split_inclusive(|&b| b == IAC) {
+        out.extend_from_slice(chunk);
+        if chunk.last() == Some(&IAC) {
+            out.extend_from_slice(&[IAC]);
+        }
+    }
+}
+
+/// An incremental line decoder for the control connection (RFC 959 §4.1, RFC 854).
+///
+/// It cuts a byte stream into lines without copying in the common case. It accepts CRLF and
+/// bare LF (many scripts send LF alone), removes Telnet commands (`IAC IP`, `IAC DM`, option
+/// negotiation), turns `IAC IAC` into one `0xFF` byte, and enforces a maximum line length: an
+/// over-long line yields one [`DecodeError::LineTooLong`], the rest of it is skipped up to the
+/// next line end, and decoding carries on. Memory stays bounded by the limit.
+#[derive(Debug, Clone)]
+pub struct LineDecoder {
+    max_len: usize,
+    /// Skipping the rest of an over-long line.
+    discarding: bool,
+    /// Bytes at the front of the buffer already known to hold no line end and no IAC.
+    scanned: usize,
+}
+
+impl Default for LineDecoder {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_MAX_LINE_LEN)
+    }
+}
+
+impl LineDecoder {
+    /// The default line limit: room for a verb and a long path (Linux `PATH_MAX` is 4096).
+    pub const DEFAULT_MAX_LINE_LEN: usize = 8192;
+
+    /// A decoder that refuses lines longer than `max_line_len` bytes (line end excluded).
+    pub fn new(max_line_len: usize) -> Self {
+        Self {
+            max_len: max_line_len,
+            discarding: false,
+            scanned: 0,
+        }
+    }
+
+    /// The configured limit.
+    pub fn max_line_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Whether the decoder is skipping the rest of an over-long line.
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
+    }
+
+    /// Takes the next line from the front of `buf`, without its line end.
+    ///
+    /// `None`: more bytes are needed. Removes what it returns (and what it skips) from `buf`;
+    /// bytes of an incomplete line stay in `buf`, never more than the limit plus a few.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+        if self.discarding {
+            match buf.iter().position(|&b| b == LF) {
+                Some(pos) => {
+                    buf.advance(pos + 1);
+                    self.discarding = false;
+                }
+                None => {
+                    buf.clear();
+                    return None;
+                }
+            }
+        }
+        // Fast path: one scan for the line end or a Telnet command; no IAC means no copy.
+        let start = self.scanned.min(buf.len());
+        let found = buf
+            .get(start..)?
+            .iter()
+            .position(|&b| b == LF || b == IAC)
+            .map(|i| i + start);
+        match found {
+            Some(pos) if buf.get(pos) == Some(&LF) => {
+                self.scanned = 0;
+                let len = if pos > 0 && buf.get(pos - 1) == Some(&CR) {
+                    pos - 1
+                } else {
+                    pos
+                };
+                if len > self.max_len {
+                    buf.advance(pos + 1);
+                    return Some(Err(self.too_long()));
+                }
+                let mut line = buf.split_to(pos + 1);
+                line.truncate(len);
+                Some(Ok(line.freeze()))
+            }
+            Some(_) => self.decode_telnet(buf),
+            None => {
+                self.scanned = buf.len();
+                self.check_overflow(buf)
+            }
+        }
+    }
+
+    /// Like [`decode`](Self::decode), for when the stream has ended: a partial line left in
+    /// `buf` gives [`DecodeError::UnexpectedEof`] (a command cut off by a dropped connection is
+    /// not run) and is removed.
+    pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+        if let Some(line) = self.decode(buf) {
+            return Some(line);
+        }
+        self.scanned = 0;
+        if self.discarding {
+            self.discarding = false;
+            buf.clear();
+            return None;
+        }
+        if buf.is_empty() {
+            return None;
+        }
+        buf.clear();
+        Some(Err(DecodeError::UnexpectedEof))
+    }
+
+    fn too_long(&self) -> DecodeError {
+        DecodeError::LineTooLong {
+            limit: self.max_len,
+        }
+    }
+
+    /// No line end yet: fail once the partial line cannot fit any more.
+    fn check_overflow(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+        // +1: the CR of a CRLF may already be here while its LF is still in flight.
+        if buf.len() > self.max_len + 1 {
+            buf.clear();
+            self.scanned = 0;
+            self.discarding = true;
+            return Some(Err(self.too_long()));
+        }
+        None
+    }
+
+    /// Slow path, taken only when the buffer holds an IAC before the next LF: walk the bytes,
+    /// dropping Telnet commands, until a line end that is not itself an option byte.
+    fn decode_telnet(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+        self.scanned = 0;
+        let mut line = BytesMut::new();
+        let mut i = 0;
+        while let Some(&b) = buf.get(i) {
+            match b {
+                LF => {
+                    let raw_len = if i > 0 && buf.get(i - 1) == Some(&CR) {
+                        i - 1
+                    } else {
+                        i
+                    };
+                    buf.advance(i + 1);
+                    if raw_len > self.max_len {
+                        return Some(Err(self.too_long()));
+                    }
+                    if line.last() == Some(&CR) {
+                        line.truncate(line.len() - 1);
+                    }
+                    return Some(Ok(line.freeze()));
+                }
+                IAC => match buf.get(i + 1) {
+                    None => break, // the command byte is still in flight
+                    Some(&IAC) => {
+                        line.extend_from_slice(&[IAC]);
+                        i += 2;
+                    }
+                    Some(&(WILL..=DONT)) => {
+                        if buf.get(i + 2).is_none() {
+                            break; // the option byte is still in flight
+                        }
+                        i += 3;
+                    }
+                    Some(&(SE..)) => i += 2,
+                    // Not a Telnet command: a lone IAC. Drop just the IAC so that a following
+                    // verb survives, e.g. when `IAC DM` went out as TCP urgent data and only
+                    // `IAC IP IAC` reached the stream before `ABOR`.
+                    Some(_) => i += 1,
+                },
+                _ => {
+                    line.extend_from_slice(&[b]);
+                    i += 1;
+                }
+            }
+        }
+        self.check_overflow(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(dec: &mut LineDecoder, input: &[u8]) -> Vec<Result<Bytes, DecodeError>> {
+        let mut buf = BytesMut::from(input);
+        std::iter::from_fn(|| dec.decode(&mut buf)).collect()
+    }
+
+    fn lines(input: &[u8]) -> Vec<Vec<u8>> {
+        decode_all(&mut LineDecoder::default(), input)
+            .into_iter()
+            .map(|r| r.unwrap().to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn crlf_and_bare_lf() {
+        assert_eq!(
+            lines(b"USER a\r\nPASS b\nNOOP\r\nPART"),
+            [&b"USER a"[..], b"PASS b", b"NOOP"]
+        );
+        // A CR alone inside a line is data.
+        assert_eq!(lines(b"a\rb\r\n"), [&b"a\rb"[..]]);
+        assert_eq!(lines(b"\r\n\n"), [&b""[..], b""]);
+    }
+
+    #[test]
+    fn telnet_commands_are_stripped() {
+        // IAC IP IAC DM before ABOR, as RFC 959 §4.1.3 describes.
+        assert_eq!(lines(b"\xff\xf4\xff\xf2ABOR\r\n"), [&b"ABOR"[..]]);
+        // Only IAC IP IAC reached the stream (DM went as urgent data).
+        assert_eq!(lines(b"\xff\xf4\xffABOR\r\n"), [&b"ABOR"[..]]);
+        // IAC IAC is one 0xFF data byte.
+        assert_eq!(lines(b"RETR a\xff\xffb\r\n"), [&b"RETR a\xffb"[..]]);
+        // Option negotiation: the option byte may even be LF (10) and is not a line end.
+        assert_eq!(lines(b"\xff\xfd\x0aNOOP\r\nX\r\n"), [&b"NOOP"[..], b"X"]);
+        assert_eq!(lines(b"NO\xff\xfb\x01OP\n"), [&b"NOOP"[..]]);
+    }
+
+    #[test]
+    fn split_anywhere_gives_the_same_lines() {
+        let input = b"USER a\r\n\xff\xf4\xff\xf2ABOR\r\nRETR x\xff\xffy\r\n\xff\xfd\x0aNOOP\n";
+        let whole = lines(input);
+        for cut in 0..=input.len() {
+            for cut2 in cut..=input.len() {
+                let mut dec = LineDecoder::default();
+                let mut buf = BytesMut::new();
+                let mut got = Vec::new();
+                for part in [&input[..cut], &input[cut..cut2], &input[cut2..]] {
+                    buf.extend_from_slice(part);
+                    while let Some(line) = dec.decode(&mut buf) {
+                        got.push(line.unwrap().to_vec());
+                    }
+                }
+                assert_eq!(got, whole, "cuts at {cut} and {cut2}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlong_line_is_reported_once_and_skipped() {
+        let mut dec = LineDecoder::new(8);
+        let mut buf = BytesMut::from(&b"12345678\r\n123456789\r\nNOOP\r\n"[..]);
+        assert_eq!(
+            dec.decode(&mut buf),
+            Some(Ok(Bytes::from_static(b"12345678")))
+        );
+        assert_eq!(
+            dec.decode(&mut buf),
+            Some(Err(DecodeError::LineTooLong { limit: 8 }))
+        );
+        assert_eq!(dec.decode(&mut buf), Some(Ok(Bytes::from_static(b"NOOP"))));
+        assert_eq!(dec.decode(&mut buf), None);
+    }
+
+    #[test]
+    fn endless_line_keeps_memory_bounded() {
+        let mut dec = LineDecoder::new(16);
+        let mut buf = BytesMut::new();
+        let mut errors = 0;
+        for _ in 0..1000 {
+            buf.extend_from_slice(&[b'A'; 7]);
+            while let Some(r) = dec.decode(&mut buf) {
+                assert_eq!(r, Err(DecodeError::LineTooLong { limit: 16 }));
+                errors += 1;
+            }
+            assert!(buf.len() <= 17 + 7, "buffer grew to {}", buf.len());
+        }
+        assert_eq!(errors, 1);
+        assert!(dec.is_discarding());
+        buf.extend_from_slice(b"tail\r\nQUIT\r\n");
+        assert_eq!(dec.decode(&mut buf), Some(Ok(Bytes::from_static(b"QUIT"))));
+        // An endless line of IACs is bounded too.
+        let mut dec = LineDecoder::new(16);
+        let mut buf = BytesMut::from(&[IAC; 200][..]);
+        assert_eq!(
+            dec.decode(&mut buf),
+            Some(Err(DecodeError::LineTooLong { limit: 16 }))
+        );
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn eof_inside_a_line() {
+        let mut dec = LineDecoder::default();
+        let mut buf = BytesMut::from(&b"NOOP\r\nDELE a"[..]);
+        assert_eq!(
+            dec.decode_eof(&mut buf),
+            Some(Ok(Bytes::from_static(b"NOOP")))
+        );
+        assert_eq!(
+            dec.decode_eof(&mut buf),
+            Some(Err(DecodeError::UnexpectedEof))
+        );
+        assert_eq!(dec.decode_eof(&mut buf), None);
+    }
+}

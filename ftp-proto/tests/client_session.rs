@@ -1,0 +1,280 @@
+//! The client machine driven by hand with replies as real servers send them.
+
+use ftp_proto::{
+    Arg, ClientSession, Command, DataTarget, Progress, ProtocolError, Reply, ReplyCode, Secret,
+};
+
+fn reply(code: u16, text: &str) -> Reply {
+    Reply::new(ReplyCode::new(code).unwrap(), text.to_owned()).unwrap()
+}
+
+fn arg(s: &str) -> Arg {
+    Arg::try_from(s).unwrap()
+}
+
+fn sent(c: &mut ClientSession) -> Vec<String> {
+    std::iter::from_fn(|| c.poll_command())
+        .map(|cmd| cmd.to_string())
+        .collect()
+}
+
+fn greeted() -> ClientSession {
+    let mut c = ClientSession::new();
+    assert_eq!(
+        sent(&mut c),
+        Vec::<String>::new(),
+        "nothing is sent before the greeting"
+    );
+    assert_eq!(
+        c.handle_reply(reply(120, "ready in 1 minute")),
+        Progress::Continuing {
+            op: ClientSession::GREETING,
+            reply: reply(120, "ready in 1 minute")
+        }
+    );
+    let r = reply(220, "vsftpd perf peer");
+    assert_eq!(
+        c.handle_reply(r.clone()),
+        Progress::Done {
+            op: ClientSession::GREETING,
+            reply: r
+        }
+    );
+    c
+}
+
+#[test]
+fn greeting_refused() {
+    let mut c = ClientSession::new();
+    let Progress::Failed {
+        op,
+        error: ProtocolError::Rejected(r),
+    } = c.handle_reply(reply(421, "Too many users"))
+    else {
+        panic!()
+    };
+    assert_eq!((op, r.code().as_u16()), (ClientSession::GREETING, 421));
+}
+
+#[test]
+fn login_with_password() {
+    let mut c = greeted();
+    let op = c.login(arg("bench"), Secret::new(arg("bench")), None);
+    assert_eq!(sent(&mut c), ["USER bench"]);
+    assert!(matches!(
+        c.handle_reply(reply(331, "Please specify the password.")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["PASS <redacted>"]);
+    let done = c.handle_reply(reply(230, "Login successful."));
+    assert!(matches!(done, Progress::Done { op: o, .. } if o == op));
+    assert!(!c.is_busy());
+}
+
+#[test]
+fn login_without_password_and_with_account() {
+    // vsftpd with no_anon_password=YES answers USER anonymous with 230 at once.
+    let mut c = greeted();
+    let op = c.login(
+        arg("anonymous"),
+        Secret::new(arg("guest@example.com")),
+        None,
+    );
+    sent(&mut c);
+    assert!(
+        matches!(c.handle_reply(reply(230, "Login successful.")), Progress::Done { op: o, .. } if o == op)
+    );
+    let mut c = greeted();
+    c.login(
+        arg("acme"),
+        Secret::new(arg("pw")),
+        Some(Secret::new(arg("sales"))),
+    );
+    sent(&mut c);
+    let _ = c.handle_reply(reply(331, "pw"));
+    assert_eq!(sent(&mut c).len(), 1);
+    let _ = c.handle_reply(reply(332, "Need account for login."));
+    let Some(Command::Acct(acct)) = c.poll_command() else {
+        panic!()
+    };
+    assert_eq!(acct.expose_secret().as_bytes(), b"sales");
+    assert!(matches!(
+        c.handle_reply(reply(230, "ok")),
+        Progress::Done { .. }
+    ));
+    // 332 without an account to give.
+    let mut c = greeted();
+    c.login(arg("acme"), Secret::new(arg("pw")), None);
+    sent(&mut c);
+    let _ = c.handle_reply(reply(331, "pw"));
+    sent(&mut c);
+    let failed = c.handle_reply(reply(332, "Need account"));
+    assert!(matches!(
+        failed,
+        Progress::Failed {
+            error: ProtocolError::NeedAccount(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn login_rejected_carries_the_reply() {
+    let mut c = greeted();
+    c.login(arg("bench"), Secret::new(arg("wrong")), None);
+    sent(&mut c);
+    let _ = c.handle_reply(reply(331, "pw"));
+    sent(&mut c);
+    let Progress::Failed { error, .. } = c.handle_reply(reply(530, "Login incorrect.")) else {
+        panic!()
+    };
+    assert_eq!(error.reply().code().as_u16(), 530);
+    assert_eq!(error.reply().text(), "Login incorrect.");
+    assert!(!error.is_transient());
+    assert_eq!(error.to_string(), "server replied 530 Login incorrect.");
+}
+
+#[test]
+fn epsv_falls_back_to_pasv_and_remembers() {
+    let mut c = greeted();
+    let op = c.passive();
+    assert_eq!(sent(&mut c), ["EPSV"]);
+    assert!(matches!(
+        c.handle_reply(reply(500, "Unknown command.")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["PASV"]);
+    let p = c.handle_reply(reply(227, "Entering Passive Mode (127,0,0,1,82,98)."));
+    assert_eq!(
+        p,
+        Progress::DataReady {
+            op,
+            target: DataTarget::Passive("127.0.0.1:21090".parse().unwrap())
+        }
+    );
+    assert!(c.epsv_refused());
+    c.passive();
+    assert_eq!(sent(&mut c), ["PASV"], "the fallback is remembered");
+    // A server that knows EPSV.
+    let mut c = greeted();
+    let op = c.passive();
+    sent(&mut c);
+    let p = c.handle_reply(reply(229, "Entering Extended Passive Mode (|||21799|)"));
+    assert_eq!(
+        p,
+        Progress::DataReady {
+            op,
+            target: DataTarget::ExtendedPassive(21799)
+        }
+    );
+    // A malformed 229 is an error that keeps the server's words.
+    c.passive();
+    sent(&mut c);
+    let p = c.handle_reply(reply(229, "Entering Extended Passive Mode"));
+    assert!(matches!(
+        p,
+        Progress::Failed {
+            error: ProtocolError::MalformedReply(_),
+            ..
+        }
+    ));
+    // 425 from PASV is a failure, not a fallback.
+    let mut c = greeted();
+    c.passive();
+    sent(&mut c);
+    assert!(matches!(
+        c.handle_reply(reply(425, "no")),
+        Progress::Failed { .. }
+    ));
+}
+
+#[test]
+fn active_mode_eprt_then_port() {
+    let mut c = greeted();
+    let op = c.active("127.0.0.1:50000".parse().unwrap());
+    assert_eq!(sent(&mut c), ["EPRT |1|127.0.0.1|50000|"]);
+    let _ = c.handle_reply(reply(502, "EPRT not implemented"));
+    assert_eq!(sent(&mut c), ["PORT 127,0,0,1,195,80"]);
+    assert_eq!(
+        c.handle_reply(reply(200, "PORT ok")),
+        Progress::DataReady {
+            op,
+            target: DataTarget::Active
+        }
+    );
+    // vsftpd with port_enable=NO refuses: a failure with its reply.
+    c.active("127.0.0.1:50000".parse().unwrap());
+    assert_eq!(sent(&mut c), ["PORT 127,0,0,1,195,80"]);
+    assert!(matches!(
+        c.handle_reply(reply(550, "Permission denied.")),
+        Progress::Failed { .. }
+    ));
+    // IPv6 has no PORT fallback.
+    let mut c = greeted();
+    c.active("[::1]:50000".parse().unwrap());
+    assert_eq!(sent(&mut c), ["EPRT |2|::1|50000|"]);
+    assert!(matches!(
+        c.handle_reply(reply(502, "no")),
+        Progress::Failed { .. }
+    ));
+}
+
+#[test]
+fn transfers_continue_then_complete_or_fail() {
+    let mut c = greeted();
+    let op = c.command(Command::Retr(arg("regular.txt")));
+    assert_eq!(sent(&mut c), ["RETR regular.txt"]);
+    assert!(
+        matches!(c.handle_reply(reply(150, "Opening")), Progress::Continuing { op: o, .. } if o == op)
+    );
+    assert!(
+        matches!(c.handle_reply(reply(226, "Transfer complete.")), Progress::Done { op: o, .. } if o == op)
+    );
+    let op = c.command(Command::Rest(10));
+    sent(&mut c);
+    assert!(
+        matches!(c.handle_reply(reply(350, "Restarting at 10.")), Progress::Done { op: o, .. } if o == op)
+    );
+    c.command(Command::Retr(arg("missing")));
+    sent(&mut c);
+    let Progress::Failed { error, .. } = c.handle_reply(reply(550, "Failed to open file.")) else {
+        panic!()
+    };
+    assert_eq!(error.reply().code().as_u16(), 550);
+    // A 3yz to a command that completes on 2yz is unexpected.
+    c.command(Command::Pwd);
+    sent(&mut c);
+    assert!(matches!(
+        c.handle_reply(reply(350, "?")),
+        Progress::Failed {
+            error: ProtocolError::UnexpectedReply(_),
+            ..
+        }
+    ));
+    // A 4yz is transient.
+    c.command(Command::Stor(arg("x")));
+    sent(&mut c);
+    let Progress::Failed { error, .. } = c.handle_reply(reply(452, "full")) else {
+        panic!()
+    };
+    assert!(error.is_transient());
+}
+
+#[test]
+fn one_command_in_flight_and_unsolicited_replies() {
+    let mut c = greeted();
+    assert!(matches!(
+        c.handle_reply(reply(421, "Timeout")),
+        Progress::Unsolicited(_)
+    ));
+    let a = c.command(Command::Noop);
+    let b = c.command(Command::Pwd);
+    assert_eq!(
+        sent(&mut c),
+        ["NOOP"],
+        "the next command waits for the reply"
+    );
+    assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op, .. } if op == a));
+    assert_eq!(sent(&mut c), ["PWD"]);
+    assert!(matches!(c.handle_reply(reply(257, "\"/\"")), Progress::Done { op, .. } if op == b));
+}

@@ -1,0 +1,317 @@
+//! Property tests: wire round trips for commands, replies and addresses, and arbitrary bytes
+//! through every parser and both connection machines without a panic.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+
+use bytes::BytesMut;
+use ftp_proto::address::{
+    epsv_reply, format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply,
+    parse_port, pasv_reply,
+};
+use ftp_proto::{
+    Action, Arg, ClientConnection, Command, ConnectionInfo, EpsvArg, FormatControl, LineDecoder,
+    ListArgs, Opts, Outcome, Permissions, ProtectionLevel, Reply, ReplyCode, ReplyDecoder, Secret,
+    ServerConfig, ServerConnection, Structure, Timestamp, TransferMode, TransferType, Verb,
+    VirtualPath,
+};
+use proptest::prelude::*;
+
+/// Argument bytes: anything but CR, LF and NUL, with at least one byte that is not a space
+/// (an all-blank argument reads as no argument).
+fn arg() -> impl Strategy<Value = Arg> {
+    proptest::collection::vec(
+        any::<u8>().prop_filter("no line ends", |b| !matches!(b, b'\r' | b'\n' | 0)),
+        0..40,
+    )
+    .prop_map(|mut v| {
+        v.push(b'x');
+        let half = v.len() / 2;
+        v.rotate_right(half);
+        Arg::try_from(v).unwrap()
+    })
+}
+
+/// A path argument that does not start with `-` (a LIST flag) or a space.
+fn list_path() -> impl Strategy<Value = Arg> {
+    arg().prop_map(|a| {
+        let mut v = a.as_bytes().to_vec();
+        v.insert(0, b'p');
+        Arg::try_from(v).unwrap()
+    })
+}
+
+fn timestamp() -> impl Strategy<Value = Timestamp> {
+    (1970u64..4_000_000_000, 0u32..1_000_000_000)
+        .prop_map(|(s, n)| Timestamp::from_unix(s, n).unwrap())
+}
+
+fn socket_v4() -> impl Strategy<Value = SocketAddrV4> {
+    (any::<u32>(), any::<u16>()).prop_map(|(ip, port)| SocketAddrV4::new(Ipv4Addr::from(ip), port))
+}
+
+fn socket() -> impl Strategy<Value = SocketAddr> {
+    prop_oneof![
+        socket_v4().prop_map(SocketAddr::V4),
+        (any::<u128>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port)),
+    ]
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    let form = prop_oneof![
+        Just(FormatControl::NonPrint),
+        Just(FormatControl::Telnet),
+        Just(FormatControl::Asa)
+    ];
+    let opt_arg = || proptest::option::of(arg());
+    let list_args = || {
+        let flags = "-[a-zA-Z]{1,3}( -[a-z]{1,2})?".prop_map(|s| Arg::try_from(s).unwrap());
+        (
+            proptest::option::of(flags),
+            proptest::option::of(list_path()),
+        )
+            .prop_map(|(flags, path)| ListArgs { flags, path })
+    };
+    prop_oneof![
+        arg().prop_map(Command::User),
+        proptest::option::of(arg()).prop_map(|a| Command::Pass(Secret::new(a.unwrap_or_default()))),
+        arg().prop_map(|a| Command::Acct(Secret::new(a))),
+        arg().prop_map(Command::Cwd),
+        arg().prop_map(Command::Smnt),
+        socket_v4().prop_map(Command::Port),
+        prop_oneof![
+            form.clone().prop_map(TransferType::Ascii),
+            form.prop_map(TransferType::Ebcdic),
+            Just(TransferType::Image),
+            any::<u8>().prop_map(TransferType::Local),
+        ]
+        .prop_map(Command::Type),
+        prop_oneof![
+            Just(Structure::File),
+            Just(Structure::Record),
+            Just(Structure::Page)
+        ]
+        .prop_map(Command::Stru),
+        prop_oneof![
+            Just(TransferMode::Stream),
+            Just(TransferMode::Block),
+            Just(TransferMode::Compressed)
+        ]
+        .prop_map(Command::Mode),
+        arg().prop_map(Command::Retr),
+        arg().prop_map(Command::Stor),
+        opt_arg().prop_map(Command::Stou),
+        arg().prop_map(Command::Appe),
+        (any::<u64>(), proptest::option::of(any::<u64>()))
+            .prop_map(|(size, record)| Command::Allo { size, record }),
+        any::<u64>().prop_map(Command::Rest),
+        arg().prop_map(Command::Rnfr),
+        arg().prop_map(Command::Rnto),
+        arg().prop_map(Command::Dele),
+        arg().prop_map(Command::Rmd),
+        arg().prop_map(Command::Mkd),
+        list_args().prop_map(Command::List),
+        list_args().prop_map(Command::Nlst),
+        arg().prop_map(Command::Site),
+        opt_arg().prop_map(Command::Stat),
+        opt_arg().prop_map(Command::Help),
+        arg().prop_map(Command::Auth),
+        any::<u64>().prop_map(Command::Pbsz),
+        prop_oneof![
+            Just(ProtectionLevel::Clear),
+            Just(ProtectionLevel::Safe),
+            Just(ProtectionLevel::Confidential),
+            Just(ProtectionLevel::Private)
+        ]
+        .prop_map(Command::Prot),
+        ("[A-Z0-9]{1,8}", opt_arg()).prop_map(|(n, value)| Command::Opts(Opts {
+            name: Verb::new(n).unwrap(),
+            value
+        })),
+        socket().prop_map(Command::Eprt),
+        prop_oneof![
+            Just(None),
+            Just(Some(EpsvArg::All)),
+            any::<u16>().prop_map(|n| Some(EpsvArg::Protocol(n)))
+        ]
+        .prop_map(Command::Epsv),
+        opt_arg().prop_map(Command::Lang),
+        arg().prop_map(Command::Size),
+        arg().prop_map(Command::Mdtm),
+        opt_arg().prop_map(Command::Mlst),
+        opt_arg().prop_map(Command::Mlsd),
+        arg().prop_map(Command::Host),
+        arg().prop_map(Command::Xcwd),
+        arg().prop_map(Command::Xmkd),
+        arg().prop_map(Command::Xrmd),
+        (timestamp(), arg()).prop_map(|(time, path)| Command::Mfmt { time, path }),
+        ("[A-Z][A-Z0-9!-~]{4,9}", opt_arg()).prop_map(|(v, arg)| Command::Unknown {
+            verb: Verb::new(v).unwrap(),
+            arg
+        }),
+        prop_oneof![
+            Just(Command::Cdup),
+            Just(Command::Rein),
+            Just(Command::Quit),
+            Just(Command::Pasv),
+            Just(Command::Abor),
+            Just(Command::Pwd),
+            Just(Command::Syst),
+            Just(Command::Noop),
+            Just(Command::Ccc),
+            Just(Command::Feat),
+            Just(Command::Xpwd),
+            Just(Command::Xcup),
+        ],
+    ]
+}
+
+fn reply() -> impl Strategy<Value = Reply> {
+    let line = proptest::collection::vec(
+        any::<u8>().prop_filter("no line ends", |b| *b != b'\r' && *b != b'\n'),
+        0..30,
+    );
+    (100u16..600, proptest::collection::vec(line, 1..6))
+        .prop_map(|(code, lines)| Reply::multiline(ReplyCode::new(code).unwrap(), lines).unwrap())
+}
+
+/// Frames `wire` with a fresh line decoder and parses the one line in it.
+fn through_the_wire(wire: &[u8]) -> Command {
+    let mut buf = BytesMut::from(wire);
+    let line = LineDecoder::default().decode(&mut buf).unwrap().unwrap();
+    assert!(buf.is_empty());
+    Command::parse(line).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn command_round_trip(cmd in command()) {
+        prop_assert_eq!(through_the_wire(&cmd.to_bytes()), cmd);
+    }
+
+    #[test]
+    fn reply_round_trip_split_anywhere(replies in proptest::collection::vec(reply(), 1..4), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4)) {
+        let mut wire = BytesMut::new();
+        for r in &replies {
+            r.encode(&mut wire);
+        }
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+        points.push(wire.len());
+        points.sort_unstable();
+        let mut dec = ReplyDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        let mut from = 0;
+        for to in points {
+            buf.extend_from_slice(&wire[from..to]);
+            from = to;
+            while let Some(r) = dec.decode(&mut buf) {
+                got.push(r.unwrap());
+            }
+        }
+        prop_assert_eq!(got, replies);
+    }
+
+    #[test]
+    fn address_round_trips(v4 in socket_v4(), any_addr in socket(), port in any::<u16>()) {
+        prop_assert_eq!(parse_port(format_port(v4).as_bytes()), Ok(v4));
+        prop_assert_eq!(parse_eprt(format_eprt(any_addr).as_bytes()), Ok(any_addr));
+        prop_assert_eq!(parse_pasv_reply(pasv_reply(v4).first_line()), Ok(v4));
+        prop_assert_eq!(parse_epsv_reply(epsv_reply(port).first_line()), Ok(port));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_a_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Command::parse(bytes.clone());
+        let _ = parse_port(&bytes);
+        let _ = parse_eprt(&bytes);
+        let _ = parse_pasv_reply(&bytes);
+        let _ = parse_epsv_reply(&bytes);
+        let _ = Timestamp::parse(&bytes);
+        let _ = ftp_proto::listing::parse_list_line(&bytes);
+        let _ = ftp_proto::listing::parse_mlsx_line(&bytes);
+        let path = VirtualPath::root().resolve(&bytes);
+        prop_assert!(path.as_bytes().starts_with(b"/"));
+        prop_assert!(path.components().all(|c| c != b"." && c != b".." && !c.is_empty() && !c.contains(&0)));
+        let mut lines = LineDecoder::new(64);
+        let mut replies = ReplyDecoder::default();
+        for chunk in bytes.chunks(7) {
+            let mut a = BytesMut::from(chunk);
+            while lines.decode(&mut a).is_some() {}
+            prop_assert!(a.len() <= 66);
+            let mut b = BytesMut::from(chunk);
+            while replies.decode(&mut b).is_some() {}
+        }
+    }
+
+    /// A whole server session fed arbitrary input: no panic, every reply it sends decodes, and
+    /// it never asks for a path outside the root.
+    #[test]
+    fn server_connection_survives_any_input(
+        lines in proptest::collection::vec(prop_oneof![
+            command().prop_map(|c| c.to_bytes().to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        ], 0..30),
+    ) {
+        let info = ConnectionInfo { local: "127.0.0.1:21".parse().unwrap(), peer: "127.0.0.1:40000".parse().unwrap() };
+        let mut server = ServerConnection::new(ServerConfig::default(), info, 256);
+        let mut input = BytesMut::new();
+        let mut output = BytesMut::new();
+        server.poll_transmit(&mut output);
+        for line in lines {
+            input.extend_from_slice(&line);
+            server.handle_input(&mut input);
+            prop_assert!(input.len() <= 4096, "input is consumed or bounded");
+            while let Some(action) = server.poll_action() {
+                let (id, outcome) = match action {
+                    Action::Authenticate { id, .. } | Action::Account { id, .. } => (id, Outcome::LoggedIn(Permissions::ALL)),
+                    Action::OpenPassive { id, .. } => (id, Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap())),
+                    Action::Transfer(t) => {
+                        prop_assert!(t.path.as_bytes().starts_with(b"/"));
+                        let _ = server.handle_outcome(t.id, Outcome::TransferStarting { unique_name: None });
+                        (t.id, Outcome::TransferComplete { bytes: 0 })
+                    }
+                    Action::ChangeDirectory { id, path } | Action::MakeDirectory { id, path } | Action::Delete { id, path } => {
+                        prop_assert!(!path.components().any(|c| c == b".."));
+                        (id, Outcome::Done)
+                    }
+                    Action::RemoveDirectory { id, .. } | Action::Exists { id, .. } | Action::Rename { id, .. }
+                    | Action::SetModified { id, .. } => (id, Outcome::Done),
+                    Action::Size { id, .. } => (id, Outcome::Size(1)),
+                    Action::Modified { id, .. } => (id, Outcome::Modified(Timestamp::from_unix(0, 0).unwrap())),
+                    Action::Facts { id, .. } | Action::StatusListing { id, .. } => (id, Outcome::Failed(ftp_proto::server::FailureKind::NotFound)),
+                    _ => continue,
+                };
+                prop_assert!(server.handle_outcome(id, outcome).is_ok());
+            }
+            server.poll_transmit(&mut output);
+        }
+        let mut dec = ReplyDecoder::default();
+        let mut count = 0;
+        while let Some(r) = dec.decode(&mut output) {
+            prop_assert!(r.is_ok(), "{:?}", r);
+            count += 1;
+        }
+        prop_assert!(output.is_empty());
+        prop_assert!(count >= 1);
+    }
+
+    #[test]
+    fn client_connection_survives_any_input(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..50), 0..20)) {
+        let mut client = ClientConnection::default();
+        client.session().login(Arg::try_from("a").unwrap(), Secret::new(Arg::try_from("b").unwrap()), None);
+        client.session().passive();
+        let mut input = BytesMut::new();
+        let mut out = BytesMut::new();
+        for chunk in chunks {
+            input.extend_from_slice(&chunk);
+            if client.handle_input(&mut input).is_err() {
+                break;
+            }
+            while client.poll_progress().is_some() {}
+            client.poll_transmit(&mut out);
+        }
+    }
+}

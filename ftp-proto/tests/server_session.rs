@@ -1,0 +1,836 @@
+//! The server machine driven by hand: every rule checked without any I/O.
+
+use std::net::SocketAddr;
+
+use ftp_proto::server::{
+    AddressFamily, DataEndpoint, FailureKind, Features, ListFormat, Representation, Transfer,
+    TransferKind, WriteMode,
+};
+use ftp_proto::{
+    Action, Command, ConnectionInfo, Outcome, Permissions, Reply, ServerConfig, ServerSession,
+    Timestamp,
+};
+
+struct Harness {
+    session: ServerSession,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with(ServerConfig::default(), "127.0.0.1:21", "127.0.0.1:40000")
+    }
+
+    fn with(config: ServerConfig, local: &str, peer: &str) -> Self {
+        let info = ConnectionInfo {
+            local: local.parse().unwrap(),
+            peer: peer.parse().unwrap(),
+        };
+        let mut h = Self {
+            session: ServerSession::new(config, info),
+        };
+        assert_eq!(h.codes(), [220]);
+        h
+    }
+
+    fn logged_in(permissions: Permissions) -> Self {
+        let mut h = Self::new();
+        h.login(permissions);
+        h
+    }
+
+    fn login(&mut self, permissions: Permissions) {
+        assert_eq!(self.cmd("USER bench"), [331]);
+        assert_eq!(self.cmd("PASS bench"), Vec::<u16>::new());
+        let Some(Action::Authenticate {
+            id,
+            user,
+            password,
+            host: None,
+        }) = self.session.poll_action()
+        else {
+            panic!("expected Authenticate")
+        };
+        assert_eq!(
+            (user.as_bytes(), password.expose_secret().as_bytes()),
+            (&b"bench"[..], &b"bench"[..])
+        );
+        self.session
+            .handle_outcome(id, Outcome::LoggedIn(permissions))
+            .unwrap();
+        assert_eq!(self.codes(), [230]);
+    }
+
+    fn replies(&mut self) -> Vec<Reply> {
+        std::iter::from_fn(|| self.session.poll_reply()).collect()
+    }
+
+    fn codes(&mut self) -> Vec<u16> {
+        self.replies().iter().map(|r| r.code().as_u16()).collect()
+    }
+
+    /// Sends a line (parsed, or a parse error), returns the reply codes.
+    fn cmd(&mut self, line: &str) -> Vec<u16> {
+        match Command::parse(line.to_owned()) {
+            Ok(cmd) => self.session.handle_command(cmd),
+            Err(e) => self.session.handle_parse_error(e),
+        }
+        self.codes()
+    }
+
+    fn action(&mut self) -> Action {
+        self.session.poll_action().expect("an action")
+    }
+
+    fn no_action(&mut self) {
+        assert_eq!(self.session.poll_action(), None);
+    }
+
+    /// Opens a passive listener through EPSV.
+    fn epsv(&mut self) {
+        assert_eq!(self.cmd("EPSV"), Vec::<u16>::new());
+        let Action::OpenPassive {
+            id,
+            family: AddressFamily::V4,
+        } = self.action()
+        else {
+            panic!()
+        };
+        self.session
+            .handle_outcome(
+                id,
+                Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap()),
+            )
+            .unwrap();
+        let r = self.replies();
+        assert_eq!(
+            r[0].to_bytes().as_ref(),
+            b"229 Entering Extended Passive Mode (|||50000|)\r\n"
+        );
+    }
+
+    fn transfer(&mut self) -> Transfer {
+        match self.action() {
+            Action::Transfer(t) => t,
+            other => panic!("expected a transfer, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn login_gating_and_sequencing() {
+    let mut h = Harness::new();
+    for line in [
+        "PWD", "LIST", "RETR x", "CWD /", "MKD d", "STOR f", "PASV", "SIZE x", "STAT",
+    ] {
+        assert_eq!(h.cmd(line), [530], "{line}");
+    }
+    h.no_action();
+    assert_eq!(h.cmd("PASS x"), [503]);
+    assert_eq!(h.cmd("ACCT x"), [503]);
+    assert_eq!(h.cmd("FEAT"), [211]);
+    assert_eq!(h.cmd("SYST"), [215]);
+    assert_eq!(h.cmd("NOOP"), [200]);
+    assert_eq!(h.cmd("XYZZY"), [500]);
+    h.login(Permissions::ALL);
+    assert_eq!(h.cmd("PASS again"), [202]);
+    assert_eq!(h.cmd("PWD"), [257]);
+}
+
+#[test]
+fn failed_logins_look_alike_and_end_the_session() {
+    let mut h = Harness::new();
+    let mut texts = Vec::new();
+    for user in ["nobody", "bench", "root"] {
+        assert_eq!(h.cmd(&format!("USER {user}")), [331]);
+        h.session
+            .handle_command(Command::parse("PASS wrong").unwrap());
+        let Action::Authenticate { id, .. } = h.action() else {
+            panic!()
+        };
+        h.session
+            .handle_outcome(id, Outcome::LoginRejected)
+            .unwrap();
+        texts.push(h.replies());
+    }
+    assert_eq!(
+        texts[0], texts[1],
+        "the reply must not tell which user exists"
+    );
+    let last: Vec<u16> = texts[2].iter().map(|r| r.code().as_u16()).collect();
+    assert_eq!(last, [530, 421]);
+    assert_eq!(h.action(), Action::Close);
+    assert!(h.session.is_closed() && !h.session.wants_read());
+}
+
+#[test]
+fn account_dialogue() {
+    let mut h = Harness::new();
+    h.cmd("USER acme");
+    h.cmd("PASS pw");
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session.handle_outcome(id, Outcome::NeedAccount).unwrap();
+    assert_eq!(h.codes(), [332]);
+    assert_eq!(h.cmd("ACCT sales"), Vec::<u16>::new());
+    let Action::Account { id, user, account } = h.action() else {
+        panic!()
+    };
+    assert_eq!(
+        (user.as_bytes(), account.expose_secret().as_bytes()),
+        (&b"acme"[..], &b"sales"[..])
+    );
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(Permissions::READ_ONLY))
+        .unwrap();
+    assert_eq!(h.codes(), [230]);
+    assert_eq!(h.session.user().unwrap().as_bytes(), b"acme");
+}
+
+#[test]
+fn rename_needs_rnfr_first() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(h.cmd("RNTO b"), [503]);
+    assert_eq!(h.cmd("RNFR a"), Vec::<u16>::new());
+    let Action::Exists { id, path } = h.action() else {
+        panic!()
+    };
+    assert_eq!(path.as_bytes(), b"/a");
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.codes(), [350]);
+    // Any other command in between cancels the rename.
+    assert_eq!(h.cmd("NOOP"), [200]);
+    assert_eq!(h.cmd("RNTO b"), [503]);
+    // A missing source is a 550 and no rename follows.
+    h.cmd("RNFR missing");
+    let Action::Exists { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    assert_eq!(h.cmd("RNTO b"), [503]);
+    // The full dialogue.
+    h.cmd("RNFR a");
+    let Action::Exists { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    h.codes();
+    assert_eq!(h.cmd("RNTO dir/b"), Vec::<u16>::new());
+    let Action::Rename { id, from, to } = h.action() else {
+        panic!()
+    };
+    assert_eq!(
+        (from.as_bytes(), to.as_bytes()),
+        (&b"/a"[..], &b"/dir/b"[..])
+    );
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.codes(), [250]);
+}
+
+#[test]
+fn rest_applies_to_the_next_transfer_only() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(h.cmd("REST 100"), [350]);
+    // Data-channel setup in between keeps it (clients send PASV after REST).
+    h.epsv();
+    assert_eq!(h.cmd("TYPE I"), [200]);
+    h.cmd("RETR f");
+    let t = h.transfer();
+    assert_eq!(t.kind, TransferKind::Retrieve { offset: 100 });
+    assert_eq!(t.representation, Representation::Binary);
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    // Consumed: the next RETR starts at 0.
+    h.epsv();
+    h.cmd("RETR f");
+    assert_eq!(h.transfer().kind, TransferKind::Retrieve { offset: 0 });
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("REST 7");
+    assert_eq!(h.cmd("NOOP"), [200]);
+    h.epsv();
+    h.cmd("STOR f");
+    assert_eq!(
+        h.transfer().kind,
+        TransferKind::Store {
+            mode: WriteMode::Truncate
+        }
+    );
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("REST 7");
+    h.epsv();
+    h.cmd("STOR f");
+    assert_eq!(
+        h.transfer().kind,
+        TransferKind::Store {
+            mode: WriteMode::At(7)
+        }
+    );
+}
+
+#[test]
+fn retrieve_flow_and_one_transfer_per_listener() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(h.cmd("RETR f"), [425]);
+    h.no_action();
+    h.epsv();
+    h.cmd("RETR dir/../f");
+    let t = h.transfer();
+    assert_eq!(t.path.as_bytes(), b"/f");
+    assert_eq!(
+        t.data,
+        DataEndpoint::Passive {
+            peer: Some("127.0.0.1".parse().unwrap())
+        }
+    );
+    assert!(!h.session.wants_read() || h.session.is_transferring());
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    let r = h.replies();
+    assert_eq!(
+        r[0].to_bytes().as_ref(),
+        b"150 Opening ASCII mode data connection.\r\n"
+    );
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 45 })
+        .unwrap();
+    assert_eq!(h.codes(), [226]);
+    assert_eq!(
+        h.cmd("RETR f"),
+        [425],
+        "the listener served its one transfer"
+    );
+    // Outcomes for unknown ids are refused, and change nothing.
+    assert!(h.session.handle_outcome(t.id, Outcome::Done).is_err());
+}
+
+#[test]
+fn abort_during_transfer() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("STOR big");
+    let t = h.transfer();
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    assert_eq!(h.codes(), [150]);
+    assert!(
+        h.session.wants_read(),
+        "ABOR must be readable during a transfer"
+    );
+    assert_eq!(h.cmd("ABOR"), Vec::<u16>::new());
+    assert_eq!(h.action(), Action::Abort { id: t.id });
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+        .unwrap();
+    assert_eq!(h.codes(), [426, 226]);
+    assert_eq!(h.cmd("NOOP"), [200], "the control connection stays usable");
+    // ABOR when idle.
+    assert_eq!(h.cmd("ABOR"), [225]);
+    // A transfer that completes as the ABOR arrives: 226 for it, 226 for the ABOR.
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    assert_eq!(h.cmd("ABOR"), [150]);
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 1 })
+        .unwrap();
+    assert_eq!(h.codes(), [226, 226]);
+}
+
+#[test]
+fn pipelined_commands_wait_for_the_transfer_and_quit_waits_too() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    assert_eq!(h.codes(), [150]);
+    assert_eq!(h.cmd("PWD"), Vec::<u16>::new());
+    assert_eq!(h.cmd("BAD\u{1}"), Vec::<u16>::new());
+    assert_eq!(h.cmd("TYPE I"), Vec::<u16>::new());
+    assert_eq!(h.cmd("QUIT"), Vec::<u16>::new());
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 10 })
+        .unwrap();
+    assert_eq!(h.codes(), [226, 221]);
+    assert_eq!(h.action(), Action::Close);
+    // Without QUIT the queued commands run in order after the 226.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.cmd("PWD");
+    h.cmd("NOOP x");
+    h.cmd("TYPE I");
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550, 257, 501, 200]);
+}
+
+#[test]
+fn queue_is_bounded_while_transferring() {
+    let mut config = ServerConfig::default();
+    config.max_queued_commands(2);
+    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    h.login(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.cmd("NOOP");
+    assert!(h.session.wants_read());
+    h.cmd("NOOP");
+    assert!(!h.session.wants_read());
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 0 })
+        .unwrap();
+    assert_eq!(h.codes(), [226, 200, 200]);
+    assert!(h.session.wants_read());
+}
+
+#[test]
+fn no_reading_while_an_action_is_in_flight() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("MKD new dir");
+    assert!(!h.session.wants_read());
+    let Action::MakeDirectory { id, path } = h.action() else {
+        panic!()
+    };
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"257 \"/new dir\" created\r\n"
+    );
+    assert!(h.session.wants_read());
+    assert_eq!(path.as_bytes(), b"/new dir");
+}
+
+#[test]
+fn port_and_eprt_refuse_bounces() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(h.cmd("PORT 10,0,0,9,200,1"), [504], "third-party address");
+    assert_eq!(h.cmd("PORT 127,0,0,1,0,21"), [504], "privileged port");
+    assert_eq!(h.cmd("EPRT |2|::1|50000|"), [522], "wrong family");
+    assert_eq!(h.cmd("PORT 1,2,3"), [501]);
+    assert_eq!(h.cmd("PORT 127,0,0,1,195,80"), [200]);
+    h.cmd("LIST -la");
+    let t = h.transfer();
+    assert_eq!(
+        t.data,
+        DataEndpoint::Active("127.0.0.1:50000".parse().unwrap())
+    );
+    assert_eq!(
+        t.kind,
+        TransferKind::List {
+            format: ListFormat::Long,
+            show_hidden: true
+        }
+    );
+    assert_eq!(t.representation, Representation::Ascii);
+    // With the dangerous switch, third parties are allowed (FXP).
+    let mut config = ServerConfig::default();
+    config.dangerous_allow_any_data_peer(true);
+    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    h.login(Permissions::ALL);
+    assert_eq!(h.cmd("EPRT |1|10.0.0.9|50000|"), [200]);
+}
+
+#[test]
+fn epsv_all_and_ipv6() {
+    let mut h = Harness::with(ServerConfig::default(), "[::1]:21", "[::1]:40000");
+    h.login(Permissions::ALL);
+    assert_eq!(h.cmd("PASV"), [522]);
+    assert_eq!(h.cmd("EPSV 1"), [522]);
+    assert_eq!(h.cmd("EPRT |2|::1|50000|"), [200]);
+    assert_eq!(h.cmd("EPSV ALL"), [200]);
+    assert_eq!(h.cmd("PORT 127,0,0,1,195,80"), [503]);
+    assert_eq!(h.cmd("EPRT |2|::1|50000|"), [503]);
+    assert_eq!(h.cmd("EPSV"), Vec::<u16>::new());
+    let Action::OpenPassive {
+        family: AddressFamily::V6,
+        ..
+    } = h.action()
+    else {
+        panic!("an IPv6 listener")
+    };
+}
+
+#[test]
+fn representation_mode_structure() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    for (line, code) in [
+        ("TYPE A", 200),
+        ("TYPE A N", 200),
+        ("TYPE I", 200),
+        ("TYPE L 8", 200),
+        ("TYPE L 7", 504),
+        ("TYPE E", 504),
+        ("TYPE A T", 504),
+        ("TYPE Z", 504),
+        ("MODE S", 200),
+        ("MODE B", 504),
+        ("MODE C", 504),
+        ("STRU F", 200),
+        ("STRU R", 504),
+        ("STRU P", 504),
+        ("ALLO 100", 202),
+        ("SITE CHMOD 644 x", 502),
+        ("SMNT /", 502),
+    ] {
+        assert_eq!(h.cmd(line), [code], "{line}");
+    }
+}
+
+#[test]
+fn feat_lists_exactly_what_is_enabled() {
+    let mut h = Harness::new();
+    let text = h.replies_of("FEAT");
+    assert!(
+        text.starts_with("211-Features:\r\n") && text.ends_with("211 End\r\n"),
+        "{text}"
+    );
+    for f in [
+        " EPRT",
+        " EPSV",
+        " MDTM",
+        " MFMT",
+        " REST STREAM",
+        " SIZE",
+        " UTF8",
+        " MLST ",
+    ] {
+        assert!(text.contains(&format!("\r\n{f}")), "{f} missing in {text}");
+    }
+    assert!(!text.contains("AUTH"), "no TLS configured: {text}");
+    let mut config = ServerConfig::default();
+    let mut features = Features::default();
+    features.mfmt = false;
+    features.size = false;
+    features.tls = true;
+    config.features(features);
+    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    let text = h.replies_of("FEAT");
+    assert!(!text.contains("MFMT") && !text.contains("SIZE"), "{text}");
+    assert!(
+        text.contains(" AUTH TLS\r\n") && text.contains(" PROT\r\n"),
+        "{text}"
+    );
+    h.login(Permissions::ALL);
+    assert_eq!(h.cmd("SIZE f"), [502]);
+    assert_eq!(h.cmd("MFMT 20261124082839 f"), [502]);
+}
+
+#[test]
+fn tls_negotiation() {
+    let mut h = Harness::new();
+    assert_eq!(h.cmd("AUTH TLS"), [502], "TLS not configured");
+    let mut config = ServerConfig::default();
+    let mut features = Features::default();
+    features.tls = true;
+    config.features(features).require_tls(true);
+    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    assert_eq!(h.cmd("USER bench"), [530], "TLS required first");
+    assert_eq!(h.cmd("PBSZ 0"), [503]);
+    assert_eq!(h.cmd("AUTH XYZ"), [504]);
+    assert_eq!(h.cmd("AUTH TLS"), [234]);
+    assert_eq!(h.action(), Action::UpgradeTls);
+    assert_eq!(h.cmd("PROT P"), [503], "PBSZ first");
+    assert_eq!(h.cmd("PBSZ 0"), [200]);
+    assert_eq!(h.cmd("PROT S"), [504]);
+    assert_eq!(h.cmd("PROT P"), [200]);
+    h.login(Permissions::ALL);
+    h.epsv();
+    h.cmd("NLST");
+    let t = h.transfer();
+    assert!(t.protected);
+    assert_eq!(
+        t.kind,
+        TransferKind::List {
+            format: ListFormat::Names,
+            show_hidden: false
+        }
+    );
+}
+
+#[test]
+fn directories_and_files() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("CWD pub");
+    let Action::ChangeDirectory { id, path } = h.action() else {
+        panic!()
+    };
+    assert_eq!(path.as_bytes(), b"/pub");
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.codes(), [250]);
+    assert_eq!(
+        h.replies_of("PWD"),
+        "257 \"/pub\" is the current directory\r\n"
+    );
+    h.cmd("XCWD missing");
+    let Action::ChangeDirectory { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    assert_eq!(h.session.cwd().as_bytes(), b"/pub");
+    h.cmd("CDUP");
+    let Action::ChangeDirectory { id, path } = h.action() else {
+        panic!()
+    };
+    assert!(path.is_root());
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.codes(), [250]);
+    h.cmd("SIZE a");
+    let Action::Size { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Size(5_368_709_120))
+        .unwrap();
+    assert_eq!(h.replies()[0].to_bytes().as_ref(), b"213 5368709120\r\n");
+    h.cmd("MDTM a");
+    let Action::Modified { id, .. } = h.action() else {
+        panic!()
+    };
+    let t = Timestamp::parse(b"20261124082839.5").unwrap();
+    h.session.handle_outcome(id, Outcome::Modified(t)).unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"213 20261124082839\r\n"
+    );
+    h.cmd("MFMT 20240115000000 old.txt");
+    let Action::SetModified { id, time, .. } = h.action() else {
+        panic!()
+    };
+    assert_eq!(time.to_string(), "20240115000000");
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"213 Modify=20240115000000; /old.txt\r\n"
+    );
+    for (line, verb) in [
+        ("DELE x", "Delete"),
+        ("RMD d", "RemoveDirectory"),
+        ("XRMD d", "RemoveDirectory"),
+    ] {
+        h.cmd(line);
+        let action = h.action();
+        assert!(format!("{action:?}").starts_with(verb), "{action:?}");
+        let (Action::Delete { id, .. } | Action::RemoveDirectory { id, .. }) = action else {
+            panic!()
+        };
+        h.session
+            .handle_outcome(id, Outcome::Failed(FailureKind::PermissionDenied))
+            .unwrap();
+        assert_eq!(h.codes(), [550]);
+    }
+    h.epsv();
+    h.cmd("STOU");
+    let t = h.transfer();
+    assert_eq!(
+        t.kind,
+        TransferKind::Store {
+            mode: WriteMode::Unique
+        }
+    );
+    let name = ftp_proto::VirtualPath::root().resolve(b"ftp.upload.1");
+    h.session
+        .handle_outcome(
+            t.id,
+            Outcome::TransferStarting {
+                unique_name: Some(name),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"150 FILE: /ftp.upload.1\r\n"
+    );
+}
+
+impl Harness {
+    fn replies_of(&mut self, line: &str) -> String {
+        self.session
+            .handle_command(Command::parse(line.to_owned()).unwrap());
+        self.replies()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.to_bytes()).into_owned())
+            .collect()
+    }
+}
+
+#[test]
+fn read_only_users_are_refused_without_asking_storage() {
+    let mut h = Harness::logged_in(Permissions::READ_ONLY);
+    h.epsv();
+    for line in [
+        "STOR x",
+        "APPE x",
+        "STOU",
+        "DELE x",
+        "RMD x",
+        "MKD x",
+        "RNFR x",
+        "MFMT 20240115000000 x",
+    ] {
+        assert_eq!(h.cmd(line), [550], "{line}");
+        h.no_action();
+    }
+    h.cmd("RETR x");
+    assert!(
+        matches!(h.action(), Action::Transfer(_)),
+        "the listener is still there for RETR"
+    );
+}
+
+#[test]
+fn rein_host_timeout_and_shutdown() {
+    let mut h = Harness::new();
+    assert_eq!(h.cmd("HOST ftp.example.com"), [220]);
+    h.cmd("USER bench");
+    h.cmd("PASS bench");
+    let Action::Authenticate { id, host, .. } = h.action() else {
+        panic!()
+    };
+    assert_eq!(host.unwrap().as_bytes(), b"ftp.example.com");
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(Permissions::ALL))
+        .unwrap();
+    h.codes();
+    assert_eq!(h.cmd("HOST other"), [503]);
+    h.epsv();
+    assert_eq!(h.cmd("REIN"), [220]);
+    assert_eq!(h.action(), Action::CloseDataChannel);
+    assert_eq!(h.cmd("PWD"), [530]);
+    h.session.handle_timeout();
+    assert_eq!(h.codes(), [421]);
+    assert_eq!(h.action(), Action::Close);
+    // Shutdown waits for a running transfer.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.session.handle_shutdown();
+    assert!(!h.session.is_closed());
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 3 })
+        .unwrap();
+    assert_eq!(h.codes(), [226, 421]);
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn parse_errors_get_replies_and_the_session_goes_on() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(h.cmd(""), [500]);
+    assert_eq!(h.cmd("RETR"), [501]);
+    assert_eq!(h.cmd("TYPE X"), [504]);
+    assert_eq!(h.cmd("EPRT |7|x|1|"), [522]);
+    assert_eq!(h.cmd("PORT 127,0,0,1,256,1"), [501]);
+    h.session
+        .handle_decode_error(ftp_proto::DecodeError::LineTooLong { limit: 10 });
+    assert_eq!(h.codes(), [500]);
+    assert_eq!(h.cmd("NOOP"), [200]);
+    assert_eq!(h.cmd("OPTS UTF8 ON"), [200]);
+    assert_eq!(h.cmd("OPTS FOO"), [501]);
+    assert_eq!(h.cmd("LANG EN"), [200]);
+    assert_eq!(h.cmd("LANG fr"), [504]);
+    assert_eq!(h.cmd("HELP"), [214]);
+    assert_eq!(h.cmd("HELP retr"), [214]);
+    assert_eq!(h.cmd("HELP FOO"), [502]);
+    assert_eq!(h.cmd("STAT"), [211]);
+}
+
+#[test]
+fn passive_over_ipv4_uses_227() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("PASV");
+    let Action::OpenPassive {
+        id,
+        family: AddressFamily::V4,
+    } = h.action()
+    else {
+        panic!()
+    };
+    let announced: SocketAddr = "203.0.113.9:50001".parse().unwrap();
+    h.session
+        .handle_outcome(id, Outcome::PassiveListening(announced))
+        .unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"227 Entering Passive Mode (203,0,113,9,195,81).\r\n"
+    );
+    h.cmd("PASV");
+    let Action::OpenPassive { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::LocalError))
+        .unwrap();
+    assert_eq!(h.codes(), [425]);
+}
+
+#[test]
+fn mlst_and_opts_mlst() {
+    use ftp_proto::listing::{FactType, Facts, MlsxEntry};
+    let mut h = Harness::logged_in(Permissions::ALL);
+    let mut facts = Facts::default();
+    facts.kind = Some(FactType::File);
+    facts.size = Some(45);
+    facts.modify = Some(Timestamp::parse(b"20261124082839").unwrap());
+    facts.perm = Some(bytes::Bytes::from_static(b"adfrw"));
+    facts.unix_mode = Some(0o644);
+    let entry = MlsxEntry::new(facts, bytes::Bytes::from_static(b"regular.txt"));
+    h.cmd("MLST regular.txt");
+    let Action::Facts { id, path } = h.action() else {
+        panic!()
+    };
+    assert_eq!(path.as_bytes(), b"/regular.txt");
+    h.session
+        .handle_outcome(id, Outcome::Facts(Box::new(entry.clone())))
+        .unwrap();
+    let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "250-Listing /regular.txt\r\n type=file;size=45;modify=20261124082839;perm=adfrw; /regular.txt\r\n250 End\r\n"
+    );
+    assert_eq!(
+        h.replies_of("OPTS MLST size;Type;bogus;UNIX.mode;"),
+        "200 MLST OPTS type;size;\r\n"
+    );
+    h.cmd("MLST regular.txt");
+    let Action::Facts { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Facts(Box::new(entry)))
+        .unwrap();
+    assert!(h.replies_of("NOOP").contains("200"));
+    h.epsv();
+    h.cmd("MLSD");
+    let t = h.transfer();
+    let TransferKind::List {
+        format: ListFormat::Machine(facts),
+        show_hidden: true,
+    } = t.kind
+    else {
+        panic!()
+    };
+    assert_eq!(
+        facts,
+        ftp_proto::listing::FactSet::TYPE | ftp_proto::listing::FactSet::SIZE
+    );
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the real FTP peers the interoperability tests talk to when they
+# are missing, then runs every test of the workspace. CI (.ci/run) calls this same script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+# Real peers used by the interoperability tests (none yet: ftp-proto's tests need no I/O).
+for tool in ${FTP_TEST_PEERS:-}; do
+    command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    else
+        echo "missing test peers: ${need_apt[*]} (install them, or run as root)" >&2
+        exit 1
+    fi
+fi
+
+cargo test --workspace --locked "$@"
