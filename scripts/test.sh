@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-# Real peers used by the interoperability tests (none yet: ftp-proto's tests need no I/O).
-for tool in ${FTP_TEST_PEERS:-}; do
+# Real peers the interoperability tests start or drive (examples/tests/interop.rs):
+# curl and lftp from Debian, Python 3 with its standard ftplib.
+for tool in curl lftp python3; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1906,13 +1906,28 @@ impl ServerConnection {
     /// Decodes and feeds commands from the front of `input` while the session wants them.
     /// Bytes not yet consumed stay in `input`.
     pub fn handle_input(&mut self, input: &mut BytesMut) {
+        self.handle_input_with(input, |_| {});
+    }
+
+    /// Like [`handle_input`](Self::handle_input), showing each parsed command (or parse error)
+    /// to `inspect` before the session takes it: for logs. `Command`'s `Display` redacts
+    /// passwords.
+    pub fn handle_input_with(
+        &mut self,
+        input: &mut BytesMut,
+        mut inspect: impl FnMut(&Result<Command, ParseError>),
+    ) {
         while self.session.wants_read() {
             match self.decoder.decode(input) {
                 None => break,
-                Some(Ok(line)) => match Command::parse(line) {
-                    Ok(cmd) => self.session.handle_command(cmd),
-                    Err(e) => self.session.handle_parse_error(e),
-                },
+                Some(Ok(line)) => {
+                    let parsed = Command::parse(line);
+                    inspect(&parsed);
+                    match parsed {
+                        Ok(cmd) => self.session.handle_command(cmd),
+                        Err(e) => self.session.handle_parse_error(e),
+                    }
+                }
                 Some(Err(e)) => self.session.handle_decode_error(e),
             }
         }

@@ -1,9 +1,43 @@
-//! # ftp-server (not yet implemented)
+//! # ftp-server: an FTP server on any async runtime
 //!
-//! The async FTP server driver over `futures-io` streams, with its `Storage` and
-//! `Authenticator` traits, will live here, built on [`ftp_proto::ServerConnection`]. Until it
-//! lands this crate offers nothing but the protocol core it will drive, re-exported.
+//! A thin driver of [`ftp_proto`]'s server machine over `futures-io` streams. Files come from a
+//! [`Storage`](storage::Storage) back-end, users from an [`Authenticator`](auth::Authenticator),
+//! and what the protocol needs beyond the control stream (listeners, outgoing connections,
+//! timers) from a [`Runtime`](runtime::Runtime): tokio and smol are built in behind the features
+//! `tokio` and `smol`.
+//!
+//! ```no_run
+
+//! # async fn run() -> std::io::Result<()> {
+//! use ftp_server::auth::{AnonymousPolicy, UserTable};
+//! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+//! use ftp_server::storage::fs::FsStorage;
+//! use ftp_server::{Options, Server};
+//! use ftp_proto::{Permissions, VirtualPath};
+//!
+//! let users = UserTable::new()
+//!     .with_user("alice", b"correct horse", VirtualPath::root(), Permissions::ALL)
+//!     .with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
+//! let server = Server::new(TokioRuntime, FsStorage::new("/srv/ftp")?, users, Options::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
+//! server.serve(TokioListener::new(listener)).await
+//! # }
+//! ```
+//!
+//! Transfers stream through one fixed-size buffer per transfer; a file is never held in memory.
 
 #![forbid(unsafe_code)]
 
-pub use ftp_proto as proto;
+pub mod auth;
+pub mod runtime;
+mod server;
+mod session;
+pub mod storage;
+mod transfer;
+
+pub use server::{Options, Server, ShutdownHandle};
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

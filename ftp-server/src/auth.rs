@@ -1,0 +1,103 @@
+//! Authentication: who may log in, where their files are, and what they may do.
+//!
+//! The protocol machine never sees or stores a password beyond handing it to the
+//! [`Authenticator`], which returns a [`Principal`]. [`UserTable`] is a ready authenticator for
+//! a fixed set of users whose passwords are stored only as Argon2id hashes, with an
+//! [`AnonymousPolicy`].
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use ftp_proto::{Permissions, Secret, VirtualPath};
+
+/// What the client sent to log in.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Credentials {
+    /// The name from `USER` (raw bytes; usually UTF-8).
+    pub user: Vec<u8>,
+    /// The password from `PASS`.
+    pub password: Secret<Vec<u8>>,
+    /// The virtual host from `HOST`, if any.
+    pub host: Option<Vec<u8>>,
+    /// The client's address.
+    pub peer: IpAddr,
+}
+
+impl Credentials {
+    /// Credentials for `user` with `password` from `peer`.
+    pub fn new(user: impl Into<Vec<u8>>, password: impl Into<Vec<u8>>, peer: IpAddr) -> Self {
+        Self {
+            user: user.into(),
+            password: Secret::new(password.into()),
+            host: None,
+            peer,
+        }
+    }
+}
+
+/// A logged-in user as the server sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Principal {
+    /// The user name (for logs and listings).
+    pub name: String,
+    /// The user's root inside the storage namespace: what the user sees as `/`.
+    pub home: VirtualPath,
+    /// What the user may do anywhere.
+    pub permissions: Permissions,
+    /// A directory (in the user's own view) where the user may upload but not list or read,
+    /// in addition to [`permissions`](Self::permissions): the anonymous "incoming" directory.
+    pub upload_only: Option<VirtualPath>,
+    /// Whether this is an anonymous login.
+    pub anonymous: bool,
+}
+
+impl Principal {
+    /// A user named `name` whose root is `home`, with `permissions`.
+    pub fn new(name: impl Into<String>, home: VirtualPath, permissions: Permissions) -> Self {
+        Self {
+            name: name.into(),
+            home,
+            permissions,
+            upload_only: None,
+            anonymous: false,
+        }
+    }
+}
+
+/// Why a login failed. The client always gets the same `530`, whatever the reason, so that
+/// it cannot tell which user names exist.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Unknown user or wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The authenticator could not decide (a back-end down, say).
+    #[error("authentication back-end failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Decides who may log in. Slow hashes belong off the executor (see [`blocking::unblock`]).
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// Checks `credentials` and returns the principal to serve.
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthError>;
+}
+
+/// Who may log in without a password.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AnonymousPolicy {
+    /// No anonymous access (the default).
+    #[default]
+    Off,
+    /// `anonymous` and `ftp` may list and download, with any password.
+    ReadOnly,
+    /// As [`ReadOnly`](Self::ReadOnly), plus uploads (only) into this directory.
+    ReadOnlyWithUpload(VirtualPath),
+}
+
+mod table;
+pub use table::{InvalidHash, UserTable, hash_password};

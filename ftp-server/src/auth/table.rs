@@ -1,0 +1,282 @@
+//! A fixed table of users with Argon2id password hashes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use async_trait::async_trait;
+use ftp_proto::{Permissions, VirtualPath};
+
+use super::{AnonymousPolicy, AuthError, Authenticator, Credentials, Principal};
+
+/// Hashes a password with Argon2id (the crate's default, OWASP-recommended parameters) and a
+/// fresh random salt, as a PHC string (`$argon2id$v=19$...`) to keep in a configuration file.
+///
+/// # Panics
+///
+/// If the operating system's random number generator fails, as
+/// `password_hash::generate_salt` does: there is no safe way to go on without a salt.
+pub fn hash_password(password: &[u8]) -> String {
+    match Argon2::default().hash_password(password) {
+        Ok(hash) => hash.to_string(),
+        Err(e) => panic!("cannot hash a password: {e}"),
+    }
+}
+
+/// A string that is not an Argon2 PHC hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an Argon2 PHC password hash")]
+pub struct InvalidHash;
+
+struct Account {
+    /// An Argon2 PHC string; the plaintext is never kept.
+    hash: Arc<str>,
+    home: VirtualPath,
+    permissions: Permissions,
+}
+
+/// An [`Authenticator`] for a fixed set of users, plus an [`AnonymousPolicy`].
+///
+/// When anonymous access is on, the names `anonymous` and `ftp` (any case) are reserved for it;
+/// when it is off they are looked up like any other name.
+#[derive(Default)]
+pub struct UserTable {
+    users: HashMap<String, Account>,
+    anonymous: AnonymousPolicy,
+    anonymous_home: VirtualPath,
+}
+
+impl fmt::Debug for UserTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.users.keys().collect();
+        names.sort();
+        f.debug_struct("UserTable")
+            .field("users", &names)
+            .field("anonymous", &self.anonymous)
+            .finish()
+    }
+}
+
+impl UserTable {
+    /// An empty table: nobody can log in.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a user, hashing `password` at once (see [`hash_password`]).
+    #[must_use]
+    pub fn with_user(
+        mut self,
+        name: impl Into<String>,
+        password: &[u8],
+        home: VirtualPath,
+        permissions: Permissions,
+    ) -> Self {
+        let hash = Arc::from(hash_password(password));
+        self.users.insert(
+            name.into(),
+            Account {
+                hash,
+                home,
+                permissions,
+            },
+        );
+        self
+    }
+
+    /// Adds a user whose password is given as a PHC hash (from [`hash_password`]).
+    pub fn with_user_hash(
+        mut self,
+        name: impl Into<String>,
+        hash: impl Into<String>,
+        home: VirtualPath,
+        permissions: Permissions,
+    ) -> Result<Self, InvalidHash> {
+        let hash = hash.into();
+        let parsed = PasswordHash::new(&hash).map_err(|_| InvalidHash)?;
+        if !parsed.algorithm.as_str().starts_with("argon2") {
+            return Err(InvalidHash);
+        }
+        self.users.insert(
+            name.into(),
+            Account {
+                hash: Arc::from(hash),
+                home,
+                permissions,
+            },
+        );
+        Ok(self)
+    }
+
+    /// Sets the anonymous policy and the anonymous users' root.
+    #[must_use]
+    pub fn with_anonymous(mut self, policy: AnonymousPolicy, home: VirtualPath) -> Self {
+        self.anonymous = policy;
+        self.anonymous_home = home;
+        self
+    }
+
+    fn anonymous_principal(&self, user: &[u8]) -> Option<Principal> {
+        let upload_only = match &self.anonymous {
+            AnonymousPolicy::Off => return None,
+            AnonymousPolicy::ReadOnly => None,
+            AnonymousPolicy::ReadOnlyWithUpload(dir) => Some(dir.clone()),
+        };
+        if !(user.eq_ignore_ascii_case(b"anonymous") || user.eq_ignore_ascii_case(b"ftp")) {
+            return None;
+        }
+        let mut p = Principal::new(
+            "anonymous",
+            self.anonymous_home.clone(),
+            Permissions::READ_ONLY,
+        );
+        p.upload_only = upload_only;
+        p.anonymous = true;
+        Some(p)
+    }
+}
+
+/// Verifies off the executor: Argon2 costs tens of milliseconds of CPU by design.
+async fn verify(hash: Arc<str>, password: Vec<u8>) -> bool {
+    blocking::unblock(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(&password, &parsed)
+                .is_ok()
+        })
+    })
+    .await
+}
+
+/// A hash to check unknown users against, so that their answer takes as long as a known
+/// user's and timing does not tell which names exist.
+fn dummy_hash() -> Arc<str> {
+    static DUMMY: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(DUMMY.get_or_init(|| Arc::from(hash_password(b"no user has this password"))))
+}
+
+#[async_trait]
+impl Authenticator for UserTable {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
+        if let Some(principal) = self.anonymous_principal(&credentials.user) {
+            tracing::debug!(peer = %credentials.peer, "anonymous login");
+            return Ok(principal);
+        }
+        let password = credentials.password.expose_secret().clone();
+        let account = std::str::from_utf8(&credentials.user)
+            .ok()
+            .and_then(|name| self.users.get_key_value(name));
+        let Some((name, account)) = account else {
+            let _ = verify(dummy_hash(), password).await;
+            tracing::debug!(peer = %credentials.peer, "login for an unknown user refused");
+            return Err(AuthError::InvalidCredentials);
+        };
+        if verify(Arc::clone(&account.hash), password).await {
+            Ok(Principal::new(
+                name.clone(),
+                account.home.clone(),
+                account.permissions,
+            ))
+        } else {
+            tracing::debug!(peer = %credentials.peer, user = %name, "wrong password");
+            Err(AuthError::InvalidCredentials)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_lite::future::block_on;
+
+    fn creds(user: &[u8], password: &[u8]) -> Credentials {
+        Credentials::new(user, password, "127.0.0.1".parse().unwrap())
+    }
+
+    fn home() -> VirtualPath {
+        VirtualPath::root().resolve(b"alice")
+    }
+
+    #[test]
+    fn hashes_are_salted_argon2id() {
+        let a = hash_password(b"pw");
+        let b = hash_password(b"pw");
+        assert!(a.starts_with("$argon2id$") && a != b);
+        for h in [&a, &b] {
+            assert!(block_on(verify(Arc::from(h.as_str()), b"pw".to_vec())));
+            assert!(!block_on(verify(Arc::from(h.as_str()), b"pW".to_vec())));
+        }
+    }
+
+    #[test]
+    fn users_log_in_with_their_password_only() {
+        let table = UserTable::new().with_user("alice", b"wonderland", home(), Permissions::ALL);
+        let p = block_on(table.authenticate(&creds(b"alice", b"wonderland"))).unwrap();
+        assert_eq!(
+            (p.name.as_str(), &p.home, p.permissions, p.anonymous),
+            ("alice", &home(), Permissions::ALL, false)
+        );
+        for (user, pw) in [
+            (&b"alice"[..], &b"wrong"[..]),
+            (b"bob", b"wonderland"),
+            (b"\xff\xfe", b"x"),
+            (b"Alice", b"wonderland"),
+        ] {
+            assert!(matches!(
+                block_on(table.authenticate(&creds(user, pw))),
+                Err(AuthError::InvalidCredentials)
+            ));
+        }
+    }
+
+    #[test]
+    fn stored_hashes() {
+        let hash = hash_password(b"secret");
+        let table = UserTable::new()
+            .with_user_hash("carol", hash, home(), Permissions::READ_ONLY)
+            .unwrap();
+        assert!(block_on(table.authenticate(&creds(b"carol", b"secret"))).is_ok());
+        assert_eq!(
+            UserTable::new()
+                .with_user_hash("x", "plain", home(), Permissions::ALL)
+                .unwrap_err(),
+            InvalidHash
+        );
+        let sha = "$5$rounds=1000$salt$hash";
+        assert!(
+            UserTable::new()
+                .with_user_hash("x", sha, home(), Permissions::ALL)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn anonymous_policies() {
+        let off = UserTable::new();
+        assert!(block_on(off.authenticate(&creds(b"anonymous", b""))).is_err());
+        let ro = UserTable::new().with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
+        for name in [&b"anonymous"[..], b"FTP", b"Anonymous"] {
+            let p = block_on(ro.authenticate(&creds(name, b""))).unwrap();
+            assert!(p.anonymous && p.upload_only.is_none());
+            assert_eq!(p.permissions, Permissions::READ_ONLY);
+        }
+        let incoming = VirtualPath::root().resolve(b"incoming");
+        let up = UserTable::new().with_anonymous(
+            AnonymousPolicy::ReadOnlyWithUpload(incoming.clone()),
+            VirtualPath::root(),
+        );
+        let p = block_on(up.authenticate(&creds(b"ftp", b"me@example.com"))).unwrap();
+        assert_eq!(p.upload_only, Some(incoming));
+    }
+
+    #[test]
+    fn debug_shows_no_secrets() {
+        let table = UserTable::new().with_user("alice", b"wonderland", home(), Permissions::ALL);
+        let text = format!("{table:?}");
+        assert!(
+            text.contains("alice") && !text.contains("wonderland") && !text.contains("argon2"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! The server: options, the accept loop, per-connection limits and graceful shutdown.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_channel::oneshot;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::future::{Either, FutureExt, Shared as SharedFuture, select};
+use futures_util::io::AsyncWriteExt;
+
+use crate::auth::Authenticator;
+use crate::runtime::{Listener, Runtime};
+use crate::session;
+use crate::storage::Storage;
+
+/// Server settings. `Default` gives safe values: no public address, passive ports from the OS,
+/// five minutes of idle time, a one-second pause after each failed login.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// Text of the `220` greeting.
+    pub greeting: String,
+    /// Ports for passive listeners; `None`: any free port.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// The IPv4 address to announce in `227` replies (the public address behind NAT).
+    pub masquerade_address: Option<Ipv4Addr>,
+    /// Local port for active-mode connections (20 by tradition; `None`: any).
+    pub active_local_port: Option<u16>,
+    /// Close a control connection idle this long (`421`).
+    pub idle_timeout: Duration,
+    /// How long to wait for a data connection to open.
+    pub data_connect_timeout: Duration,
+    /// How long a data connection may stall before the transfer fails.
+    pub data_stall_timeout: Duration,
+    /// Pause after a failed login, against password guessing.
+    pub failed_login_delay: Duration,
+    /// Failed logins before the connection is closed.
+    pub max_login_failures: u32,
+    /// Longest command line accepted.
+    pub max_line_len: usize,
+    /// Buffer size of a transfer (allocated only while it runs).
+    pub transfer_buffer: usize,
+    /// Most control connections at once.
+    pub max_connections: usize,
+    /// Most control connections from one address at once.
+    pub max_connections_per_ip: usize,
+    /// Most lines in a `STAT path` reply (it is held in memory).
+    pub max_status_lines: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            greeting: "FTP server ready.".to_owned(),
+            passive_ports: None,
+            masquerade_address: None,
+            active_local_port: None,
+            idle_timeout: Duration::from_secs(300),
+            data_connect_timeout: Duration::from_secs(30),
+            data_stall_timeout: Duration::from_secs(300),
+            failed_login_delay: Duration::from_secs(1),
+            max_login_failures: 3,
+            max_line_len: 4096,
+            transfer_buffer: 64 * 1024,
+            max_connections: 1024,
+            max_connections_per_ip: 64,
+            max_status_lines: 10_000,
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`greeting`](Self::greeting).
+    pub fn greeting(&mut self, text: impl Into<String>) -> &mut Self {
+        self.greeting = text.into();
+        self
+    }
+    /// Sets [`passive_ports`](Self::passive_ports).
+    pub fn passive_ports(&mut self, ports: RangeInclusive<u16>) -> &mut Self {
+        self.passive_ports = Some(ports);
+        self
+    }
+    /// Sets [`masquerade_address`](Self::masquerade_address).
+    pub fn masquerade_address(&mut self, ip: Ipv4Addr) -> &mut Self {
+        self.masquerade_address = Some(ip);
+        self
+    }
+    /// Sets [`active_local_port`](Self::active_local_port).
+    pub fn active_local_port(&mut self, port: u16) -> &mut Self {
+        self.active_local_port = Some(port);
+        self
+    }
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(&mut self, value: Duration) -> &mut Self {
+        self.idle_timeout = value;
+        self
+    }
+    /// Sets [`data_connect_timeout`](Self::data_connect_timeout).
+    pub fn data_connect_timeout(&mut self, value: Duration) -> &mut Self {
+        self.data_connect_timeout = value;
+        self
+    }
+    /// Sets [`data_stall_timeout`](Self::data_stall_timeout).
+    pub fn data_stall_timeout(&mut self, value: Duration) -> &mut Self {
+        self.data_stall_timeout = value;
+        self
+    }
+    /// Sets [`failed_login_delay`](Self::failed_login_delay).
+    pub fn failed_login_delay(&mut self, value: Duration) -> &mut Self {
+        self.failed_login_delay = value;
+        self
+    }
+    /// Sets [`max_login_failures`](Self::max_login_failures).
+    pub fn max_login_failures(&mut self, value: u32) -> &mut Self {
+        self.max_login_failures = value;
+        self
+    }
+    /// Sets [`max_line_len`](Self::max_line_len).
+    pub fn max_line_len(&mut self, value: usize) -> &mut Self {
+        self.max_line_len = value;
+        self
+    }
+    /// Sets [`transfer_buffer`](Self::transfer_buffer).
+    pub fn transfer_buffer(&mut self, value: usize) -> &mut Self {
+        self.transfer_buffer = value.max(512);
+        self
+    }
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(&mut self, value: usize) -> &mut Self {
+        self.max_connections = value;
+        self
+    }
+    /// Sets [`max_connections_per_ip`](Self::max_connections_per_ip).
+    pub fn max_connections_per_ip(&mut self, value: usize) -> &mut Self {
+        self.max_connections_per_ip = value;
+        self
+    }
+}
+
+pub(crate) struct Shared<R, S, A> {
+    pub(crate) runtime: R,
+    pub(crate) storage: Arc<S>,
+    pub(crate) auth: A,
+    pub(crate) options: Options,
+    shutdown_rx: SharedFuture<oneshot::Receiver<()>>,
+    shutdown_tx: Mutex<Option<oneshot::Sender<()>>>,
+    active: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    pub(crate) next_passive_port: AtomicUsize,
+}
+
+impl<R, S, A> Shared<R, S, A> {
+    /// Completes when shutdown starts.
+    pub(crate) fn shutdown_signal(&self) -> SharedFuture<oneshot::Receiver<()>> {
+        self.shutdown_rx.clone()
+    }
+}
+
+/// An FTP server. Cheap to clone; clones share connections, limits and shutdown.
+pub struct Server<R, S, A> {
+    shared: Arc<Shared<R, S, A>>,
+}
+
+impl<R, S, A> Clone for Server<R, S, A> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<R, S, A> std::fmt::Debug for Server<R, S, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("options", &self.shared.options)
+            .field("connections", &self.shared.active.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stops a server gracefully. Obtained from [`Server::shutdown_handle`].
+pub struct ShutdownHandle<R, S, A> {
+    shared: Arc<Shared<R, S, A>>,
+}
+
+impl<R, S, A> std::fmt::Debug for ShutdownHandle<R, S, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle").finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
+    /// A server on `runtime`, serving `storage` to the users `auth` admits.
+    pub fn new(runtime: R, storage: S, auth: A, options: Options) -> Self {
+        let (tx, rx) = oneshot::channel();
+        Self {
+            shared: Arc::new(Shared {
+                runtime,
+                storage: Arc::new(storage),
+                auth,
+                options,
+                shutdown_rx: rx.shared(),
+                shutdown_tx: Mutex::new(Some(tx)),
+                active: AtomicUsize::new(0),
+                per_ip: Mutex::new(HashMap::new()),
+                next_passive_port: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The storage back-end.
+    pub fn storage(&self) -> &S {
+        &self.shared.storage
+    }
+
+    /// Control connections now open.
+    pub fn connections(&self) -> usize {
+        self.shared.active.load(Ordering::Acquire)
+    }
+
+    /// A handle that stops this server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle<R, S, A> {
+        ShutdownHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Accepts connections on `listener` and serves each on its own task until shutdown
+    /// starts. Errors accepting one connection are logged and do not stop the loop.
+    pub async fn serve(&self, listener: R::Listener) -> io::Result<()> {
+        let local = listener.local_addr()?;
+        let mut shutdown = self.shared.shutdown_signal();
+        loop {
+            let accepted = match select(std::pin::pin!(listener.accept()), &mut shutdown).await {
+                Either::Left((accepted, _)) => accepted,
+                Either::Right(_) => return Ok(()),
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let server = self.clone();
+                    self.shared.runtime.spawn(Box::pin(async move {
+                        server.handle_connection(stream, peer, local).await;
+                    }));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    self.shared.runtime.sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Serves one control connection that the caller accepted, until it closes.
+    ///
+    /// Cancel safety: dropping the future closes the connection and aborts its transfer.
+    pub async fn handle_connection<C>(&self, mut stream: C, peer: SocketAddr, local: SocketAddr)
+    where
+        C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let Some(_slot) = Slot::take(&self.shared, peer.ip()) else {
+            tracing::info!(%peer, "refused: too many connections");
+            let _ = stream
+                .write_all(b"421 Too many connections, try again later.\r\n")
+                .await;
+            let _ = stream.close().await;
+            return;
+        };
+        tracing::debug!(%peer, "connected");
+        session::run(Arc::clone(&self.shared), stream, peer, local).await;
+        tracing::debug!(%peer, "disconnected");
+    }
+}
+
+/// A counted place among the open connections; freed on drop.
+struct Slot<'a, R, S, A> {
+    shared: &'a Shared<R, S, A>,
+    ip: IpAddr,
+}
+
+impl<'a, R, S, A> Slot<'a, R, S, A> {
+    fn take(shared: &'a Shared<R, S, A>, ip: IpAddr) -> Option<Self> {
+        let mut per_ip = shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mine = per_ip.entry(ip).or_insert(0);
+        if *mine >= shared.options.max_connections_per_ip
+            || shared.active.load(Ordering::Acquire) >= shared.options.max_connections
+        {
+            return None;
+        }
+        *mine += 1;
+        shared.active.fetch_add(1, Ordering::AcqRel);
+        Some(Self { shared, ip })
+    }
+}
+
+impl<R, S, A> Drop for Slot<'_, R, S, A> {
+    fn drop(&mut self) {
+        let mut per_ip = self
+            .shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<R: Runtime, S: Storage, A: Authenticator> ShutdownHandle<R, S, A> {
+    /// Stops accepting, asks every connection to close (`421` once idle, after its running
+    /// transfer), and waits until all are closed or `deadline` passes. Returns whether all closed.
+    pub async fn shutdown(&self, deadline: Duration) -> bool {
+        if let Some(tx) = self
+            .shared
+            .shutdown_tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = tx.send(());
+        }
+        let start = Instant::now();
+        while self.shared.active.load(Ordering::Acquire) > 0 {
+            if start.elapsed() >= deadline {
+                return false;
+            }
+            self.shared.runtime.sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+}

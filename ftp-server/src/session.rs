@@ -1,0 +1,602 @@
+//! One control connection: bytes to the protocol machine, its actions to storage, the
+//! authenticator and transfer tasks, their outcomes back. No protocol decisions live here.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use ftp_proto::server::{AddressFamily, FailureKind, Features, ListFormat, TransferKind};
+use ftp_proto::{
+    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConfig, ServerConnection,
+    Timestamp, VirtualPath,
+};
+use futures_channel::{mpsc, oneshot};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::future::FutureExt;
+use futures_util::io::AsyncWriteExt;
+use futures_util::stream::StreamExt;
+
+use crate::auth::{Authenticator, Credentials, Principal};
+use crate::runtime::{BoxFuture, Listener, Runtime};
+use crate::server::Shared;
+use crate::storage::{FileKind, Storage, StorageError};
+use crate::transfer::{self, Job, TransferEvent, format_entry, mlsx_entry};
+
+/// A transfer running on its own task.
+struct Running {
+    id: ActionId,
+    events: mpsc::UnboundedReceiver<TransferEvent>,
+    go: Option<oneshot::Sender<()>>,
+    abort: Option<oneshot::Sender<()>>,
+}
+
+struct Session<R: Runtime, S, A> {
+    shared: Arc<Shared<R, S, A>>,
+    conn: ServerConnection,
+    peer: SocketAddr,
+    local: SocketAddr,
+    principal: Option<Principal>,
+    passive: Option<R::Listener>,
+    transfer: Option<Running>,
+    /// The 150 of the running transfer is queued; say go once it is written.
+    go_after_flush: bool,
+}
+
+enum Event {
+    Read(io::Result<usize>),
+    Transfer(Option<TransferEvent>),
+    Idle,
+    Shutdown,
+}
+
+/// What a path operation needs to be allowed for an upload-only principal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Metadata of one path.
+    Look,
+    /// The contents of a file or directory.
+    Read,
+    /// Changing into a directory, or uploading into one.
+    Enter,
+    /// Creating, deleting or renaming.
+    Change,
+}
+
+pub(crate) async fn run<R: Runtime, S: Storage, A: Authenticator, C>(
+    shared: Arc<Shared<R, S, A>>,
+    control: C,
+    peer: SocketAddr,
+    local: SocketAddr,
+) where
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut config = ServerConfig::default();
+    let mut features = Features::default();
+    features.mfmt = shared.storage.capabilities().set_modified;
+    features.mlst = transfer::SUPPORTED_FACTS;
+    config
+        .greeting(Bytes::from(shared.options.greeting.clone()))
+        .features(features)
+        .max_login_failures(shared.options.max_login_failures);
+    let info = ConnectionInfo { local, peer };
+    let conn = ServerConnection::new(config, info, shared.options.max_line_len);
+    let mut session = Session {
+        shared,
+        conn,
+        peer,
+        local,
+        principal: None,
+        passive: None,
+        transfer: None,
+        go_after_flush: false,
+    };
+    if let Err(e) = session.drive(control).await {
+        tracing::debug!(%peer, error = %e, "control connection ended");
+    }
+    session.abort_transfer();
+}
+
+impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
+    async fn drive<C: AsyncRead + AsyncWrite + Unpin>(&mut self, mut control: C) -> io::Result<()> {
+        let mut input = BytesMut::new();
+        let mut output = BytesMut::new();
+        let mut read_buf = vec![0u8; 1024];
+        let mut shutdown = self.shared.shutdown_signal();
+        let mut shutdown_seen = false;
+        let mut idle: Option<BoxFuture<()>> = None;
+        let peer = self.peer;
+        let log = |cmd: &Result<ftp_proto::Command, ftp_proto::ParseError>| match cmd {
+            Ok(cmd) => tracing::debug!(%peer, "<- {cmd}"),
+            Err(e) => tracing::debug!(%peer, "<- unparsable command: {e}"),
+        };
+        loop {
+            if self.conn.poll_transmit(&mut output) {
+                control.write_all(&output).await?;
+                control.flush().await?;
+                output.clear();
+            }
+            if std::mem::take(&mut self.go_after_flush) {
+                if let Some(go) = self.transfer.as_mut().and_then(|t| t.go.take()) {
+                    let _ = go.send(());
+                }
+            }
+            if let Some(action) = self.conn.poll_action() {
+                if matches!(action, Action::Close) {
+                    self.abort_transfer();
+                    let _ = control.close().await;
+                    return Ok(());
+                }
+                self.perform(action).await;
+                continue;
+            }
+            // Commands read earlier but held while an action ran.
+            if !input.is_empty() && self.conn.wants_read() {
+                let before = input.len();
+                self.conn.handle_input_with(&mut input, log);
+                if input.len() != before {
+                    continue;
+                }
+            }
+            if idle.is_none() && self.transfer.is_none() {
+                idle = Some(self.shared.runtime.sleep(self.shared.options.idle_timeout));
+            }
+            let event = {
+                let conn = &self.conn;
+                let transfer = &mut self.transfer;
+                let control = &mut control;
+                let read_buf = &mut read_buf;
+                poll_fn(|cx| {
+                    if !shutdown_seen && shutdown.poll_unpin(cx).is_ready() {
+                        return Poll::Ready(Event::Shutdown);
+                    }
+                    if let Some(t) = transfer.as_mut() {
+                        if let Poll::Ready(ev) = t.events.poll_next_unpin(cx) {
+                            return Poll::Ready(Event::Transfer(ev));
+                        }
+                    }
+                    if conn.wants_read() {
+                        if let Poll::Ready(r) = Pin::new(&mut *control).poll_read(cx, read_buf) {
+                            return Poll::Ready(Event::Read(r));
+                        }
+                    }
+                    if let Some(timer) = idle.as_mut() {
+                        if timer.poll_unpin(cx).is_ready() {
+                            return Poll::Ready(Event::Idle);
+                        }
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            match event {
+                Event::Read(Ok(0)) => self.conn.handle_eof(&mut input),
+                Event::Read(Ok(n)) => {
+                    idle = None;
+                    input.extend_from_slice(read_buf.get(..n).unwrap_or_default());
+                    self.conn.handle_input_with(&mut input, log);
+                }
+                Event::Read(Err(e)) => return Err(e),
+                Event::Transfer(event) => {
+                    idle = None;
+                    self.transfer_event(event);
+                }
+                Event::Idle => {
+                    tracing::debug!(%peer, "idle timeout");
+                    idle = None;
+                    self.conn.session_mut().handle_timeout();
+                }
+                Event::Shutdown => {
+                    shutdown_seen = true;
+                    self.conn.session_mut().handle_shutdown();
+                }
+            }
+        }
+    }
+
+    fn transfer_event(&mut self, event: Option<TransferEvent>) {
+        let Some(running) = self.transfer.as_ref() else {
+            return;
+        };
+        let id = running.id;
+        let outcome = match event {
+            Some(TransferEvent::Started { unique_name }) => {
+                self.go_after_flush = true;
+                Outcome::TransferStarting { unique_name }
+            }
+            Some(TransferEvent::Finished(result)) => {
+                self.transfer = None;
+                match result {
+                    Ok(bytes) => Outcome::TransferComplete { bytes },
+                    Err(kind) => Outcome::Failed(kind),
+                }
+            }
+            // The task ended without a word: it can only have panicked.
+            None => {
+                self.transfer = None;
+                Outcome::Failed(FailureKind::LocalError)
+            }
+        };
+        let _ = self.conn.handle_outcome(id, outcome);
+    }
+
+    fn abort_transfer(&mut self) {
+        if let Some(abort) = self.transfer.as_mut().and_then(|t| t.abort.take()) {
+            let _ = abort.send(());
+        }
+    }
+
+    async fn perform(&mut self, action: Action) {
+        let (id, outcome) = match action {
+            Action::Authenticate {
+                id,
+                user,
+                password,
+                host,
+            } => (id, self.login(user, password, host).await),
+            // The built-in flow never asks for accounts (no Outcome::NeedAccount is given).
+            Action::Account { id, .. } => (id, Outcome::LoginRejected),
+            Action::OpenPassive { id, family } => (id, self.open_passive(family).await),
+            Action::CloseDataChannel => {
+                self.passive = None;
+                return;
+            }
+            Action::Transfer(t) => {
+                self.start_transfer(t);
+                return;
+            }
+            Action::Abort { .. } => {
+                self.abort_transfer();
+                return;
+            }
+            Action::ChangeDirectory { id, path } => (id, self.change_dir(&path).await),
+            Action::MakeDirectory { id, path } => {
+                let r = match self.resolve(&path, Access::Change) {
+                    Ok((user, p)) => self.shared.storage.mkdir(user, &p).await.map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::RemoveDirectory { id, path } => {
+                let r = match self.resolve(&path, Access::Change) {
+                    Ok((user, p)) => self.shared.storage.rmdir(user, &p).await.map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::Delete { id, path } => {
+                let r = match self.resolve(&path, Access::Change) {
+                    Ok((user, p)) => self.shared.storage.delete(user, &p).await.map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::Exists { id, path } => {
+                let r = match self.resolve(&path, Access::Change) {
+                    Ok((user, p)) => self
+                        .shared
+                        .storage
+                        .metadata(user, &p)
+                        .await
+                        .map(drop)
+                        .map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::Rename { id, from, to } => {
+                let r = match (
+                    self.resolve(&from, Access::Change),
+                    self.resolve(&to, Access::Change),
+                ) {
+                    (Ok((user, from)), Ok((_, to))) => self
+                        .shared
+                        .storage
+                        .rename(user, &from, &to)
+                        .await
+                        .map_err(kind),
+                    (Err(f), _) | (_, Err(f)) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::Size { id, path } => {
+                let r = match self.resolve(&path, Access::Look) {
+                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
+                        Ok(meta) if meta.kind == FileKind::File => Ok(Outcome::Size(meta.size)),
+                        Ok(_) => Err(FailureKind::WrongKind),
+                        Err(e) => Err(kind(e)),
+                    },
+                    Err(f) => Err(f),
+                };
+                (id, r.unwrap_or_else(Outcome::Failed))
+            }
+            Action::Modified { id, path } => {
+                let r = match self.resolve(&path, Access::Look) {
+                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
+                        Ok(meta) => meta
+                            .modified
+                            .and_then(|t| Timestamp::from_system_time(t).ok())
+                            .map(Outcome::Modified)
+                            .ok_or(FailureKind::LocalError),
+                        Err(e) => Err(kind(e)),
+                    },
+                    Err(f) => Err(f),
+                };
+                (id, r.unwrap_or_else(Outcome::Failed))
+            }
+            Action::SetModified { id, path, time } => {
+                let r = match self.resolve(&path, Access::Change) {
+                    Ok((user, p)) => self
+                        .shared
+                        .storage
+                        .set_modified(user, &p, time.to_system_time())
+                        .await
+                        .map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::Facts { id, path } => {
+                let r = match self.resolve(&path, Access::Look) {
+                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
+                        Ok(meta) => {
+                            let name = Bytes::copy_from_slice(path.as_bytes());
+                            Ok(Outcome::Facts(Box::new(mlsx_entry(
+                                name,
+                                &meta,
+                                user.permissions,
+                            ))))
+                        }
+                        Err(e) => Err(kind(e)),
+                    },
+                    Err(f) => Err(f),
+                };
+                (id, r.unwrap_or_else(Outcome::Failed))
+            }
+            Action::StatusListing { id, path } => (id, self.status_listing(&path).await),
+            // UpgradeTls is never asked for: Features::tls stays off until TLS support lands.
+            _ => return,
+        };
+        if let Err(e) = self.conn.handle_outcome(id, outcome) {
+            tracing::error!(error = %e, "outcome refused by the session");
+        }
+    }
+
+    /// The logged-in principal and the storage path for `path`, if this user may touch it.
+    fn resolve(
+        &self,
+        path: &VirtualPath,
+        access: Access,
+    ) -> Result<(&Principal, VirtualPath), FailureKind> {
+        let user = self
+            .principal
+            .as_ref()
+            .ok_or(FailureKind::PermissionDenied)?;
+        if access == Access::Change && path.is_root() {
+            // A user's root is never deleted, renamed or replaced.
+            return Err(FailureKind::PermissionDenied);
+        }
+        if let Some(upload) = &user.upload_only {
+            // The upload directory can be entered and written into, but not read or listed.
+            let inside = path.starts_with(upload);
+            let allowed = match access {
+                Access::Look => !inside || path == upload,
+                Access::Read => !inside,
+                Access::Enter => true,
+                Access::Change => false,
+            };
+            if !allowed {
+                return Err(FailureKind::PermissionDenied);
+            }
+        }
+        Ok((user, storage_path(user, path)))
+    }
+
+    async fn login(&mut self, user: Arg, password: Secret<Arg>, host: Option<Arg>) -> Outcome {
+        let credentials = Credentials {
+            user: user.as_bytes().to_vec(),
+            password: Secret::new(password.expose_secret().as_bytes().to_vec()),
+            host: host.map(|h| h.as_bytes().to_vec()),
+            peer: self.peer.ip(),
+        };
+        match self.shared.auth.authenticate(&credentials).await {
+            Ok(principal) => {
+                tracing::info!(peer = %self.peer, user = %principal.name, "logged in");
+                let mut permissions = principal.permissions;
+                // Uploads into the upload-only directory pass the machine's coarse check; the
+                // path check in `resolve` and `start_transfer` keeps them there.
+                permissions.write |= principal.upload_only.is_some();
+                self.principal = Some(principal);
+                Outcome::LoggedIn(permissions)
+            }
+            Err(e) => {
+                tracing::info!(peer = %self.peer, user = %user, error = %e, "login failed");
+                self.shared
+                    .runtime
+                    .sleep(self.shared.options.failed_login_delay)
+                    .await;
+                Outcome::LoginRejected
+            }
+        }
+    }
+
+    async fn open_passive(&mut self, family: AddressFamily) -> Outcome {
+        self.passive = None;
+        let ip = self.local.ip();
+        let bound = match self.shared.options.passive_ports.clone() {
+            None => self.shared.runtime.bind(SocketAddr::new(ip, 0)).await.ok(),
+            Some(range) => {
+                let (start, end) = (usize::from(*range.start()), usize::from(*range.end()));
+                let len = end.saturating_sub(start) + 1;
+                let first = self
+                    .shared
+                    .next_passive_port
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut found = None;
+                for i in 0..len {
+                    let port = u16::try_from(start + (first + i) % len).unwrap_or(0);
+                    if let Ok(l) = self.shared.runtime.bind(SocketAddr::new(ip, port)).await {
+                        found = Some(l);
+                        break;
+                    }
+                }
+                found
+            }
+        };
+        let Some(listener) = bound else {
+            tracing::warn!(peer = %self.peer, "no passive port available");
+            return Outcome::Failed(FailureKind::LocalError);
+        };
+        let Ok(addr) = listener.local_addr() else {
+            return Outcome::Failed(FailureKind::LocalError);
+        };
+        self.passive = Some(listener);
+        let announced = match (family, self.shared.options.masquerade_address) {
+            (AddressFamily::V4, Some(public)) => SocketAddr::new(public.into(), addr.port()),
+            _ => addr,
+        };
+        Outcome::PassiveListening(announced)
+    }
+
+    async fn change_dir(&self, path: &VirtualPath) -> Outcome {
+        let (user, p) = match self.resolve(path, Access::Enter) {
+            Ok(r) => r,
+            Err(f) => return Outcome::Failed(f),
+        };
+        let storage = &self.shared.storage;
+        match storage.metadata(user, &p).await {
+            Ok(meta) if meta.is_dir() => Outcome::Done,
+            // A link is a directory if it can be listed (inside the root).
+            Ok(meta) if meta.kind == FileKind::Symlink => match storage.list(user, &p).await {
+                Ok(_) => Outcome::Done,
+                Err(_) => Outcome::Failed(FailureKind::WrongKind),
+            },
+            Ok(_) => Outcome::Failed(FailureKind::WrongKind),
+            Err(e) => Outcome::Failed(kind(e)),
+        }
+    }
+
+    async fn status_listing(&self, path: &VirtualPath) -> Outcome {
+        let (user, p) = match self.resolve(path, Access::Read) {
+            Ok(r) => r,
+            Err(f) => return Outcome::Failed(f),
+        };
+        let storage = &self.shared.storage;
+        let now = Timestamp::from_system_time(SystemTime::now()).unwrap_or_else(|_| epoch());
+        let meta = match storage.metadata(user, &p).await {
+            Ok(m) => m,
+            Err(e) => return Outcome::Failed(kind(e)),
+        };
+        let mut lines = Vec::new();
+        let mut line = BytesMut::new();
+        let mut push = |entry: &crate::storage::DirEntry, lines: &mut Vec<Bytes>| {
+            line.clear();
+            format_entry(entry, ListFormat::Long, now, user.permissions, &mut line);
+            lines.push(Bytes::copy_from_slice(
+                line.strip_suffix(b"\r\n").unwrap_or(&line),
+            ));
+        };
+        if !meta.is_dir() {
+            let name = Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"));
+            push(&crate::storage::DirEntry::new(name, meta), &mut lines);
+            return Outcome::Lines(lines);
+        }
+        let mut lister = match storage.list(user, &p).await {
+            Ok(l) => l,
+            Err(e) => return Outcome::Failed(kind(e)),
+        };
+        let max = self.shared.options.max_status_lines;
+        while lines.len() < max {
+            match crate::storage::DirLister::next_page(&mut lister).await {
+                Ok(page) if page.is_empty() => break,
+                Ok(page) => {
+                    for entry in page.iter().take(max - lines.len()) {
+                        push(entry, &mut lines);
+                    }
+                }
+                Err(e) => return Outcome::Failed(kind(e)),
+            }
+        }
+        Outcome::Lines(lines)
+    }
+
+    fn start_transfer(&mut self, t: ftp_proto::server::Transfer) {
+        let id = t.id;
+        let access = match t.kind {
+            TransferKind::Store { .. } => Access::Enter,
+            _ => Access::Read,
+        };
+        let resolved = self
+            .resolve(&t.path, access)
+            .map(|(user, p)| (user.clone(), p));
+        let (principal, path) = match resolved {
+            Ok(r) => r,
+            Err(f) => {
+                let _ = self.conn.handle_outcome(id, Outcome::Failed(f));
+                return;
+            }
+        };
+        let create_only = match (&principal.upload_only, t.kind) {
+            (Some(dir), TransferKind::Store { .. }) => {
+                if !t.path.starts_with(dir) || t.path == *dir {
+                    let _ = self
+                        .conn
+                        .handle_outcome(id, Outcome::Failed(FailureKind::PermissionDenied));
+                    return;
+                }
+                // Anonymous uploads never overwrite.
+                true
+            }
+            _ => false,
+        };
+        let (events_tx, events_rx) = mpsc::unbounded();
+        let (go_tx, go_rx) = oneshot::channel();
+        let (abort_tx, abort_rx) = oneshot::channel();
+        let job = Job {
+            client_path: t.path.clone(),
+            transfer: t,
+            principal,
+            path,
+            listener: self.passive.take(),
+            local_ip: self.local.ip(),
+            create_only,
+        };
+        self.transfer = Some(Running {
+            id,
+            events: events_rx,
+            go: Some(go_tx),
+            abort: Some(abort_tx),
+        });
+        let shared = Arc::clone(&self.shared);
+        self.shared.runtime.spawn(Box::pin(transfer::run(
+            shared, job, events_tx, go_rx, abort_rx,
+        )));
+    }
+}
+
+/// A client path in the user's view mapped into the storage namespace under the user's home.
+/// Both are normalised, so the result stays under the home.
+fn storage_path(user: &Principal, path: &VirtualPath) -> VirtualPath {
+    let relative = path
+        .as_bytes()
+        .strip_prefix(b"/")
+        .unwrap_or(path.as_bytes());
+    user.home.resolve(relative)
+}
+
+fn kind(e: StorageError) -> FailureKind {
+    tracing::debug!(error = %e, source = ?std::error::Error::source(&e), "storage operation failed");
+    e.kind().failure()
+}
+
+fn done(r: Result<(), FailureKind>) -> Outcome {
+    r.map_or_else(Outcome::Failed, |()| Outcome::Done)
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from_unix(0, 0).unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
+}

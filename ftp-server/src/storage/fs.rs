@@ -1,0 +1,565 @@
+//! [`FsStorage`]: files in a local directory, jailed to it.
+//!
+//! Every path operation goes through one [`cap_std::fs::Dir`] opened on the root, so neither
+//! `..` nor a symbolic link (absolute or relative) can reach outside it: cap-std refuses such
+//! paths with a permission error, which becomes [`StorageErrorKind::PermissionDenied`]. Links
+//! that stay inside the root are followed as usual. Every blocking call runs on the
+//! [`blocking`] thread pool, so the back-end works under any executor.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use blocking::{Unblock, unblock};
+use bytes::Bytes;
+use cap_std::fs::{Dir, OpenOptions, ReadDir};
+use ftp_proto::VirtualPath;
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::{
+    DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind, WriteMode,
+};
+use crate::auth::Principal;
+
+/// Entries per [`DirLister::next_page`].
+const PAGE: usize = 256;
+
+/// Bytes buffered between a transfer and its blocking thread. `Unblock` defaults to 8 MiB,
+/// which is a lot per concurrent transfer; this still keeps the thread busy.
+const PIPE: usize = 256 * 1024;
+
+/// A storage back-end on a local directory. Cloning shares the root handle.
+#[derive(Clone, Debug)]
+pub struct FsStorage {
+    root: Arc<Dir>,
+}
+
+impl FsStorage {
+    /// Opens `root`, which must be an existing directory, as the storage root.
+    pub fn new(root: impl AsRef<Path>) -> io::Result<Self> {
+        let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
+        Ok(Self {
+            root: Arc::new(dir),
+        })
+    }
+
+    /// Runs `f` on the root off the executor.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Dir) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let root = Arc::clone(&self.root);
+        Ok(unblock(move || f(&root)).await?)
+    }
+}
+
+/// The path relative to the root that `path` names; the root itself is `.`.
+fn relative(path: &VirtualPath) -> Result<PathBuf, StorageError> {
+    if path.is_root() {
+        return Ok(PathBuf::from("."));
+    }
+    path.components().map(os_name).collect()
+}
+
+/// One path component as the OS sees it.
+#[cfg(unix)]
+fn os_name(name: &[u8]) -> Result<&OsStr, StorageError> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(OsStr::from_bytes(name))
+}
+
+/// One path component as the OS sees it: elsewhere names must be UTF-8.
+#[cfg(not(unix))]
+fn os_name(name: &[u8]) -> Result<&OsStr, StorageError> {
+    std::str::from_utf8(name)
+        .map(OsStr::new)
+        .map_err(|e| StorageError::new(StorageErrorKind::NameNotAllowed, e))
+}
+
+/// A name or link target as raw bytes.
+#[cfg(unix)]
+fn os_bytes(name: OsString) -> Bytes {
+    use std::os::unix::ffi::OsStringExt;
+    name.into_vec().into()
+}
+
+/// A name or link target as raw bytes.
+#[cfg(not(unix))]
+fn os_bytes(name: OsString) -> Bytes {
+    name.to_string_lossy().into_owned().into()
+}
+
+/// Converts cap-std metadata; `target` is the link target of a symbolic link.
+fn convert(md: &cap_std::fs::Metadata, target: Option<Bytes>) -> Metadata {
+    let file_type = md.file_type();
+    let kind = if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_symlink() {
+        FileKind::Symlink
+    } else {
+        FileKind::File
+    };
+    let mut out = Metadata::new(kind, md.len());
+    out.modified = md.modified().ok().map(cap_std::time::SystemTime::into_std);
+    out.symlink_target = target;
+    #[cfg(unix)]
+    {
+        use cap_std::fs::MetadataExt;
+        out.mode = Some(md.mode() & 0o7777);
+        out.links = Some(md.nlink());
+        // Numeric ids: looking names up would mean a user database the jail should not need.
+        out.owner = Some(md.uid().to_string());
+        out.group = Some(md.gid().to_string());
+        out.unique = Some(format!("{:x}-{:x}", md.dev(), md.ino()));
+    }
+    out
+}
+
+/// The lstat of `path` in `dir`, with the target if it is a symbolic link.
+fn lstat(dir: &Dir, path: &Path) -> io::Result<Metadata> {
+    let md = dir.symlink_metadata(path)?;
+    let target = if md.file_type().is_symlink() {
+        Some(os_bytes(dir.read_link_contents(path)?.into_os_string()))
+    } else {
+        None
+    };
+    Ok(convert(&md, target))
+}
+
+/// Refuses what is not a regular file before opening it: opening a FIFO would block a thread
+/// until a writer appears, and a directory is the wrong kind.
+fn check_regular(md: &cap_std::fs::Metadata) -> io::Result<()> {
+    if md.is_dir() {
+        Err(io::ErrorKind::IsADirectory.into())
+    } else if !md.is_file() {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a regular file",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses the root for operations that would remove or move it.
+fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
+    if path.is_root() {
+        Err(StorageErrorKind::PermissionDenied.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Streams a file's contents; see [`Storage::open_read`].
+#[derive(Debug)]
+pub struct FsReader(Unblock<std::fs::File>);
+
+impl AsyncRead for FsReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+/// Streams an upload into a file; see [`Storage::open_write`].
+///
+/// Writes run on a blocking thread behind a bounded pipe; `poll_close` waits until everything
+/// has reached the file (it does not `fsync`) and reports any write error. The server always
+/// closes a finished upload. A writer dropped without closing (an interrupted upload) leaves
+/// what had reached the file, like any file system; bytes still in the pipe may be lost.
+#[derive(Debug)]
+pub struct FsWriter(Unblock<std::fs::File>);
+
+impl AsyncWrite for FsWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+/// A directory listing read a page at a time on a blocking thread.
+#[derive(Debug)]
+pub struct FsLister {
+    /// The listed directory (for link targets) and its entries; `None` once exhausted.
+    state: Option<(Dir, ReadDir)>,
+}
+
+#[async_trait]
+impl DirLister for FsLister {
+    async fn next_page(&mut self) -> Result<Vec<DirEntry>, StorageError> {
+        let Some((dir, mut entries)) = self.state.take() else {
+            return Ok(Vec::new());
+        };
+        let (state, page) = unblock(move || {
+            let mut page = Vec::with_capacity(PAGE);
+            while page.len() < PAGE {
+                match entries.next() {
+                    None => return (None, Ok(page)),
+                    Some(Err(e)) => return (None, Err(e)),
+                    Some(Ok(entry)) => {
+                        let name = entry.file_name();
+                        // An entry deleted since the directory was read is simply skipped.
+                        if let Ok(md) = lstat(&dir, Path::new(&name)) {
+                            page.push(DirEntry::new(os_bytes(name), md));
+                        }
+                    }
+                }
+            }
+            (Some((dir, entries)), Ok(page))
+        })
+        .await;
+        self.state = state;
+        Ok(page?)
+    }
+}
+
+#[async_trait]
+impl Storage for FsStorage {
+    type Reader = FsReader;
+    type Writer = FsWriter;
+    type Lister = FsLister;
+
+    async fn metadata(
+        &self,
+        _user: &Principal,
+        path: &VirtualPath,
+    ) -> Result<Metadata, StorageError> {
+        let rel = relative(path)?;
+        self.run(move |dir| lstat(dir, &rel)).await
+    }
+
+    async fn list(&self, _user: &Principal, path: &VirtualPath) -> Result<FsLister, StorageError> {
+        let rel = relative(path)?;
+        let state = self
+            .run(move |dir| {
+                let listed = dir.open_dir(&rel)?;
+                let entries = listed.entries()?;
+                Ok((listed, entries))
+            })
+            .await?;
+        Ok(FsLister { state: Some(state) })
+    }
+
+    async fn open_read(
+        &self,
+        _user: &Principal,
+        path: &VirtualPath,
+        offset: u64,
+    ) -> Result<FsReader, StorageError> {
+        let rel = relative(path)?;
+        let file = self
+            .run(move |dir| {
+                check_regular(&dir.metadata(&rel)?)?;
+                let mut file = dir.open(&rel)?.into_std();
+                // Past the end is fine: reading there yields nothing.
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(file)
+            })
+            .await?;
+        Ok(FsReader(Unblock::with_capacity(PIPE, file)))
+    }
+
+    async fn open_write(
+        &self,
+        _user: &Principal,
+        path: &VirtualPath,
+        mode: WriteMode,
+    ) -> Result<FsWriter, StorageError> {
+        let rel = relative(path)?;
+        let file = self
+            .run(move |dir| {
+                let mut options = OpenOptions::new();
+                match mode {
+                    WriteMode::Truncate => options.write(true).create(true).truncate(true),
+                    WriteMode::Append => options.append(true).create(true),
+                    WriteMode::At(offset) => options.write(true).create(offset == 0),
+                    // `O_EXCL` never follows a link and fails on anything existing.
+                    WriteMode::CreateNew => options.write(true).create_new(true),
+                };
+                if mode != WriteMode::CreateNew {
+                    match dir.metadata(&rel) {
+                        Ok(md) => check_regular(&md)?,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                let file = dir.open_with(&rel, &options)?;
+                let mut file = file.into_std();
+                if let WriteMode::At(offset) = mode {
+                    if offset > file.metadata()?.len() {
+                        return Err(io::Error::other("restart offset past end of file"));
+                    }
+                    file.set_len(offset)?;
+                    file.seek(SeekFrom::Start(offset))?;
+                }
+                Ok(file)
+            })
+            .await?;
+        Ok(FsWriter(Unblock::with_capacity(PIPE, file)))
+    }
+
+    async fn mkdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
+        let rel = relative(path)?;
+        self.run(move |dir| dir.create_dir(rel)).await
+    }
+
+    async fn rmdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
+        not_root(path)?;
+        let rel = relative(path)?;
+        self.run(move |dir| dir.remove_dir(rel)).await
+    }
+
+    async fn delete(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
+        not_root(path)?;
+        let rel = relative(path)?;
+        self.run(move |dir| {
+            // `unlink` removes a link itself, never its target; refuse directories explicitly
+            // since some systems report them as a plain permission error.
+            if dir.symlink_metadata(&rel)?.is_dir() {
+                return Err(io::ErrorKind::IsADirectory.into());
+            }
+            dir.remove_file(rel)
+        })
+        .await
+    }
+
+    async fn rename(
+        &self,
+        _user: &Principal,
+        from: &VirtualPath,
+        to: &VirtualPath,
+    ) -> Result<(), StorageError> {
+        not_root(from)?;
+        not_root(to)?;
+        let (from, to) = (relative(from)?, relative(to)?);
+        self.run(move |dir| dir.rename(from, dir, to)).await
+    }
+
+    async fn set_modified(
+        &self,
+        _user: &Principal,
+        path: &VirtualPath,
+        time: SystemTime,
+    ) -> Result<(), StorageError> {
+        let rel = relative(path)?;
+        self.run(move |dir| {
+            // cap-std has no `set_times` without cap-fs-ext; a read-only handle (which also
+            // works on directories) and `futimens` through std do the same.
+            let md = dir.metadata(&rel)?;
+            if !md.is_dir() {
+                check_regular(&md)?;
+            }
+            dir.open(&rel)?.into_std().set_modified(time)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use futures_lite::future::block_on;
+    use futures_util::io::AsyncReadExt;
+
+    use super::*;
+    use crate::storage::conformance::{self, collect, kind, p, read_all, user, write_all};
+
+    /// A fresh root inside a temporary directory; the guard keeps it alive.
+    fn make() -> (tempfile::TempDir, FsStorage) {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("root")).unwrap();
+        let storage = FsStorage::new(tmp.path().join("root")).unwrap();
+        (tmp, storage)
+    }
+
+    conformance::conformance_tests!(make);
+
+    /// Links out of the root, absolute and relative, to a directory and to a file: nothing
+    /// reads, lists, writes or creates anything through them.
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_cannot_escape() {
+        use std::os::unix::fs::symlink;
+        let (tmp, s) = make();
+        let (root, outside) = (tmp.path().join("root"), tmp.path().join("outside"));
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("secret"), "secret").unwrap();
+        let before = fs::metadata(outside.join("secret"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        symlink("/etc", root.join("etc")).unwrap();
+        symlink(&outside, root.join("abs")).unwrap();
+        symlink("../outside", root.join("rel")).unwrap();
+        symlink(outside.join("secret"), root.join("abs_file")).unwrap();
+        symlink("../outside/secret", root.join("rel_file")).unwrap();
+        fs::write(root.join("inside"), "inside").unwrap();
+        let u = user();
+        block_on(async {
+            for link in ["etc", "abs", "rel"] {
+                // The link itself is visible, as a link.
+                assert_eq!(
+                    s.metadata(&u, &p(link)).await.unwrap().kind,
+                    FileKind::Symlink
+                );
+                let inner = p(format!("{link}/secret"));
+                let passwd = p(format!("{link}/passwd"));
+                assert_eq!(
+                    kind(s.list(&u, &p(link)).await),
+                    StorageErrorKind::PermissionDenied,
+                    "{link}"
+                );
+                assert_eq!(
+                    kind(s.open_read(&u, &inner, 0).await),
+                    StorageErrorKind::PermissionDenied
+                );
+                assert_eq!(
+                    kind(s.open_read(&u, &passwd, 0).await),
+                    StorageErrorKind::PermissionDenied
+                );
+                assert_eq!(
+                    kind(s.metadata(&u, &inner).await),
+                    StorageErrorKind::PermissionDenied
+                );
+                for mode in [
+                    WriteMode::Truncate,
+                    WriteMode::Append,
+                    WriteMode::At(0),
+                    WriteMode::CreateNew,
+                ] {
+                    let new = p(format!("{link}/new"));
+                    assert_eq!(
+                        kind(s.open_write(&u, &new, mode).await),
+                        StorageErrorKind::PermissionDenied
+                    );
+                    assert_eq!(
+                        kind(s.open_write(&u, &inner, mode).await),
+                        StorageErrorKind::PermissionDenied
+                    );
+                }
+                assert!(s.mkdir(&u, &p(format!("{link}/dir"))).await.is_err());
+                assert!(
+                    s.rename(&u, &p("inside"), &p(format!("{link}/moved")))
+                        .await
+                        .is_err()
+                );
+                assert!(s.rename(&u, &inner, &p("stolen")).await.is_err());
+                assert!(s.delete(&u, &inner).await.is_err());
+                assert!(
+                    s.set_modified(&u, &inner, SystemTime::UNIX_EPOCH)
+                        .await
+                        .is_err()
+                );
+            }
+            for link in ["abs_file", "rel_file"] {
+                assert_eq!(
+                    kind(s.open_read(&u, &p(link), 0).await),
+                    StorageErrorKind::PermissionDenied
+                );
+                for mode in [WriteMode::Truncate, WriteMode::Append, WriteMode::At(0)] {
+                    assert_eq!(
+                        kind(s.open_write(&u, &p(link), mode).await),
+                        StorageErrorKind::PermissionDenied
+                    );
+                }
+                assert!(
+                    s.set_modified(&u, &p(link), SystemTime::UNIX_EPOCH)
+                        .await
+                        .is_err()
+                );
+                assert!(s.list(&u, &p(link)).await.is_err());
+            }
+        });
+        let names: Vec<_> = fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["secret"]);
+        assert_eq!(fs::read(outside.join("secret")).unwrap(), b"secret");
+        assert_eq!(
+            fs::metadata(outside.join("secret"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            before
+        );
+        assert_eq!(fs::read(root.join("inside")).unwrap(), b"inside");
+    }
+
+    /// A link inside the root lists as a link with its target, is followed for reading, and
+    /// deleting it removes the link only.
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside() {
+        let (tmp, s) = make();
+        let root = tmp.path().join("root");
+        fs::write(root.join("target.txt"), "data").unwrap();
+        std::os::unix::fs::symlink("target.txt", root.join("ln")).unwrap();
+        let u = user();
+        block_on(async {
+            let entries = collect(s.list(&u, &VirtualPath::root()).await.unwrap()).await;
+            let ln = entries.iter().find(|e| e.name == "ln").unwrap();
+            assert_eq!(ln.metadata.kind, FileKind::Symlink);
+            assert_eq!(
+                ln.metadata.symlink_target.as_deref(),
+                Some(&b"target.txt"[..])
+            );
+            let md = s.metadata(&u, &p("ln")).await.unwrap();
+            assert_eq!(
+                (md.kind, md.symlink_target),
+                (FileKind::Symlink, Some(Bytes::from("target.txt")))
+            );
+            assert_eq!(read_all(&s, "ln", 0).await, b"data");
+            s.delete(&u, &p("ln")).await.unwrap();
+        });
+        assert!(!root.join("ln").exists());
+        assert_eq!(fs::read(root.join("target.txt")).unwrap(), b"data");
+    }
+
+    /// Unix facts come through: mode bits, link count, owner and a unique id.
+    #[cfg(unix)]
+    #[test]
+    fn unix_metadata() {
+        let (_tmp, s) = make();
+        block_on(async {
+            write_all(&s, "f", WriteMode::Truncate, b"abc")
+                .await
+                .unwrap();
+            let md = s.metadata(&user(), &p("f")).await.unwrap();
+            assert!(md.mode.is_some_and(|m| m & 0o600 == 0o600 && m <= 0o7777));
+            assert_eq!(md.links, Some(1));
+            assert!(md.owner.is_some() && md.group.is_some());
+            let unique = md.unique.unwrap();
+            s.rename(&user(), &p("f"), &p("g")).await.unwrap();
+            // A rename keeps the inode, so the unique fact follows the file.
+            assert_eq!(
+                s.metadata(&user(), &p("g")).await.unwrap().unique.unwrap(),
+                unique
+            );
+            let mut reader = s.open_read(&user(), &p("g"), 1).await.unwrap();
+            let mut out = String::new();
+            reader.read_to_string(&mut out).await.unwrap();
+            assert_eq!(out, "bc");
+        });
+    }
+}

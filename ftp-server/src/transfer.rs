@@ -1,0 +1,585 @@
+//! Data transfers: one background task per transfer, streaming through one buffer.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use ftp_proto::listing::{
+    EntryKind, FactSet, FactType, Facts, ListEntry, ListTime, MlsxEntry, format_list_line,
+};
+use ftp_proto::server::{
+    DataEndpoint, FailureKind, ListFormat, Representation, Transfer, TransferKind, WriteMode,
+};
+use ftp_proto::{AsciiDecoder, AsciiEncoder, Permissions, Timestamp, VirtualPath};
+use futures_channel::{mpsc, oneshot};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::future::{Either, select};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::auth::Principal;
+use crate::runtime::{Listener, Runtime, timeout};
+use crate::server::Shared;
+use crate::storage::{self, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError};
+
+/// What a transfer task tells its session.
+#[derive(Debug)]
+pub(crate) enum TransferEvent {
+    /// The file is open; the session sends `150` and then says go.
+    Started { unique_name: Option<VirtualPath> },
+    /// The transfer ended: bytes moved, or why it failed.
+    Finished(Result<u64, FailureKind>),
+}
+
+/// Everything a transfer task needs, owned.
+pub(crate) struct Job<R: Runtime> {
+    pub(crate) transfer: Transfer,
+    pub(crate) principal: Principal,
+    /// The path in the storage namespace.
+    pub(crate) path: VirtualPath,
+    /// The path as the client sees it (for `STOU`'s reply).
+    pub(crate) client_path: VirtualPath,
+    pub(crate) listener: Option<R::Listener>,
+    pub(crate) local_ip: IpAddr,
+    /// Uploads may only create new files (the anonymous upload directory).
+    pub(crate) create_only: bool,
+}
+
+enum Prepared<S: Storage> {
+    Read(S::Reader),
+    Write(S::Writer),
+    List(Listing<S>),
+}
+
+enum Listing<S: Storage> {
+    Dir(S::Lister),
+    One(DirEntry),
+}
+
+/// Runs one transfer to its end, reporting through `events`.
+pub(crate) async fn run<R: Runtime, S: Storage, A>(
+    shared: Arc<Shared<R, S, A>>,
+    job: Job<R>,
+    events: mpsc::UnboundedSender<TransferEvent>,
+    go: oneshot::Receiver<()>,
+    abort: oneshot::Receiver<()>,
+) {
+    let started = Instant::now();
+    let (prepared, unique_name) = match prepare(&*shared.storage, &job).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(path = %job.path, error = %e, "transfer refused");
+            let _ = events.unbounded_send(TransferEvent::Finished(Err(e.kind().failure())));
+            return;
+        }
+    };
+    let _ = events.unbounded_send(TransferEvent::Started { unique_name });
+    if go.await.is_err() {
+        // The session ended before the 150 went out.
+        if let Prepared::Write(mut w) = prepared {
+            let _ = w.close().await;
+        }
+        return;
+    }
+    let options = &shared.options;
+    let data = match open_data(&shared.runtime, &job, options).await {
+        Ok(d) => d,
+        Err(kind) => {
+            if let Prepared::Write(mut w) = prepared {
+                let _ = w.close().await;
+            }
+            let _ = events.unbounded_send(TransferEvent::Finished(Err(kind)));
+            return;
+        }
+    };
+    let result = move_data(&shared, &job, prepared, data, abort).await;
+    match &result {
+        Ok(bytes) => {
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            tracing::info!(
+                user = %job.principal.name,
+                path = %job.path,
+                kind = ?job.transfer.kind,
+                bytes,
+                rate_mib_s = format!("{:.1}", *bytes as f64 / secs / (1024.0 * 1024.0)),
+                "transfer complete"
+            );
+        }
+        Err(kind) => {
+            tracing::info!(user = %job.principal.name, path = %job.path, failure = ?kind, "transfer failed")
+        }
+    }
+    let _ = events.unbounded_send(TransferEvent::Finished(result));
+}
+
+async fn prepare<S: Storage>(
+    storage: &S,
+    job: &Job<impl Runtime>,
+) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
+    use storage::StorageErrorKind as K;
+    let user = &job.principal;
+    match job.transfer.kind {
+        TransferKind::Retrieve { offset } => {
+            let meta = storage.metadata(user, &job.path).await?;
+            if meta.is_dir() {
+                return Err(K::IsADirectory.into());
+            }
+            Ok((
+                Prepared::Read(storage.open_read(user, &job.path, offset).await?),
+                None,
+            ))
+        }
+        TransferKind::Store { mode } => {
+            let mode = match mode {
+                _ if job.create_only => storage::WriteMode::CreateNew,
+                WriteMode::Truncate => storage::WriteMode::Truncate,
+                WriteMode::Append => storage::WriteMode::Append,
+                WriteMode::At(n) => storage::WriteMode::At(n),
+                WriteMode::Unique => return store_unique(storage, job).await,
+                _ => return Err(K::Unsupported.into()),
+            };
+            Ok((
+                Prepared::Write(storage.open_write(user, &job.path, mode).await?),
+                None,
+            ))
+        }
+        TransferKind::List { format, .. } => {
+            let meta = storage.metadata(user, &job.path).await?;
+            let listing = match meta.kind {
+                FileKind::Directory | FileKind::Symlink => {
+                    match storage.list(user, &job.path).await {
+                        Ok(lister) => Listing::Dir(lister),
+                        Err(e) if meta.kind == FileKind::Symlink => {
+                            tracing::debug!(error = %e, "symlink is not a listable directory");
+                            Listing::One(DirEntry::new(name_of(&job.client_path), meta))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                // RFC 3659 §7.1: MLSD names a directory; LIST and NLST of a file show the file.
+                _ if matches!(format, ListFormat::Machine(_)) => {
+                    return Err(K::NotADirectory.into());
+                }
+                _ => Listing::One(DirEntry::new(name_of(&job.client_path), meta)),
+            };
+            Ok((Prepared::List(listing), None))
+        }
+        _ => Err(K::Unsupported.into()),
+    }
+}
+
+/// `STOU`: the requested name if free, else the first free `name.N`.
+async fn store_unique<S: Storage>(
+    storage: &S,
+    job: &Job<impl Runtime>,
+) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
+    let base = name_of(&job.path);
+    let mut last = None;
+    for n in 0..100u32 {
+        let name = if n == 0 {
+            base.to_vec()
+        } else {
+            [&base[..], format!(".{n}").as_bytes()].concat()
+        };
+        let path = job.path.parent().join(&name);
+        match storage
+            .open_write(&job.principal, &path, storage::WriteMode::CreateNew)
+            .await
+        {
+            Ok(w) => {
+                return Ok((
+                    Prepared::Write(w),
+                    Some(job.client_path.parent().join(&name)),
+                ));
+            }
+            Err(e) if e.kind() == storage::StorageErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| storage::StorageErrorKind::AlreadyExists.into()))
+}
+
+fn name_of(path: &VirtualPath) -> Bytes {
+    Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"))
+}
+
+async fn open_data<R: Runtime>(
+    runtime: &R,
+    job: &Job<R>,
+    options: &crate::Options,
+) -> Result<R::Stream, FailureKind> {
+    let limit = options.data_connect_timeout;
+    match job.transfer.data {
+        DataEndpoint::Passive { peer } => {
+            let listener = job
+                .listener
+                .as_ref()
+                .ok_or(FailureKind::DataConnectionFailed)?;
+            let accept = async {
+                // RFC 2577 §5 (port stealing): only the control connection's peer may connect.
+                for _ in 0..16 {
+                    let (stream, from) = listener.accept().await.ok()?;
+                    if peer.is_none_or(|p| ftp_proto::address::is_same_ip(p, from.ip())) {
+                        return Some(stream);
+                    }
+                    tracing::warn!(%from, "data connection from a foreign address refused");
+                }
+                None
+            };
+            timeout(runtime, limit, accept)
+                .await
+                .flatten()
+                .ok_or(FailureKind::DataConnectionFailed)
+        }
+        DataEndpoint::Active(to) => {
+            let from = options
+                .active_local_port
+                .map(|port| SocketAddr::new(job.local_ip, port));
+            match timeout(runtime, limit, runtime.connect(to, from)).await {
+                Some(Ok(stream)) => Ok(stream),
+                Some(Err(e)) => {
+                    tracing::debug!(%to, error = %e, "active data connection failed");
+                    Err(FailureKind::DataConnectionFailed)
+                }
+                None => Err(FailureKind::DataConnectionFailed),
+            }
+        }
+        _ => Err(FailureKind::DataConnectionFailed),
+    }
+}
+
+async fn move_data<R: Runtime, S: Storage, A>(
+    shared: &Shared<R, S, A>,
+    job: &Job<R>,
+    prepared: Prepared<S>,
+    mut data: R::Stream,
+    abort: oneshot::Receiver<()>,
+) -> Result<u64, FailureKind> {
+    let mut io = Io {
+        limits: Limits {
+            runtime: &shared.runtime,
+            stall: shared.options.data_stall_timeout,
+        },
+        buf: vec![0; shared.options.transfer_buffer],
+    };
+    let ascii = job.transfer.representation == Representation::Ascii;
+    match prepared {
+        Prepared::Read(mut reader) => {
+            let work = io.send(&mut reader, &mut data, ascii);
+            let result = until_aborted(work, abort).await;
+            finish_data(&io, data, result).await
+        }
+        Prepared::Write(mut writer) => {
+            let work = io.receive(&mut data, &mut writer, ascii);
+            let result = until_aborted(work, abort).await;
+            // Keep what arrived, even when the transfer broke off: every real server does, and
+            // a client resumes from there with REST or APPE.
+            let closed = io.limits.run(writer.close()).await;
+            match (result, closed) {
+                (Ok(n), Ok(())) => Ok(n),
+                (Ok(_), Err(e)) => Err(StorageError::from(e).kind().failure()),
+                (Err(kind), _) => Err(kind),
+            }
+        }
+        Prepared::List(listing) => {
+            let TransferKind::List {
+                format,
+                show_hidden,
+            } = job.transfer.kind
+            else {
+                return Err(FailureKind::LocalError);
+            };
+            let perms = job.principal.permissions;
+            let work = io.list(listing, &mut data, format, show_hidden, perms);
+            let result = until_aborted(work, abort).await;
+            finish_data(&io, data, result).await
+        }
+    }
+}
+
+async fn until_aborted<T>(
+    work: impl Future<Output = Result<T, FailureKind>>,
+    abort: oneshot::Receiver<()>,
+) -> Result<T, FailureKind> {
+    match select(std::pin::pin!(work), abort).await {
+        Either::Left((result, _)) => result,
+        // Sent (ABOR) or dropped (the session is gone): stop either way.
+        Either::Right(_) => Err(FailureKind::Aborted),
+    }
+}
+
+/// Closes the data connection after sending: the client sees end of file only once every byte
+/// is flushed.
+async fn finish_data<R: Runtime, T: AsyncWrite + Unpin>(
+    io: &Io<'_, R>,
+    mut data: T,
+    result: Result<u64, FailureKind>,
+) -> Result<u64, FailureKind> {
+    let n = result?;
+    io.limits
+        .run(data.close())
+        .await
+        .map_err(|_| FailureKind::Aborted)?;
+    Ok(n)
+}
+
+struct Io<'a, R> {
+    limits: Limits<'a, R>,
+    buf: Vec<u8>,
+}
+
+/// The stall timeout, applied to each I/O step.
+struct Limits<'a, R> {
+    runtime: &'a R,
+    stall: std::time::Duration,
+}
+
+impl<R: Runtime> Limits<'_, R> {
+    async fn run<T>(&self, fut: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+        timeout(self.runtime, self.stall, fut)
+            .await
+            .unwrap_or_else(|| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "data connection stalled",
+                ))
+            })
+    }
+}
+
+impl<R: Runtime> Io<'_, R> {
+    async fn send(
+        &mut self,
+        from: &mut (impl AsyncRead + Unpin),
+        to: &mut (impl AsyncWrite + Unpin),
+        ascii: bool,
+    ) -> Result<u64, FailureKind> {
+        let mut total = 0u64;
+        let mut encoder = AsciiEncoder::new();
+        let mut converted = BytesMut::new();
+        loop {
+            let n = self
+                .limits
+                .run(from.read(&mut self.buf))
+                .await
+                .map_err(|e| StorageError::from(e).kind().failure())?;
+            if n == 0 {
+                return Ok(total);
+            }
+            let chunk = self.buf.get(..n).unwrap_or_default();
+            let out: &[u8] = if ascii {
+                converted.clear();
+                encoder.encode(chunk, &mut converted);
+                &converted
+            } else {
+                chunk
+            };
+            timeout(self.limits.runtime, self.limits.stall, to.write_all(out))
+                .await
+                .and_then(Result::ok)
+                .ok_or(FailureKind::Aborted)?;
+            total += out.len() as u64;
+        }
+    }
+
+    async fn receive(
+        &mut self,
+        from: &mut (impl AsyncRead + Unpin),
+        to: &mut (impl AsyncWrite + Unpin),
+        ascii: bool,
+    ) -> Result<u64, FailureKind> {
+        let mut total = 0u64;
+        let mut decoder = AsciiDecoder::new();
+        let mut converted = BytesMut::new();
+        loop {
+            let n = timeout(
+                self.limits.runtime,
+                self.limits.stall,
+                from.read(&mut self.buf),
+            )
+            .await
+            .and_then(Result::ok)
+            .ok_or(FailureKind::Aborted)?;
+            let chunk = self.buf.get(..n).unwrap_or_default();
+            let out: &[u8] = if ascii {
+                converted.clear();
+                if n == 0 {
+                    decoder.finish(&mut converted);
+                } else {
+                    decoder.decode(chunk, &mut converted);
+                }
+                &converted
+            } else {
+                chunk
+            };
+            if !out.is_empty() {
+                self.limits
+                    .run(to.write_all(out))
+                    .await
+                    .map_err(|e| StorageError::from(e).kind().failure())?;
+            }
+            total += n as u64;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn list<S: Storage>(
+        &self,
+        listing: Listing<S>,
+        to: &mut (impl AsyncWrite + Unpin),
+        format: ListFormat,
+        show_hidden: bool,
+        perms: Permissions,
+    ) -> Result<u64, FailureKind> {
+        let now = Timestamp::from_system_time(SystemTime::now()).unwrap_or_else(|_| epoch());
+        let mut out = BytesMut::new();
+        let mut total = 0u64;
+        let write_page = |entries: Vec<DirEntry>, out: &mut BytesMut| {
+            for entry in entries {
+                if !show_hidden && entry.name.first() == Some(&b'.') {
+                    continue;
+                }
+                format_entry(&entry, format, now, perms, out);
+            }
+        };
+        match listing {
+            Listing::One(entry) => write_page(vec![entry], &mut out),
+            Listing::Dir(mut lister) => loop {
+                let page = lister.next_page().await.map_err(|e| e.kind().failure())?;
+                if page.is_empty() {
+                    break;
+                }
+                write_page(page, &mut out);
+                if out.len() >= self.buf.len() {
+                    self.limits
+                        .run(to.write_all(&out))
+                        .await
+                        .map_err(|_| FailureKind::Aborted)?;
+                    total += out.len() as u64;
+                    out.clear();
+                }
+            },
+        }
+        self.limits
+            .run(to.write_all(&out))
+            .await
+            .map_err(|_| FailureKind::Aborted)?;
+        Ok(total + out.len() as u64)
+    }
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from_unix(0, 0).unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
+}
+
+/// One listing line, CRLF included.
+pub(crate) fn format_entry(
+    entry: &DirEntry,
+    format: ListFormat,
+    now: Timestamp,
+    perms: Permissions,
+    out: &mut BytesMut,
+) {
+    match format {
+        ListFormat::Names => out.extend_from_slice(&entry.name),
+        ListFormat::Machine(facts) => {
+            mlsx_entry(entry.name.clone(), &entry.metadata, perms).encode(facts, out)
+        }
+        _ => format_list_line(&list_entry(entry), now, out),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn list_entry(entry: &DirEntry) -> ListEntry {
+    let meta = &entry.metadata;
+    let kind = match meta.kind {
+        FileKind::Directory => EntryKind::Directory,
+        FileKind::Symlink => EntryKind::Symlink,
+        _ => EntryKind::File,
+    };
+    let mut e = ListEntry::new(entry.name.clone(), kind)
+        .with_size(meta.size)
+        .with_links(meta.links.unwrap_or(1));
+    if let Some(ts) = meta
+        .modified
+        .and_then(|t| Timestamp::from_system_time(t).ok())
+    {
+        e = e.with_modified(ListTime::Exact(ts));
+    }
+    if let Some(mode) = meta.mode {
+        e = e.with_permissions(Bytes::from(mode_text(mode)));
+    }
+    if let Some(owner) = &meta.owner {
+        e = e.with_owner(Bytes::copy_from_slice(owner.as_bytes()));
+    }
+    if let Some(group) = &meta.group {
+        e = e.with_group(Bytes::copy_from_slice(group.as_bytes()));
+    }
+    if let Some(target) = &meta.symlink_target {
+        e = e.with_symlink_target(target.clone());
+    }
+    e
+}
+
+/// `rwxr-xr-x` from Unix permission bits.
+fn mode_text(mode: u32) -> Vec<u8> {
+    let mut text = Vec::with_capacity(9);
+    for shift in [6u32, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        text.push(if bits & 4 != 0 { b'r' } else { b'-' });
+        text.push(if bits & 2 != 0 { b'w' } else { b'-' });
+        text.push(if bits & 1 != 0 { b'x' } else { b'-' });
+    }
+    text
+}
+
+/// The MLSx facts of an entry (RFC 3659 §7.5), `perm` from what this user may do.
+pub(crate) fn mlsx_entry(name: Bytes, meta: &Metadata, perms: Permissions) -> MlsxEntry {
+    let mut facts = Facts::default();
+    let is_dir = meta.is_dir();
+    facts.kind = Some(match (meta.kind, &meta.symlink_target) {
+        (FileKind::Directory, _) => FactType::Dir,
+        (FileKind::Symlink, Some(target)) => {
+            FactType::OsSpecific(Bytes::from([&b"OS.unix=slink:"[..], target].concat()))
+        }
+        (FileKind::Symlink, None) => FactType::OsSpecific(Bytes::from_static(b"OS.unix=slink")),
+        _ => FactType::File,
+    });
+    if !is_dir {
+        facts.size = Some(meta.size);
+    }
+    facts.modify = meta
+        .modified
+        .and_then(|t| Timestamp::from_system_time(t).ok())
+        .map(|t| t.with_nanos(0).unwrap_or(t));
+    let mut perm = Vec::new();
+    let mut add = |on: bool, letters: &[u8]| {
+        if on {
+            perm.extend_from_slice(letters);
+        }
+    };
+    if is_dir {
+        add(perms.list, b"el");
+        add(perms.write, b"c");
+        add(perms.mkdir, b"m");
+        add(perms.delete, b"p");
+    } else {
+        add(perms.read, b"r");
+        add(perms.write, b"aw");
+    }
+    add(perms.delete, b"d");
+    add(perms.rename, b"f");
+    facts.perm = Some(Bytes::from(perm));
+    facts.unique = meta
+        .unique
+        .as_ref()
+        .map(|u| Bytes::copy_from_slice(u.as_bytes()));
+    facts.unix_mode = meta.mode;
+    MlsxEntry::new(facts, name)
+}
+
+/// The facts this server can fill, for `FEAT`.
+pub(crate) const SUPPORTED_FACTS: FactSet = FactSet::DEFAULT.union(FactSet::UNIX_MODE);

@@ -1,0 +1,269 @@
+//! Test support: a server on 127.0.0.1:0 on either runtime, and a small blocking FTP client
+//! built on ftp-proto's reply decoder (so a failing test never hangs: every read has a timeout).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ftp_proto::{Reply, ReplyDecoder};
+use ftp_server::auth::Authenticator;
+use ftp_server::runtime::smol::{SmolListener, SmolRuntime};
+use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+use ftp_server::storage::Storage;
+use ftp_server::{Options, Server};
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, Debug)]
+pub enum Rt {
+    Tokio,
+    Smol,
+}
+
+/// A running server; stops when dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<Box<dyn FnOnce() + Send>>,
+    /// Starts graceful shutdown and waits up to the deadline; returns whether all closed.
+    shutdown: Box<dyn Fn(Duration) -> bool + Send>,
+    connections: Box<dyn Fn() -> usize + Send>,
+}
+
+impl Running {
+    pub fn shutdown(&self, deadline: Duration) -> bool {
+        (self.shutdown)(deadline)
+    }
+
+    pub fn connections(&self) -> usize {
+        (self.connections)()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+    }
+}
+
+/// Test options: fast failures so tests stay quick.
+pub fn options() -> Options {
+    let mut o = Options::default();
+    o.failed_login_delay(Duration::from_millis(10))
+        .data_connect_timeout(Duration::from_secs(5))
+        .data_stall_timeout(Duration::from_secs(10));
+    o
+}
+
+pub fn start<S: Storage, A: Authenticator>(
+    rt: Rt,
+    storage: S,
+    auth: A,
+    options: Options,
+) -> Running {
+    match rt {
+        Rt::Tokio => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let server = Server::new(TokioRuntime, storage, auth, options);
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            let s = server.clone();
+            runtime.spawn(async move { s.serve(TokioListener::new(listener)).await.unwrap() });
+            let handle = runtime.handle().clone();
+            let s2 = server.clone();
+            Running {
+                addr,
+                shutdown: Box::new(move |d| {
+                    let h = s2.shutdown_handle();
+                    handle.block_on(async move { h.shutdown(d).await })
+                }),
+                connections: Box::new(move || server.connections()),
+                stop: Some(Box::new(move || runtime.shutdown_background())),
+            }
+        }
+        Rt::Smol => {
+            let ex = Arc::new(async_executor::Executor::new());
+            let (stop_tx, stop_rx) = async_channel_like();
+            for _ in 0..2 {
+                let ex = Arc::clone(&ex);
+                let stop_rx = stop_rx.clone();
+                std::thread::spawn(move || {
+                    async_io::block_on(ex.run(async move {
+                        let _ = stop_rx.recv().await;
+                    }))
+                });
+            }
+            let server = Server::new(SmolRuntime::new(Arc::clone(&ex)), storage, auth, options);
+            let listener = async_io::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let s = server.clone();
+            ex.spawn(async move { s.serve(SmolListener::new(listener)).await.unwrap() })
+                .detach();
+            let s2 = server.clone();
+            Running {
+                addr,
+                shutdown: Box::new(move |d| {
+                    let h = s2.shutdown_handle();
+                    async_io::block_on(async move { h.shutdown(d).await })
+                }),
+                connections: Box::new(move || server.connections()),
+                stop: Some(Box::new(move || stop_tx.close())),
+            }
+        }
+    }
+}
+
+/// A minimal broadcast-on-close channel from futures-channel (a closed sender wakes every receiver).
+fn async_channel_like() -> (Closer, Waiter) {
+    let (tx, rx) = futures_channel::oneshot::channel::<()>();
+    (
+        Closer(Some(tx)),
+        Waiter(futures_util::future::FutureExt::shared(rx)),
+    )
+}
+
+pub struct Closer(Option<futures_channel::oneshot::Sender<()>>);
+impl Closer {
+    fn close(mut self) {
+        self.0.take();
+    }
+}
+
+#[derive(Clone)]
+pub struct Waiter(futures_util::future::Shared<futures_channel::oneshot::Receiver<()>>);
+impl Waiter {
+    async fn recv(self) -> Result<(), futures_channel::oneshot::Canceled> {
+        self.0.await
+    }
+}
+
+/// A blocking FTP client for tests.
+pub struct Client {
+    pub ctl: TcpStream,
+    decoder: ReplyDecoder,
+    buf: BytesMut,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Self {
+        let ctl = TcpStream::connect(addr).unwrap();
+        ctl.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut c = Self {
+            ctl,
+            decoder: ReplyDecoder::default(),
+            buf: BytesMut::new(),
+        };
+        assert_eq!(c.reply().code().as_u16(), 220);
+        c
+    }
+
+    pub fn login(addr: SocketAddr, user: &str, pass: &str) -> Self {
+        let mut c = Self::connect(addr);
+        assert_eq!(c.code(&format!("USER {user}")), 331);
+        assert_eq!(c.code(&format!("PASS {pass}")), 230);
+        c
+    }
+
+    /// Reads one reply; `None` at end of stream.
+    pub fn try_reply(&mut self) -> Option<Reply> {
+        loop {
+            if let Some(r) = self.decoder.decode(&mut self.buf) {
+                return Some(r.unwrap());
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.ctl.read(&mut chunk).expect("reply within the timeout");
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub fn reply(&mut self) -> Reply {
+        self.try_reply().expect("a reply, not end of stream")
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.ctl.write_all(bytes).unwrap();
+    }
+
+    pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    pub fn code(&mut self, line: &str) -> u16 {
+        self.cmd(line).code().as_u16()
+    }
+
+    /// `EPSV`, then connects the data channel.
+    pub fn passive(&mut self) -> TcpStream {
+        let r = self.cmd("EPSV");
+        assert_eq!(r.code().as_u16(), 229, "{r}");
+        let port = ftp_proto::address::parse_epsv_reply(r.first_line()).unwrap();
+        let data = TcpStream::connect((self.ctl.peer_addr().unwrap().ip(), port)).unwrap();
+        data.set_read_timeout(Some(TIMEOUT)).unwrap();
+        data
+    }
+
+    /// `PORT` to a fresh listener on 127.0.0.1.
+    pub fn active(&mut self) -> TcpListener {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(
+            self.code(&format!("PORT {}", ftp_proto::address::format_port(addr))),
+            200
+        );
+        listener
+    }
+
+    /// A download over a passive connection: (bytes, final reply code).
+    pub fn retr(&mut self, line: &str) -> (Vec<u8>, u16) {
+        let mut data = self.passive();
+        let first = self.cmd(line);
+        if !first.code().is_preliminary() {
+            return (Vec::new(), first.code().as_u16());
+        }
+        let mut out = Vec::new();
+        data.read_to_end(&mut out).unwrap();
+        (out, self.reply().code().as_u16())
+    }
+
+    /// An upload over a passive connection; returns the final reply code.
+    pub fn stor(&mut self, line: &str, contents: &[u8]) -> u16 {
+        let mut data = self.passive();
+        let first = self.cmd(line);
+        if !first.code().is_preliminary() {
+            return first.code().as_u16();
+        }
+        data.write_all(contents).unwrap();
+        drop(data);
+        self.reply().code().as_u16()
+    }
+}
+
+/// Deterministic test data (xorshift), so failures are reproducible.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
