@@ -12,13 +12,13 @@
 //! use ftp_server::auth::{AnonymousPolicy, UserTable};
 //! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 //! use ftp_server::storage::fs::FsStorage;
-//! use ftp_server::{Options, Server};
+//! use ftp_server::Server;
 //! use ftp_proto::{Permissions, VirtualPath};
 //!
 //! let users = UserTable::new()
 //!     .with_user("alice", b"correct horse", VirtualPath::root(), Permissions::ALL)
 //!     .with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
-//! let server = Server::new(TokioRuntime, FsStorage::new("/srv/ftp")?, users, Options::default());
+//! let server = Server::builder(TokioRuntime, FsStorage::new("/srv/ftp")?, users).build();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
 //! server.serve(TokioListener::new(listener)).await
 //! # }
@@ -35,7 +35,7 @@ mod session;
 pub mod storage;
 mod transfer;
 
-pub use server::{Options, Server, ShutdownHandle};
+pub use server::{Options, Server, ServerBuilder, ShutdownHandle};
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]

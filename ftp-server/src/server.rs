@@ -194,7 +194,75 @@ impl<R, S, A> std::fmt::Debug for ShutdownHandle<R, S, A> {
     }
 }
 
+/// Builds a [`Server`]: the three parts it cannot do without, then options.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use ftp_server::Server;
+/// use ftp_server::auth::{AnonymousPolicy, UserTable};
+/// use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+/// use ftp_server::storage::memory::MemoryStorage;
+///
+/// let users = UserTable::new().with_anonymous(AnonymousPolicy::ReadOnly, Default::default());
+/// let server = Server::builder(TokioRuntime, MemoryStorage::new(), users)
+///     .greeting("Welcome.")
+///     .passive_ports(50000..=50100)
+///     .build();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
+/// server.serve(TokioListener::new(listener)).await
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ServerBuilder<R, S, A> {
+    runtime: R,
+    storage: S,
+    auth: A,
+    options: Options,
+}
+
+impl<R: Runtime, S: Storage, A: Authenticator> ServerBuilder<R, S, A> {
+    /// Replaces all options at once.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets [`Options::greeting`].
+    pub fn greeting(mut self, text: impl Into<String>) -> Self {
+        self.options.greeting(text);
+        self
+    }
+
+    /// Sets [`Options::passive_ports`].
+    pub fn passive_ports(mut self, ports: RangeInclusive<u16>) -> Self {
+        self.options.passive_ports(ports);
+        self
+    }
+
+    /// Sets [`Options::masquerade_address`].
+    pub fn masquerade_address(mut self, ip: Ipv4Addr) -> Self {
+        self.options.masquerade_address(ip);
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> Server<R, S, A> {
+        Server::new(self.runtime, self.storage, self.auth, self.options)
+    }
+}
+
 impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
+    /// A builder for a server on `runtime`, serving `storage` to the users `auth` admits.
+    pub fn builder(runtime: R, storage: S, auth: A) -> ServerBuilder<R, S, A> {
+        ServerBuilder {
+            runtime,
+            storage,
+            auth,
+            options: Options::default(),
+        }
+    }
+
     /// A server on `runtime`, serving `storage` to the users `auth` admits.
     pub fn new(runtime: R, storage: S, auth: A, options: Options) -> Self {
         let (tx, rx) = oneshot::channel();

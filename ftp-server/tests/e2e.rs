@@ -507,3 +507,73 @@ fn rename_mkdir_rmdir_delete_mdtm_mfmt(rt: Rt) {
     assert_eq!(c.code("DELE g.txt"), 250);
     assert_eq!(c.code("DELE g.txt"), 550);
 }
+
+/// Behind NAT: PASV announces the configured public address.
+#[test]
+fn masquerade_address_in_pasv() {
+    let mut opts = options();
+    opts.masquerade_address("203.0.113.7".parse().unwrap())
+        .passive_ports(40100..=40110);
+    let server = start(Rt::Tokio, storage(), users(), opts);
+    let mut c = Client::login(server.addr, "alice", "wonderland");
+    let r = c.cmd("PASV");
+    let announced = ftp_proto::address::parse_pasv_reply(r.first_line()).unwrap();
+    assert_eq!(announced.ip().octets(), [203, 0, 113, 7]);
+    assert!((40100..=40110).contains(&announced.port()), "{announced}");
+    // EPSV carries only the port; the client uses the control connection's address.
+    let r = c.cmd("EPSV");
+    let port = ftp_proto::address::parse_epsv_reply(r.first_line()).unwrap();
+    assert!((40100..=40110).contains(&port));
+}
+
+#[test]
+fn idle_sessions_time_out() {
+    let mut opts = options();
+    opts.idle_timeout(Duration::from_millis(300));
+    let server = start(Rt::Smol, storage(), users(), opts);
+    let mut c = Client::login(server.addr, "alice", "wonderland");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(c.reply().code().as_u16(), 421);
+    assert!(c.try_reply().is_none());
+}
+
+/// The file-system back-end behind the server: symbolic links cannot lead out of the root.
+#[cfg(unix)]
+#[test]
+fn fs_symlinks_cannot_escape_through_the_server() {
+    use ftp_server::storage::fs::FsStorage;
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("root");
+    let outside = top.path().join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), b"secret").unwrap();
+    std::fs::write(root.join("inside.txt"), b"inside").unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", root.join("link.txt")).unwrap();
+    std::os::unix::fs::symlink("inside.txt", root.join("ok-link.txt")).unwrap();
+    let server = start(
+        Rt::Tokio,
+        FsStorage::new(&root).unwrap(),
+        users(),
+        options(),
+    );
+    let mut c = Client::login(server.addr, "alice", "wonderland");
+    assert_eq!(c.code("TYPE I"), 200);
+    assert_eq!(c.code("CWD escape"), 550);
+    assert_eq!(c.retr("RETR escape/secret.txt").1, 550);
+    assert_eq!(c.retr("RETR link.txt").1, 550);
+    assert_eq!(
+        c.retr("LIST escape").1 / 100,
+        2,
+        "the link itself may be listed as a link"
+    );
+    assert_eq!(c.stor("STOR escape/new.txt", b"x"), 550);
+    assert_eq!(c.code("MKD escape/dir"), 550);
+    assert_eq!(c.retr("RETR ok-link.txt"), (b"inside".to_vec(), 226));
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        1,
+        "nothing created outside the root"
+    );
+}

@@ -1,9 +1,9 @@
 //! What the server needs from an async runtime beyond the control stream: listeners for passive
 //! data connections, outgoing connections for active mode, timers and task spawning.
 //!
-//! One small trait with a module per runtime behind its own cargo feature: [`tokio`](mod@self)
-//! (feature `tokio`) and `smol` (feature `smol`, on async-io). Implement [`Runtime`] to bring
-//! another.
+//! One small trait with a module per runtime behind its own cargo feature: `runtime::tokio`
+//! (feature `tokio`) and `runtime::smol` (feature `smol`, on async-io). Implement [`Runtime`]
+//! to bring another.
 
 use std::future::Future;
 use std::io;
