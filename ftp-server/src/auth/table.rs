@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use async_trait::async_trait;
@@ -137,9 +137,12 @@ impl UserTable {
     }
 }
 
-/// Verifies off the executor: Argon2 costs tens of milliseconds of CPU by design.
+/// Verifies off the executor: Argon2 costs tens of milliseconds of CPU and 19 MiB of memory by
+/// design. At most one verification per CPU runs at once, so a flood of logins queues instead of
+/// allocating 19 MiB per attempt.
 async fn verify(hash: Arc<str>, password: Vec<u8>) -> bool {
     blocking::unblock(move || {
+        let _permit = HashPermit::acquire();
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()
                 .verify_password(&password, &parsed)
@@ -147,6 +150,33 @@ async fn verify(hash: Arc<str>, password: Vec<u8>) -> bool {
         })
     })
     .await
+}
+
+/// A counting semaphore over the blocking threads that run hashes.
+struct HashPermit;
+
+static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+impl HashPermit {
+    fn acquire() -> Self {
+        let limit = std::thread::available_parallelism().map_or(2, usize::from);
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= limit {
+            running = freed.wait(running).unwrap_or_else(PoisonError::into_inner);
+        }
+        *running += 1;
+        Self
+    }
+}
+
+impl Drop for HashPermit {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(PoisonError::into_inner);
+        *running -= 1;
+        freed.notify_one();
+    }
 }
 
 /// A hash to check unknown users against, so that their answer takes as long as a known
