@@ -266,12 +266,12 @@ async fn move_data<R: Runtime, S: Storage, A>(
     let ascii = job.transfer.representation == Representation::Ascii;
     match prepared {
         Prepared::Read(mut reader) => {
-            let work = io.send(&mut reader, &mut data, ascii);
+            let work = io.pump(&mut reader, &mut data, ascii, false);
             let result = until_aborted(work, abort).await;
             finish_data(&io, data, result).await
         }
         Prepared::Write(mut writer) => {
-            let work = io.receive(&mut data, &mut writer, ascii);
+            let work = io.pump(&mut data, &mut writer, ascii, true);
             let result = until_aborted(work, abort).await;
             // Keep what arrived, even when the transfer broke off: every real server does, and
             // a client resumes from there with REST or APPE.
@@ -348,78 +348,71 @@ impl<R: Runtime> Limits<'_, R> {
     }
 }
 
+/// Line-end conversion of a copy (RFC 959 §3.1.1.1).
+enum Convert {
+    Binary,
+    /// Stored LF to wire CRLF (downloads in `TYPE A`).
+    ToWire(AsciiEncoder),
+    /// Wire CRLF to stored LF (uploads in `TYPE A`).
+    FromWire(AsciiDecoder),
+}
+
+impl Convert {
+    fn new(ascii: bool, upload: bool) -> Self {
+        match (ascii, upload) {
+            (false, _) => Self::Binary,
+            (true, false) => Self::ToWire(AsciiEncoder::new()),
+            (true, true) => Self::FromWire(AsciiDecoder::new()),
+        }
+    }
+
+    /// The converted form of `chunk` (empty `chunk`: the end of the stream).
+    fn apply<'a>(&mut self, chunk: &'a [u8], scratch: &'a mut BytesMut) -> &'a [u8] {
+        scratch.clear();
+        match self {
+            Self::Binary => return chunk,
+            Self::ToWire(encoder) => encoder.encode(chunk, scratch),
+            Self::FromWire(decoder) if chunk.is_empty() => decoder.finish(scratch),
+            Self::FromWire(decoder) => decoder.decode(chunk, scratch),
+        }
+        scratch
+    }
+}
+
 impl<R: Runtime> Io<'_, R> {
-    async fn send(
+    /// Copies until `from` ends, counting the bytes on the data connection. Errors on the data
+    /// connection abort the transfer (426); errors on the storage side map by their kind.
+    async fn pump(
         &mut self,
         from: &mut (impl AsyncRead + Unpin),
         to: &mut (impl AsyncWrite + Unpin),
         ascii: bool,
+        upload: bool,
     ) -> Result<u64, FailureKind> {
+        let failure = |data_side: bool, e: std::io::Error| {
+            if data_side {
+                FailureKind::Aborted
+            } else {
+                StorageError::from(e).kind().failure()
+            }
+        };
+        let mut convert = Convert::new(ascii, upload);
+        let mut scratch = BytesMut::new();
         let mut total = 0u64;
-        let mut encoder = AsciiEncoder::new();
-        let mut converted = BytesMut::new();
         loop {
             let n = self
                 .limits
                 .run(from.read(&mut self.buf))
                 .await
-                .map_err(|e| StorageError::from(e).kind().failure())?;
-            if n == 0 {
-                return Ok(total);
-            }
-            let chunk = self.buf.get(..n).unwrap_or_default();
-            let out: &[u8] = if ascii {
-                converted.clear();
-                encoder.encode(chunk, &mut converted);
-                &converted
-            } else {
-                chunk
-            };
-            timeout(self.limits.runtime, self.limits.stall, to.write_all(out))
-                .await
-                .and_then(Result::ok)
-                .ok_or(FailureKind::Aborted)?;
-            total += out.len() as u64;
-        }
-    }
-
-    async fn receive(
-        &mut self,
-        from: &mut (impl AsyncRead + Unpin),
-        to: &mut (impl AsyncWrite + Unpin),
-        ascii: bool,
-    ) -> Result<u64, FailureKind> {
-        let mut total = 0u64;
-        let mut decoder = AsciiDecoder::new();
-        let mut converted = BytesMut::new();
-        loop {
-            let n = timeout(
-                self.limits.runtime,
-                self.limits.stall,
-                from.read(&mut self.buf),
-            )
-            .await
-            .and_then(Result::ok)
-            .ok_or(FailureKind::Aborted)?;
-            let chunk = self.buf.get(..n).unwrap_or_default();
-            let out: &[u8] = if ascii {
-                converted.clear();
-                if n == 0 {
-                    decoder.finish(&mut converted);
-                } else {
-                    decoder.decode(chunk, &mut converted);
-                }
-                &converted
-            } else {
-                chunk
-            };
+                .map_err(|e| failure(upload, e))?;
+            let out = convert.apply(self.buf.get(..n).unwrap_or_default(), &mut scratch);
             if !out.is_empty() {
                 self.limits
                     .run(to.write_all(out))
                     .await
-                    .map_err(|e| StorageError::from(e).kind().failure())?;
+                    .map_err(|e| failure(!upload, e))?;
             }
-            total += n as u64;
+            total += if upload { n } else { out.len() } as u64;
             if n == 0 {
                 return Ok(total);
             }
