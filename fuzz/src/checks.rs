@@ -1,0 +1,248 @@
+//! The invariants each fuzz target checks, shared with the ordinary test suite, which replays the
+//! committed corpora through these same functions (`ftp-proto/tests/fuzz_corpus.rs`).
+//!
+//! Every function must not panic on any input except to report a broken invariant.
+
+use bytes::BytesMut;
+use ftp_proto::address::{
+    format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply, parse_port,
+};
+use ftp_proto::listing::{parse_list_line, parse_mlsx_line};
+use ftp_proto::server::{FailureKind, TransferKind};
+use ftp_proto::{
+    Action, ClientConnection, Command, ConnectionInfo, LineDecoder, Outcome, Permissions,
+    ReplyDecoder, ServerConfig, ServerConnection, Timestamp, VirtualPath,
+};
+
+/// Command parser: whatever parses encodes to a line that frames and parses to the same value.
+pub fn command(data: &[u8]) {
+    if let Ok(cmd) = Command::parse(bytes::Bytes::copy_from_slice(data)) {
+        let wire = cmd.to_bytes();
+        let mut buf = BytesMut::from(&wire[..]);
+        let line = LineDecoder::new(usize::MAX / 2)
+            .decode(&mut buf)
+            .expect("a line")
+            .expect("framed");
+        assert!(buf.is_empty(), "one command is one line");
+        assert_eq!(Command::parse(line).expect("reparses"), cmd);
+    }
+}
+
+/// Reply decoder: the first byte picks chunk sizes; decoding chunked input gives the same
+/// replies as decoding it whole, each reply re-encodes and decodes to itself, and the buffer
+/// never holds more than the line limit plus a chunk.
+pub fn reply(data: &[u8]) {
+    let Some((&step, input)) = data.split_first() else {
+        return;
+    };
+    let step = usize::from(step % 16) + 1;
+    let whole = decode_replies(input, input.len().max(1));
+    let chunked = decode_replies(input, step);
+    assert_eq!(whole, chunked, "chunking changed the result");
+    for reply in whole.into_iter().flatten() {
+        let again = decode_replies(&reply.to_bytes(), usize::MAX);
+        assert_eq!(again, vec![Some(reply)]);
+    }
+}
+
+fn decode_replies(input: &[u8], step: usize) -> Vec<Option<ftp_proto::Reply>> {
+    let mut config = ftp_proto::ReplyDecoderConfig::default();
+    config.max_line_len(256).max_lines(64).max_reply_bytes(4096);
+    let mut dec = ReplyDecoder::new(config);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for chunk in input.chunks(step.max(1)) {
+        buf.extend_from_slice(chunk);
+        while let Some(r) = dec.decode(&mut buf) {
+            out.push(r.ok());
+        }
+        assert!(
+            buf.len() <= 258 + chunk.len(),
+            "buffered {} bytes",
+            buf.len()
+        );
+    }
+    out
+}
+
+/// Line framing: lines never exceed the limit, the buffer stays bounded, and chunking does not
+/// change the lines.
+pub fn framing(data: &[u8]) {
+    let Some((&step, input)) = data.split_first() else {
+        return;
+    };
+    let step = usize::from(step % 32) + 1;
+    let lines = |step: usize| {
+        let mut dec = LineDecoder::new(64);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for chunk in input.chunks(step) {
+            buf.extend_from_slice(chunk);
+            while let Some(line) = dec.decode(&mut buf) {
+                if let Ok(l) = &line {
+                    assert!(l.len() <= 64);
+                }
+                out.push(line);
+            }
+            assert!(buf.len() <= 66 + chunk.len());
+        }
+        out
+    };
+    assert_eq!(lines(step), lines(input.len().max(1)));
+}
+
+/// Address parsers: what parses formats back to the same address.
+pub fn address(data: &[u8]) {
+    if let Ok(a) = parse_port(data) {
+        assert_eq!(parse_port(format_port(a).as_bytes()), Ok(a));
+    }
+    if let Ok(a) = parse_eprt(data) {
+        assert_eq!(parse_eprt(format_eprt(a).as_bytes()), Ok(a));
+    }
+    if let Ok(a) = parse_pasv_reply(data) {
+        assert_eq!(
+            parse_pasv_reply(ftp_proto::address::pasv_reply(a).first_line()),
+            Ok(a)
+        );
+    }
+    if let Ok(p) = parse_epsv_reply(data) {
+        assert_eq!(
+            parse_epsv_reply(ftp_proto::address::epsv_reply(p).first_line()),
+            Ok(p)
+        );
+    }
+    let _ = Timestamp::parse(data);
+}
+
+/// LIST and MLSx parsers: no panic; MLSx entries re-encode and parse to the same name.
+pub fn listing(data: &[u8]) {
+    let _ = parse_list_line(data);
+    if let Ok(entry) = parse_mlsx_line(data) {
+        let mut out = BytesMut::new();
+        entry.encode(ftp_proto::listing::FactSet::ALL, &mut out);
+        if !entry.name.is_empty() && !entry.name.contains(&b'\r') && !entry.name.contains(&b'\n') {
+            let again = parse_mlsx_line(&out).expect("re-encoded entry parses");
+            assert_eq!(again.name, entry.name);
+        }
+    }
+}
+
+/// The server session fed an arbitrary command stream, with actions answered by outcomes the
+/// input also picks: no panic, every reply decodes, no path leaves the root, input stays bounded.
+pub fn server_session(data: &[u8]) {
+    let info = ConnectionInfo {
+        local: "127.0.0.1:21".parse().expect("addr"),
+        peer: "127.0.0.1:40000".parse().expect("addr"),
+    };
+    let mut server = ServerConnection::new(ServerConfig::default(), info, 128);
+    let mut input = BytesMut::new();
+    let mut output = BytesMut::new();
+    let mut choices = data.iter().rev().copied().cycle();
+    for chunk in data.chunks(9) {
+        input.extend_from_slice(chunk);
+        server.handle_input(&mut input);
+        assert!(input.len() <= 4096);
+        while let Some(action) = server.poll_action() {
+            let fail = choices.next().unwrap_or(0) % 4 == 0;
+            let check = |p: &VirtualPath| {
+                assert!(
+                    p.as_bytes().starts_with(b"/")
+                        && !p.components().any(|c| c == b".." || c == b".")
+                )
+            };
+            let (id, outcome) = match action {
+                Action::Authenticate { id, .. } | Action::Account { id, .. } => (
+                    id,
+                    if fail {
+                        Outcome::LoginRejected
+                    } else {
+                        Outcome::LoggedIn(Permissions::ALL)
+                    },
+                ),
+                Action::OpenPassive { id, .. } => (
+                    id,
+                    Outcome::PassiveListening("127.0.0.1:50000".parse().expect("addr")),
+                ),
+                Action::Transfer(t) => {
+                    check(&t.path);
+                    let _ = server
+                        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None });
+                    let end = if fail {
+                        Outcome::Failed(FailureKind::Aborted)
+                    } else {
+                        Outcome::TransferComplete { bytes: 1 }
+                    };
+                    if matches!(t.kind, TransferKind::Retrieve { .. })
+                        && choices.next().unwrap_or(0) % 2 == 0
+                    {
+                        // Leave it running: later commands queue behind it.
+                        continue;
+                    }
+                    (t.id, end)
+                }
+                Action::ChangeDirectory { id, path }
+                | Action::MakeDirectory { id, path }
+                | Action::RemoveDirectory { id, path }
+                | Action::Delete { id, path }
+                | Action::Exists { id, path }
+                | Action::SetModified { id, path, .. } => {
+                    check(&path);
+                    (
+                        id,
+                        if fail {
+                            Outcome::Failed(FailureKind::NotFound)
+                        } else {
+                            Outcome::Done
+                        },
+                    )
+                }
+                Action::Rename { id, from, to } => {
+                    check(&from);
+                    check(&to);
+                    (id, Outcome::Done)
+                }
+                Action::Size { id, .. } => (id, Outcome::Size(7)),
+                Action::Modified { id, .. } => (
+                    id,
+                    Outcome::Modified(Timestamp::from_unix(0, 0).expect("epoch")),
+                ),
+                Action::Facts { id, .. } | Action::StatusListing { id, .. } => {
+                    (id, Outcome::Lines(Vec::new()))
+                }
+                _ => continue,
+            };
+            let _ = server.handle_outcome(id, outcome);
+        }
+        server.poll_transmit(&mut output);
+    }
+    let mut dec = ReplyDecoder::default();
+    while let Some(r) = dec.decode(&mut output) {
+        r.expect("every reply the server sends decodes");
+    }
+    assert!(output.is_empty(), "replies end with a line end");
+}
+
+/// The client machine fed arbitrary replies while it runs a login, a passive negotiation and a
+/// transfer: no panic, and the buffer stays bounded.
+pub fn client_session(data: &[u8]) {
+    let mut config = ftp_proto::ReplyDecoderConfig::default();
+    config.max_line_len(128).max_lines(32);
+    let mut client = ClientConnection::new(config);
+    let arg = |s: &'static str| ftp_proto::Arg::from_static(s).expect("arg");
+    client
+        .session()
+        .login(arg("u"), ftp_proto::Secret::new(arg("p")), None);
+    client.session().passive();
+    client.session().command(Command::Retr(arg("f")));
+    let mut input = BytesMut::new();
+    let mut out = BytesMut::new();
+    for chunk in data.chunks(7) {
+        input.extend_from_slice(chunk);
+        if client.handle_input(&mut input).is_err() {
+            return;
+        }
+        assert!(input.len() <= 136);
+        while client.poll_progress().is_some() {}
+        client.poll_transmit(&mut out);
+    }
+}
