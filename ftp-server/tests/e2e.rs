@@ -461,26 +461,42 @@ fn quit_waits_for_the_transfer(rt: Rt) {
 }
 
 fn graceful_shutdown(rt: Rt) {
-    let server = start(rt, storage(), users(), options());
-    let mut c = Client::login(server.addr, "alice", "wonderland");
-    assert_eq!(c.code("NOOP"), 200);
-    assert!(
-        server.shutdown(Duration::from_secs(5)),
+    let storage = storage();
+    storage
+        .insert_file("/mid.bin", data(4 * 1024 * 1024, 5))
+        .unwrap();
+    let server = std::sync::Arc::new(start(rt, storage, users(), options()));
+    let mut idle = Client::login(server.addr, "alice", "wonderland");
+    let mut busy = Client::login(server.addr, "alice", "wonderland");
+    assert_eq!(busy.code("TYPE I"), 200);
+    let mut data_conn = busy.passive();
+    assert_eq!(busy.code("RETR mid.bin"), 150);
+    // Shut down while the download is still running (nobody reads it yet).
+    let s = std::sync::Arc::clone(&server);
+    let stopping = std::thread::spawn(move || s.shutdown(Duration::from_secs(20)));
+    assert_eq!(
+        idle.reply().code().as_u16(),
+        421,
         "idle sessions close at once"
     );
-    assert_eq!(c.reply().code().as_u16(), 421);
-    assert!(c.try_reply().is_none());
+    assert!(idle.try_reply().is_none());
+    // The running transfer finishes, then its session closes.
+    let mut got = Vec::new();
+    data_conn.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), 4 * 1024 * 1024);
+    assert_eq!(busy.reply().code().as_u16(), 226);
+    assert_eq!(busy.reply().code().as_u16(), 421);
     assert!(
-        TcpStream::connect(server.addr)
-            .map(|mut s| {
-                let mut b = [0u8; 1];
-                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                s.read(&mut b).unwrap_or(0)
-            })
-            .unwrap_or(0)
-            == 0,
-        "no longer accepting"
+        stopping.join().unwrap(),
+        "every connection closed before the deadline"
     );
+    assert_eq!(server.connections(), 0);
+    let refused = TcpStream::connect(server.addr).map(|mut s| {
+        let mut b = [0u8; 1];
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.read(&mut b).unwrap_or(0)
+    });
+    assert_eq!(refused.unwrap_or(0), 0, "no longer accepting");
 }
 
 fn rename_mkdir_rmdir_delete_mdtm_mfmt(rt: Rt) {

@@ -27,10 +27,10 @@ pub enum Rt {
 /// A running server; stops when dropped.
 pub struct Running {
     pub addr: SocketAddr,
-    stop: Option<Box<dyn FnOnce() + Send>>,
+    stop: Option<Box<dyn FnOnce() + Send + Sync>>,
     /// Starts graceful shutdown and waits up to the deadline; returns whether all closed.
-    shutdown: Box<dyn Fn(Duration) -> bool + Send>,
-    connections: Box<dyn Fn() -> usize + Send>,
+    shutdown: Box<dyn Fn(Duration) -> bool + Send + Sync>,
+    connections: Box<dyn Fn() -> usize + Send + Sync>,
 }
 
 impl Running {
