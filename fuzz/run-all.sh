@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:?usage: run-all.sh SECONDS}
-targets=$(cargo fuzz list)
+targets=${FUZZ_TARGETS:-$(cargo fuzz list)}
 cargo fuzz build -s none --release
 for target in $targets; do
     echo "== $target ($seconds s)"

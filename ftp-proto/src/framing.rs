@@ -60,6 +60,9 @@ pub struct LineDecoder {
     max_len: usize,
     /// Skipping the rest of an over-long line.
     discarding: bool,
+    /// Where a Telnet command stood at the end of the bytes skipped so far, so that a line end
+    /// inside a command (`IAC DO LF`) is not taken for the end of the line while skipping.
+    discard_state: Telnet,
     /// Bytes at the front of the buffer already known to hold no line end and no IAC.
     scanned: usize,
 }
@@ -79,6 +82,7 @@ impl LineDecoder {
         Self {
             max_len: max_line_len,
             discarding: false,
+            discard_state: Telnet::Data,
             scanned: 0,
         }
     }
@@ -99,12 +103,19 @@ impl LineDecoder {
     /// bytes of an incomplete line stay in `buf`, never more than the limit plus a few.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
         if self.discarding {
-            match buf.iter().position(|&b| b == LF) {
+            let mut state = self.discard_state;
+            let end = buf.iter().position(|&b| {
+                let (next, step) = state.step(b);
+                state = next;
+                step == Step::End
+            });
+            match end {
                 Some(pos) => {
                     buf.advance(pos + 1);
                     self.discarding = false;
                 }
                 None => {
+                    self.discard_state = state;
                     buf.clear();
                     return None;
                 }
@@ -136,7 +147,7 @@ impl LineDecoder {
             Some(_) => self.decode_telnet(buf),
             None => {
                 self.scanned = buf.len();
-                self.check_overflow(buf)
+                self.check_overflow(buf, Telnet::Data)
             }
         }
     }
@@ -151,6 +162,7 @@ impl LineDecoder {
         self.scanned = 0;
         if self.discarding {
             self.discarding = false;
+            self.discard_state = Telnet::Data;
             buf.clear();
             return None;
         }
@@ -167,13 +179,19 @@ impl LineDecoder {
         }
     }
 
-    /// No line end yet: fail once the partial line cannot fit any more.
-    fn check_overflow(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+    /// No line end yet: fail once the partial line cannot fit any more. `state` is where a
+    /// Telnet command stands at the end of `buf`.
+    fn check_overflow(
+        &mut self,
+        buf: &mut BytesMut,
+        state: Telnet,
+    ) -> Option<Result<Bytes, DecodeError>> {
         // +1: the CR of a CRLF may already be here while its LF is still in flight.
         if buf.len() > self.max_len + 1 {
             buf.clear();
             self.scanned = 0;
             self.discarding = true;
+            self.discard_state = state;
             return Some(Err(self.too_long()));
         }
         None
@@ -184,10 +202,14 @@ impl LineDecoder {
     fn decode_telnet(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
         self.scanned = 0;
         let mut line = BytesMut::new();
-        let mut i = 0;
-        while let Some(&b) = buf.get(i) {
-            match b {
-                LF => {
+        let mut state = Telnet::Data;
+        for (i, &b) in buf.iter().enumerate() {
+            let (next, step) = state.step(b);
+            state = next;
+            match step {
+                Step::Byte(b) => line.extend_from_slice(&[b]),
+                Step::Skip => {}
+                Step::End => {
                     let raw_len = if i > 0 && buf.get(i - 1) == Some(&CR) {
                         i - 1
                     } else {
@@ -202,31 +224,44 @@ impl LineDecoder {
                     }
                     return Some(Ok(line.freeze()));
                 }
-                IAC => match buf.get(i + 1) {
-                    None => break, // the command byte is still in flight
-                    Some(&IAC) => {
-                        line.extend_from_slice(&[IAC]);
-                        i += 2;
-                    }
-                    Some(&(WILL..=DONT)) => {
-                        if buf.get(i + 2).is_none() {
-                            break; // the option byte is still in flight
-                        }
-                        i += 3;
-                    }
-                    Some(&(SE..)) => i += 2,
-                    // Not a Telnet command: a lone IAC. Drop just the IAC so that a following
-                    // verb survives, e.g. when `IAC DM` went out as TCP urgent data and only
-                    // `IAC IP IAC` reached the stream before `ABOR`.
-                    Some(_) => i += 1,
-                },
-                _ => {
-                    line.extend_from_slice(&[b]);
-                    i += 1;
-                }
             }
         }
-        self.check_overflow(buf)
+        // No line end yet (or a command still in flight): keep the bytes, walk again later.
+        self.check_overflow(buf, state)
+    }
+}
+
+/// Where a Telnet command stands (RFC 854): in data, after IAC, or after IAC WILL/WONT/DO/DONT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Telnet {
+    Data,
+    Iac,
+    Option,
+}
+
+/// What one byte of the stream is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Byte(u8),
+    Skip,
+    End,
+}
+
+impl Telnet {
+    fn step(self, b: u8) -> (Self, Step) {
+        match (self, b) {
+            (Self::Data, LF) => (Self::Data, Step::End),
+            (Self::Data, IAC) => (Self::Iac, Step::Skip),
+            (Self::Data, b) => (Self::Data, Step::Byte(b)),
+            (Self::Iac, IAC) => (Self::Data, Step::Byte(IAC)),
+            (Self::Iac, WILL..=DONT) => (Self::Option, Step::Skip),
+            (Self::Iac, SE..) => (Self::Data, Step::Skip),
+            // Not a Telnet command: a lone IAC. Drop just the IAC so that a following verb
+            // survives, e.g. when `IAC DM` went out as TCP urgent data and only `IAC IP IAC`
+            // reached the stream before `ABOR`.
+            (Self::Iac, b) => Self::Data.step(b),
+            (Self::Option, _) => (Self::Data, Step::Skip),
+        }
     }
 }
 
@@ -331,6 +366,33 @@ mod tests {
             Some(Err(DecodeError::LineTooLong { limit: 16 }))
         );
         assert!(buf.is_empty());
+    }
+
+    /// Found by the `framing` fuzz target: while skipping an over-long line, an LF that is the
+    /// option byte of `IAC DO` ended the skipping early, so chunked input decoded differently
+    /// from whole input.
+    #[test]
+    fn skipping_an_overlong_line_respects_telnet_commands() {
+        let input = b"0123456789abcdefghij\xff\xfd\x0aSTILL THE LONG LINE\r\nNOOP\r\n";
+        for chunk in 1..=input.len() {
+            let mut dec = LineDecoder::new(8);
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            for part in input.chunks(chunk) {
+                buf.extend_from_slice(part);
+                while let Some(line) = dec.decode(&mut buf) {
+                    got.push(line);
+                }
+            }
+            assert_eq!(
+                got,
+                [
+                    Err(DecodeError::LineTooLong { limit: 8 }),
+                    Ok(Bytes::from_static(b"NOOP"))
+                ],
+                "chunks of {chunk}"
+            );
+        }
     }
 
     #[test]
