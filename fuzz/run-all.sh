@@ -11,7 +11,7 @@ for target in $targets; do
     echo "== $target ($seconds s)"
     mkdir -p "corpus/$target"
     cargo fuzz run -s none "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=4096 2>&1 \
-        | grep -E "^(#[0-9]+ *(DONE|pulse)|==|INFO: Loaded|.*(panicked|ERROR|crash))" || true
+        | grep -E "^(#[0-9]+[[:space:]]+DONE|==|.*(panicked|ERROR|crash))" || true
     if [ -d "artifacts/$target" ] && [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
         echo "crash in $target: see fuzz/artifacts/$target" >&2
         exit 1
