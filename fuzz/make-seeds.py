@@ -41,6 +41,7 @@ for i, e in enumerate(exchanges):
     if e.startswith((b"227", b"229")):
         save("address", e.split(b" ", 1)[1].rstrip(b"\r\n"))
 for sent, received in transcripts:
+    save("server_e2e", b"\x07" + sent.replace(b"USER bench", b"USER alice"))
     save("framing", b"\x05" + sent)
     save("server_session", sent)
     save("client_session", received)
@@ -53,5 +54,6 @@ for line in (fixtures / "listings" / "other-formats.txt").read_bytes().split(b"\
 # RFC 959 §4.2's multi-line example and Telnet sequences before ABOR (RFC 959 §4.1.3).
 save("reply", b"\x03123-First line\r\nSecond line\r\n  234 A line beginning with numbers\r\n123 The last line\r\n")
 save("framing", b"\x01\xff\xf4\xff\xf2ABOR\r\nRETR a\xff\xffb\r\n\xff\xfd\x0aNOOP\n")
+save("server_e2e", b"\x03USER a\r\nPASS b\r\nEPSV\r\nRETR pub/file.txt\r\n\xff\xf4\xff\xf2ABOR\r\nPORT 127,0,0,1,200,1\r\nSTOR x\r\nMKD d\r\nCWD d\r\nRNFR ../pub/file.txt\r\nRNTO f\r\nMLST f\r\nSTAT /\r\nQUIT\r\n")
 save("server_session", b"USER a\r\nPASS b\r\nEPSV\r\nRETR f\r\n\xff\xf4\xff\xf2ABOR\r\nREST 5\r\nPASV\r\nSTOR g\r\nRNFR a\r\nRNTO b\r\nQUIT\r\n")
 print("seeds written")

@@ -82,8 +82,14 @@ pub(crate) async fn run<R: Runtime, S: Storage, A>(
         }
         return;
     }
-    let options = &shared.options;
-    let data = match open_data(&shared.runtime, &job, options).await {
+    let mut abort = abort;
+    // ABOR while the data connection is still being set up stops the wait at once.
+    let opening = std::pin::pin!(open_data(&shared.runtime, &job, &shared.options));
+    let opened = match select(opening, &mut abort).await {
+        Either::Left((opened, _)) => opened,
+        Either::Right(_) => Err(FailureKind::Aborted),
+    };
+    let data = match opened {
         Ok(d) => d,
         Err(kind) => {
             if let Prepared::Write(mut w) = prepared {

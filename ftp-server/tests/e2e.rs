@@ -593,3 +593,26 @@ fn fs_symlinks_cannot_escape_through_the_server() {
         "nothing created outside the root"
     );
 }
+
+/// ABOR while the server still waits for the client to open the data connection ends the wait
+/// at once (426, then 226), not after the data-connection timeout.
+#[test]
+fn abort_before_the_data_connection_opens() {
+    for rt in [Rt::Tokio, Rt::Smol] {
+        let server = start(rt, storage(), users(), options());
+        let mut c = Client::login(server.addr, "alice", "wonderland");
+        let r = c.cmd("EPSV");
+        assert_eq!(r.code().as_u16(), 229);
+        assert_eq!(c.code("RETR pub/readme.txt"), 150);
+        let started = std::time::Instant::now();
+        c.send(b"ABOR\r\n");
+        assert_eq!(c.reply().code().as_u16(), 426);
+        assert_eq!(c.reply().code().as_u16(), 226);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{rt:?}: took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(c.code("NOOP"), 200);
+    }
+}
