@@ -132,12 +132,7 @@ pub fn run(data: &[u8]) {
     let _ = storage.insert_file("/pub/file.txt", &b"hello\nworld\n"[..]);
     let mut options = Options::default();
     options.failed_login_delay(Duration::ZERO).max_line_len(256);
-    let server = Server::new(
-        Offline(Arc::downgrade(&ex)),
-        storage.clone(),
-        Anyone,
-        options,
-    );
+    let server = Server::new(Offline(Arc::downgrade(&ex)), storage, Anyone, options);
     let control = Control {
         input: input.to_vec(),
         pos: 0,
