@@ -456,8 +456,10 @@ fn trim_end(raw: &[u8]) -> &[u8] {
     raw.get(..end).unwrap_or_default()
 }
 
-/// The verb in upper case, when it has at most four letters (every known verb does).
-fn upper4(verb: &[u8]) -> Option<[u8; 4]> {
+/// The verb in upper case as one big-endian word, space-padded, when it has at most four
+/// letters (every known verb does). Matching words instead of byte arrays lets the compiler
+/// turn the verb table into a binary search.
+fn upper4(verb: &[u8]) -> Option<u32> {
     if verb.len() > 4 {
         return None;
     }
@@ -465,7 +467,69 @@ fn upper4(verb: &[u8]) -> Option<[u8; 4]> {
     for (o, v) in out.iter_mut().zip(verb) {
         *o = v.to_ascii_uppercase();
     }
-    Some(out)
+    Some(u32::from_be_bytes(out))
+}
+
+/// The known verbs as [`upper4`] words.
+mod verbs {
+    pub(super) const USER: u32 = super::word(b"USER");
+    pub(super) const PASS: u32 = super::word(b"PASS");
+    pub(super) const ACCT: u32 = super::word(b"ACCT");
+    pub(super) const CWD: u32 = super::word(b"CWD ");
+    pub(super) const CDUP: u32 = super::word(b"CDUP");
+    pub(super) const SMNT: u32 = super::word(b"SMNT");
+    pub(super) const REIN: u32 = super::word(b"REIN");
+    pub(super) const QUIT: u32 = super::word(b"QUIT");
+    pub(super) const PORT: u32 = super::word(b"PORT");
+    pub(super) const PASV: u32 = super::word(b"PASV");
+    pub(super) const TYPE: u32 = super::word(b"TYPE");
+    pub(super) const STRU: u32 = super::word(b"STRU");
+    pub(super) const MODE: u32 = super::word(b"MODE");
+    pub(super) const RETR: u32 = super::word(b"RETR");
+    pub(super) const STOR: u32 = super::word(b"STOR");
+    pub(super) const STOU: u32 = super::word(b"STOU");
+    pub(super) const APPE: u32 = super::word(b"APPE");
+    pub(super) const ALLO: u32 = super::word(b"ALLO");
+    pub(super) const REST: u32 = super::word(b"REST");
+    pub(super) const RNFR: u32 = super::word(b"RNFR");
+    pub(super) const RNTO: u32 = super::word(b"RNTO");
+    pub(super) const ABOR: u32 = super::word(b"ABOR");
+    pub(super) const DELE: u32 = super::word(b"DELE");
+    pub(super) const RMD: u32 = super::word(b"RMD ");
+    pub(super) const MKD: u32 = super::word(b"MKD ");
+    pub(super) const PWD: u32 = super::word(b"PWD ");
+    pub(super) const LIST: u32 = super::word(b"LIST");
+    pub(super) const NLST: u32 = super::word(b"NLST");
+    pub(super) const SITE: u32 = super::word(b"SITE");
+    pub(super) const SYST: u32 = super::word(b"SYST");
+    pub(super) const STAT: u32 = super::word(b"STAT");
+    pub(super) const HELP: u32 = super::word(b"HELP");
+    pub(super) const NOOP: u32 = super::word(b"NOOP");
+    pub(super) const AUTH: u32 = super::word(b"AUTH");
+    pub(super) const PBSZ: u32 = super::word(b"PBSZ");
+    pub(super) const PROT: u32 = super::word(b"PROT");
+    pub(super) const CCC: u32 = super::word(b"CCC ");
+    pub(super) const FEAT: u32 = super::word(b"FEAT");
+    pub(super) const OPTS: u32 = super::word(b"OPTS");
+    pub(super) const EPRT: u32 = super::word(b"EPRT");
+    pub(super) const EPSV: u32 = super::word(b"EPSV");
+    pub(super) const LANG: u32 = super::word(b"LANG");
+    pub(super) const SIZE: u32 = super::word(b"SIZE");
+    pub(super) const MDTM: u32 = super::word(b"MDTM");
+    pub(super) const MLST: u32 = super::word(b"MLST");
+    pub(super) const MLSD: u32 = super::word(b"MLSD");
+    pub(super) const HOST: u32 = super::word(b"HOST");
+    pub(super) const XPWD: u32 = super::word(b"XPWD");
+    pub(super) const XCWD: u32 = super::word(b"XCWD");
+    pub(super) const XCUP: u32 = super::word(b"XCUP");
+    pub(super) const XMKD: u32 = super::word(b"XMKD");
+    pub(super) const XRMD: u32 = super::word(b"XRMD");
+    pub(super) const MFMT: u32 = super::word(b"MFMT");
+}
+
+/// A verb as the word [`upper4`] makes of it.
+const fn word(verb: &[u8; 4]) -> u32 {
+    u32::from_be_bytes(*verb)
 }
 
 impl Command {
@@ -483,35 +547,35 @@ impl Command {
         let Some(verb) = upper4(split.verb) else {
             return p.unknown(split.verb);
         };
-        Ok(match &verb {
-            b"USER" => Self::User(p.required()?),
-            b"PASS" => Self::Pass(Secret::new(p.optional()?.unwrap_or_default())),
-            b"ACCT" => Self::Acct(Secret::new(p.required()?)),
-            b"CWD " => Self::Cwd(p.required()?),
-            b"CDUP" => p.none().map(|()| Self::Cdup)?,
-            b"SMNT" => Self::Smnt(p.required()?),
-            b"REIN" => p.none().map(|()| Self::Rein)?,
-            b"QUIT" => p.none().map(|()| Self::Quit)?,
-            b"PORT" => Self::Port(p.grammar(host_port)?),
-            b"PASV" => p.none().map(|()| Self::Pasv)?,
-            b"TYPE" => Self::Type(p.type_code()?),
-            b"STRU" => Self::Stru(p.letter(|c| match c {
+        Ok(match verb {
+            verbs::USER => Self::User(p.required()?),
+            verbs::PASS => Self::Pass(Secret::new(p.optional()?.unwrap_or_default())),
+            verbs::ACCT => Self::Acct(Secret::new(p.required()?)),
+            verbs::CWD => Self::Cwd(p.required()?),
+            verbs::CDUP => p.none().map(|()| Self::Cdup)?,
+            verbs::SMNT => Self::Smnt(p.required()?),
+            verbs::REIN => p.none().map(|()| Self::Rein)?,
+            verbs::QUIT => p.none().map(|()| Self::Quit)?,
+            verbs::PORT => Self::Port(p.grammar(host_port)?),
+            verbs::PASV => p.none().map(|()| Self::Pasv)?,
+            verbs::TYPE => Self::Type(p.type_code()?),
+            verbs::STRU => Self::Stru(p.letter(|c| match c {
                 b'F' => Some(Structure::File),
                 b'R' => Some(Structure::Record),
                 b'P' => Some(Structure::Page),
                 _ => None,
             })?),
-            b"MODE" => Self::Mode(p.letter(|c| match c {
+            verbs::MODE => Self::Mode(p.letter(|c| match c {
                 b'S' => Some(TransferMode::Stream),
                 b'B' => Some(TransferMode::Block),
                 b'C' => Some(TransferMode::Compressed),
                 _ => None,
             })?),
-            b"RETR" => Self::Retr(p.required()?),
-            b"STOR" => Self::Stor(p.required()?),
-            b"STOU" => Self::Stou(p.optional()?),
-            b"APPE" => Self::Appe(p.required()?),
-            b"ALLO" => {
+            verbs::RETR => Self::Retr(p.required()?),
+            verbs::STOR => Self::Stor(p.required()?),
+            verbs::STOU => Self::Stou(p.optional()?),
+            verbs::APPE => Self::Appe(p.required()?),
+            verbs::ALLO => {
                 let (size, record) = p.grammar((
                     dec_u64,
                     opt(preceded(
@@ -525,47 +589,47 @@ impl Command {
                 ))?;
                 Self::Allo { size, record }
             }
-            b"REST" => Self::Rest(p.grammar(dec_u64)?),
-            b"RNFR" => Self::Rnfr(p.required()?),
-            b"RNTO" => Self::Rnto(p.required()?),
-            b"ABOR" => p.none().map(|()| Self::Abor)?,
-            b"DELE" => Self::Dele(p.required()?),
-            b"RMD " => Self::Rmd(p.required()?),
-            b"MKD " => Self::Mkd(p.required()?),
-            b"PWD " => p.none().map(|()| Self::Pwd)?,
-            b"LIST" => Self::List(p.list_args()?),
-            b"NLST" => Self::Nlst(p.list_args()?),
-            b"SITE" => Self::Site(p.required()?),
-            b"SYST" => p.none().map(|()| Self::Syst)?,
-            b"STAT" => Self::Stat(p.optional()?),
-            b"HELP" => Self::Help(p.optional()?),
-            b"NOOP" => p.none().map(|()| Self::Noop)?,
-            b"AUTH" => Self::Auth(p.required()?),
-            b"PBSZ" => Self::Pbsz(p.grammar(dec_u64)?),
-            b"PROT" => Self::Prot(p.letter(|c| match c {
+            verbs::REST => Self::Rest(p.grammar(dec_u64)?),
+            verbs::RNFR => Self::Rnfr(p.required()?),
+            verbs::RNTO => Self::Rnto(p.required()?),
+            verbs::ABOR => p.none().map(|()| Self::Abor)?,
+            verbs::DELE => Self::Dele(p.required()?),
+            verbs::RMD => Self::Rmd(p.required()?),
+            verbs::MKD => Self::Mkd(p.required()?),
+            verbs::PWD => p.none().map(|()| Self::Pwd)?,
+            verbs::LIST => Self::List(p.list_args()?),
+            verbs::NLST => Self::Nlst(p.list_args()?),
+            verbs::SITE => Self::Site(p.required()?),
+            verbs::SYST => p.none().map(|()| Self::Syst)?,
+            verbs::STAT => Self::Stat(p.optional()?),
+            verbs::HELP => Self::Help(p.optional()?),
+            verbs::NOOP => p.none().map(|()| Self::Noop)?,
+            verbs::AUTH => Self::Auth(p.required()?),
+            verbs::PBSZ => Self::Pbsz(p.grammar(dec_u64)?),
+            verbs::PROT => Self::Prot(p.letter(|c| match c {
                 b'C' => Some(ProtectionLevel::Clear),
                 b'S' => Some(ProtectionLevel::Safe),
                 b'E' => Some(ProtectionLevel::Confidential),
                 b'P' => Some(ProtectionLevel::Private),
                 _ => None,
             })?),
-            b"CCC " => p.none().map(|()| Self::Ccc)?,
-            b"FEAT" => p.none().map(|()| Self::Feat)?,
-            b"OPTS" => Self::Opts(p.opts()?),
-            b"EPRT" => Self::Eprt(p.eprt()?),
-            b"EPSV" => Self::Epsv(p.epsv()?),
-            b"LANG" => Self::Lang(p.optional()?),
-            b"SIZE" => Self::Size(p.required()?),
-            b"MDTM" => Self::Mdtm(p.required()?),
-            b"MLST" => Self::Mlst(p.optional()?),
-            b"MLSD" => Self::Mlsd(p.optional()?),
-            b"HOST" => Self::Host(p.required()?),
-            b"XPWD" => p.none().map(|()| Self::Xpwd)?,
-            b"XCWD" => Self::Xcwd(p.required()?),
-            b"XCUP" => p.none().map(|()| Self::Xcup)?,
-            b"XMKD" => Self::Xmkd(p.required()?),
-            b"XRMD" => Self::Xrmd(p.required()?),
-            b"MFMT" => p.mfmt()?,
+            verbs::CCC => p.none().map(|()| Self::Ccc)?,
+            verbs::FEAT => p.none().map(|()| Self::Feat)?,
+            verbs::OPTS => Self::Opts(p.opts()?),
+            verbs::EPRT => Self::Eprt(p.eprt()?),
+            verbs::EPSV => Self::Epsv(p.epsv()?),
+            verbs::LANG => Self::Lang(p.optional()?),
+            verbs::SIZE => Self::Size(p.required()?),
+            verbs::MDTM => Self::Mdtm(p.required()?),
+            verbs::MLST => Self::Mlst(p.optional()?),
+            verbs::MLSD => Self::Mlsd(p.optional()?),
+            verbs::HOST => Self::Host(p.required()?),
+            verbs::XPWD => p.none().map(|()| Self::Xpwd)?,
+            verbs::XCWD => Self::Xcwd(p.required()?),
+            verbs::XCUP => p.none().map(|()| Self::Xcup)?,
+            verbs::XMKD => Self::Xmkd(p.required()?),
+            verbs::XRMD => Self::Xrmd(p.required()?),
+            verbs::MFMT => p.mfmt()?,
             _ => return p.unknown(split.verb),
         })
     }

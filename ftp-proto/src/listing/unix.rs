@@ -39,16 +39,24 @@ pub(super) fn parse(line: &[u8]) -> Option<ListEntry> {
     let permissions = take_while_m_n(9, 9, |b| PERMISSION_LETTERS.contains(&b));
     let mode = terminated((kind, permissions), (opt(one_of("+.@")), space1));
     let (rest, (kind, permissions)) = prefix(mode, line)?;
-    // At most links, owner, group, major, minor, then the three date columns.
-    let tokens: Vec<(usize, &[u8])> = tokens(rest).take(8).collect();
+    // At most links, owner, group, major, minor, then the three date columns. A fixed array:
+    // no allocation until the entry is known.
+    let mut found = [(0, &b""[..]); 8];
+    let mut count = 0;
+    for (slot, token) in found.iter_mut().zip(tokens(rest)) {
+        *slot = token;
+        count += 1;
+    }
+    let tokens = found.get(..count)?;
     (1..tokens.len()).find_map(|i| {
         let (before, after) = tokens.split_at_checked(i)?;
-        entry(rest, kind, permissions, before, after)
+        entry(line, rest, kind, permissions, before, after)
     })
 }
 
 /// The entry whose date starts `after` and whose size (or device numbers) ends `before`.
 fn entry(
+    line: &[u8],
     rest: &[u8],
     kind: EntryKind,
     permissions: &[u8],
@@ -90,17 +98,30 @@ fn entry(
     if name.is_empty() {
         return None;
     }
+    // One copy of the line; every field is a slice of it.
+    let owned = Bytes::copy_from_slice(line);
+    let share = |part: &[u8]| share(&owned, line, part);
     Some(ListEntry {
-        name: Bytes::copy_from_slice(name),
+        name: share(name),
         kind,
         size,
         modified: Some(modified),
-        symlink_target: symlink_target.map(Bytes::copy_from_slice),
-        permissions: Some(Bytes::copy_from_slice(permissions)),
-        owner: Some(Bytes::copy_from_slice(owner)),
-        group: group.map(Bytes::copy_from_slice),
+        symlink_target: symlink_target.map(share),
+        permissions: Some(share(permissions)),
+        owner: Some(share(owner)),
+        group: group.map(share),
         links,
     })
+}
+
+/// `part` (a slice of `line`) as a slice of `owned` (a copy of `line`).
+fn share(owned: &Bytes, line: &[u8], part: &[u8]) -> Bytes {
+    let offset = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    match offset.checked_add(part.len()) {
+        Some(end) if end <= owned.len() => owned.slice(offset..end),
+        // Not a slice of `line` after all: copy it.
+        _ => Bytes::copy_from_slice(part),
+    }
 }
 
 /// Blank-separated tokens with their offsets in `text`.
