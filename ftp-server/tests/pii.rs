@@ -1,0 +1,60 @@
+//! No password reaches a log line, whatever the log level (as str0m's `tests/pii.rs` checks).
+//! Its own test binary: it installs a global subscriber that captures every event.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{Client, Rt, options, start};
+use ftp_proto::{Permissions, VirtualPath};
+use ftp_server::auth::UserTable;
+use ftp_server::storage::memory::MemoryStorage;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn passwords_never_reach_the_logs() {
+    let logs = Capture::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .init();
+    let users = UserTable::new().with_user(
+        "alice",
+        b"s3cret-Pa55word",
+        VirtualPath::root(),
+        Permissions::ALL,
+    );
+    let server = start(Rt::Tokio, MemoryStorage::new(), users, options());
+    let mut c = Client::connect(server.addr);
+    assert_eq!(c.code("USER alice"), 331);
+    assert_eq!(c.code("PASS wrong-Pa55word-guess"), 530);
+    assert_eq!(c.code("USER alice"), 331);
+    assert_eq!(c.code("PASS s3cret-Pa55word"), 230);
+    assert_eq!(c.code("PASS s3cret-Pa55word"), 202);
+    assert_eq!(c.code("QUIT"), 221);
+    drop(server);
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("<- USER alice"),
+        "commands are logged at debug level: {text}"
+    );
+    assert!(text.contains("PASS <redacted>"), "{text}");
+    assert!(text.contains("logged in"), "{text}");
+    for secret in ["s3cret-Pa55word", "wrong-Pa55word-guess", "Pa55word"] {
+        assert!(!text.contains(secret), "{secret} reached the logs:\n{text}");
+    }
+}
