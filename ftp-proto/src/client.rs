@@ -137,6 +137,10 @@ enum Op {
         addr: SocketAddr,
         tried_eprt: bool,
     },
+    /// `ABOR`; `sent_early` when it was written while another command was in flight.
+    Abort {
+        sent_early: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +227,23 @@ impl ClientSession {
         })
     }
 
+    /// Queues `ABOR`. When a command is in flight (a transfer), `ABOR` is sent at once, ahead of
+    /// everything queued, as RFC 959 §4.1.3 means it: the command in flight then gets its own
+    /// final reply (`426` when the transfer was cut short, `226` when it had already ended), and
+    /// the returned operation completes on the reply to `ABOR` itself (`225` or `226`). With
+    /// nothing in flight it is queued like any other command.
+    pub fn abort(&mut self) -> OpId {
+        let in_flight = self.sent && matches!(self.current, Some((_, Op::Command { .. })));
+        if !in_flight {
+            return self.push(Op::Abort { sent_early: false });
+        }
+        let id = OpId(self.next_id);
+        self.next_id += 1;
+        self.outbox.push_back(Command::Abor);
+        self.queue.push_front((id, Op::Abort { sent_early: true }));
+        id
+    }
+
     /// Whether the server refused `EPSV` earlier in this session.
     pub fn epsv_refused(&self) -> bool {
         self.epsv_refused
@@ -237,8 +258,9 @@ impl ClientSession {
     pub fn poll_command(&mut self) -> Option<Command> {
         if self.outbox.is_empty() && self.current.is_none() {
             if let Some(next) = self.queue.pop_front() {
+                // An early `ABOR` is already on the wire: await its reply, do not send it again.
+                self.sent = matches!(next.1, Op::Abort { sent_early: true });
                 self.current = Some(next);
-                self.sent = false;
             }
         }
         if !self.sent {
@@ -253,6 +275,17 @@ impl ClientSession {
 
     /// Feeds one reply and says what it did.
     pub fn handle_reply(&mut self, reply: Reply) -> Progress {
+        // An early `ABOR` is on the wire: its reply may come right after the transfer's, before
+        // the driver asks for the next command.
+        if self.current.is_none()
+            && matches!(
+                self.queue.front(),
+                Some((_, Op::Abort { sent_early: true }))
+            )
+        {
+            self.current = self.queue.pop_front();
+            self.sent = true;
+        }
         let Some((op_id, op)) = self.current.take() else {
             return Progress::Unsolicited(reply);
         };
@@ -280,6 +313,7 @@ impl ClientSession {
                 };
                 Self::finish(op_id, reply, ok)
             }
+            Op::Abort { .. } => Self::finish(op_id, reply, code.is_completion()),
             Op::Passive { tried_epsv } => self.passive_reply(op_id, reply, tried_epsv),
             Op::Active { addr, tried_eprt } => {
                 let unknown = matches!(code.as_u16(), 500 | 502);
@@ -319,6 +353,7 @@ impl ClientSession {
             Op::Greeting => Command::Noop,
             Op::Login { user, .. } => Command::User(user.clone()),
             Op::Command { cmd, .. } => cmd.clone(),
+            Op::Abort { .. } => Command::Abor,
             Op::Passive { .. } if self.epsv_refused => Command::Pasv,
             Op::Passive { .. } => Command::Epsv(None),
             Op::Active {

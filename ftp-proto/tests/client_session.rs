@@ -278,3 +278,76 @@ fn one_command_in_flight_and_unsolicited_replies() {
     assert_eq!(sent(&mut c), ["PWD"]);
     assert!(matches!(c.handle_reply(reply(257, "\"/\"")), Progress::Done { op, .. } if op == b));
 }
+
+#[test]
+fn abort_during_a_transfer_goes_out_at_once_and_takes_the_second_reply() {
+    let mut c = greeted();
+    let retr = c.command(Command::Retr(arg("big.iso")));
+    let after = c.command(Command::Noop);
+    assert_eq!(sent(&mut c), ["RETR big.iso"]);
+    let _ = c.handle_reply(reply(150, "Opening BINARY mode data connection"));
+    let abor = c.abort();
+    // ABOR overtakes the queued NOOP; nothing else is sent while the transfer is open.
+    assert_eq!(sent(&mut c), ["ABOR"]);
+    let Progress::Failed {
+        op,
+        error: ProtocolError::Rejected(r),
+    } = c.handle_reply(reply(426, "Connection closed; transfer aborted."))
+    else {
+        panic!("the transfer fails on 426")
+    };
+    assert_eq!((op, r.code().as_u16()), (retr, 426));
+    // ABOR is already on the wire: it is not sent again while its reply is awaited.
+    assert_eq!(sent(&mut c), Vec::<String>::new());
+    let ok = reply(226, "ABOR command successful");
+    assert_eq!(
+        c.handle_reply(ok.clone()),
+        Progress::Done {
+            op: abor,
+            reply: ok
+        }
+    );
+    assert_eq!(sent(&mut c), ["NOOP"]);
+    let noop = reply(200, "NOOP ok");
+    assert_eq!(
+        c.handle_reply(noop.clone()),
+        Progress::Done {
+            op: after,
+            reply: noop
+        }
+    );
+}
+
+#[test]
+fn abort_after_the_transfer_ended_and_with_nothing_in_flight() {
+    let mut c = greeted();
+    let retr = c.command(Command::Retr(arg("small.txt")));
+    assert_eq!(sent(&mut c), ["RETR small.txt"]);
+    let _ = c.handle_reply(reply(150, "Opening"));
+    let abor = c.abort();
+    assert_eq!(sent(&mut c), ["ABOR"]);
+    // The transfer had already completed: its 226, then 225 for ABOR.
+    let done = reply(226, "Transfer complete");
+    assert_eq!(
+        c.handle_reply(done.clone()),
+        Progress::Done {
+            op: retr,
+            reply: done
+        }
+    );
+    let none = reply(225, "No transfer to ABOR");
+    assert_eq!(
+        c.handle_reply(none.clone()),
+        Progress::Done {
+            op: abor,
+            reply: none
+        }
+    );
+    // Idle: ABOR is an ordinary queued command.
+    let idle = c.abort();
+    assert_eq!(sent(&mut c), ["ABOR"]);
+    let Progress::Failed { op, .. } = c.handle_reply(reply(502, "ABOR not implemented")) else {
+        panic!("a refused ABOR fails")
+    };
+    assert_eq!(op, idle);
+}
