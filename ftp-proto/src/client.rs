@@ -240,8 +240,19 @@ impl ClientSession {
         let id = OpId(self.next_id);
         self.next_id += 1;
         self.outbox.push_back(Command::Abor);
-        self.queue.push_front((id, Op::Abort { sent_early: true }));
+        // Behind any earlier early ABOR, so replies are matched in the order they were sent.
+        let at = self
+            .queue
+            .iter()
+            .take_while(|(_, op)| matches!(op, Op::Abort { sent_early: true }))
+            .count();
+        self.queue.insert(at, (id, Op::Abort { sent_early: true }));
         id
+    }
+
+    /// Whether the server refused `EPRT` earlier in this session (active mode now uses `PORT`).
+    pub fn eprt_refused(&self) -> bool {
+        self.eprt_refused
     }
 
     /// Whether the server refused `EPSV` earlier in this session.
@@ -394,8 +405,11 @@ impl ClientSession {
     ) -> Progress {
         let code = reply.code().as_u16();
         match (step, code) {
-            // 230 after USER: no password needed; 202 after ACCT: account superfluous.
-            (_, 230) | (LoginStep::Acct, 202) => Progress::Done { op: op_id, reply },
+            // 230 after USER: no password needed; 202 after PASS or ACCT: superfluous
+            // (RFC 959 §5.4 lists 202 for both), the user is logged in.
+            (_, 230) | (LoginStep::Pass | LoginStep::Acct, 202) => {
+                Progress::Done { op: op_id, reply }
+            }
             (LoginStep::User, 331) => {
                 self.outbox.push_back(Command::Pass(password.clone()));
                 self.current = Some((

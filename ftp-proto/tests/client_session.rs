@@ -351,3 +351,33 @@ fn abort_after_the_transfer_ended_and_with_nothing_in_flight() {
     };
     assert_eq!(op, idle);
 }
+
+#[test]
+fn superfluous_password_logs_in_and_two_aborts_keep_their_order() {
+    let mut c = greeted();
+    let op = c.login(arg("u"), Secret::new(arg("p")), None);
+    assert_eq!(sent(&mut c), ["USER u"]);
+    let _ = c.handle_reply(reply(331, "Password"));
+    assert_eq!(sent(&mut c), ["PASS <redacted>"]);
+    let ok = reply(202, "Password not needed");
+    assert_eq!(c.handle_reply(ok.clone()), Progress::Done { op, reply: ok });
+
+    let retr = c.command(Command::Retr(arg("f")));
+    assert_eq!(sent(&mut c), ["RETR f"]);
+    let first = c.abort();
+    let second = c.abort();
+    assert_eq!(sent(&mut c), ["ABOR", "ABOR"]);
+    let Progress::Failed { op, .. } = c.handle_reply(reply(426, "aborted")) else {
+        panic!("426 fails the transfer")
+    };
+    assert_eq!(op, retr);
+    let Progress::Done { op, .. } = c.handle_reply(reply(226, "ABOR ok")) else {
+        panic!()
+    };
+    assert_eq!(op, first, "the first ABOR sent takes the first reply");
+    let Progress::Done { op, .. } = c.handle_reply(reply(225, "No transfer")) else {
+        panic!()
+    };
+    assert_eq!(op, second);
+    assert!(!c.eprt_refused());
+}
