@@ -994,20 +994,26 @@ impl ServerSession {
                 });
             }
             Command::Rmd(dir) | Command::Xrmd(dir) => {
-                let path = self.resolve_non_root(&dir);
                 self.with_permission(perms.delete, |s| {
+                    let Some(path) = s.resolve_non_root(&dir, ReplyCode::FILE_NOT_FOUND) else {
+                        return;
+                    };
                     s.start(Pending::Rmd, |id| Action::RemoveDirectory { id, path })
                 });
             }
             Command::Dele(file) => {
-                let path = self.resolve_non_root(&file);
                 self.with_permission(perms.delete, |s| {
+                    let Some(path) = s.resolve_non_root(&file, ReplyCode::FILE_NOT_FOUND) else {
+                        return;
+                    };
                     s.start(Pending::Dele, |id| Action::Delete { id, path })
                 });
             }
             Command::Rnfr(from) => {
-                let path = self.resolve_non_root(&from);
                 self.with_permission(perms.rename, |s| {
+                    let Some(path) = s.resolve_non_root(&from, ReplyCode::FILE_NOT_FOUND) else {
+                        return;
+                    };
                     s.start(Pending::Rnfr(path.clone()), |id| Action::Exists {
                         id,
                         path,
@@ -1017,8 +1023,10 @@ impl ServerSession {
             Command::Rnto(to) => match self.rnfr.take() {
                 None => self.answer(reply(ReplyCode::BAD_SEQUENCE, "RNFR required first.")),
                 Some(from) => {
-                    let to = self.resolve_non_root(&to);
                     self.with_permission(perms.rename, |s| {
+                        let Some(to) = s.resolve_non_root(&to, ReplyCode::NAME_NOT_ALLOWED) else {
+                            return;
+                        };
                         s.start(Pending::Rnto, |id| Action::Rename { id, from, to })
                     });
                 }
@@ -1104,32 +1112,35 @@ impl ServerSession {
             }
             Command::Stor(file) => {
                 let mode = self.rest.take().map_or(WriteMode::Truncate, WriteMode::At);
-                let path = self.resolve_non_root(&file);
-                self.transfer(perms.write, path, TransferKind::Store { mode }, false);
+                self.with_permission(perms.write, |s| {
+                    let Some(path) = s.resolve_non_root(&file, ReplyCode::NAME_NOT_ALLOWED) else {
+                        return;
+                    };
+                    s.transfer(true, path, TransferKind::Store { mode }, false);
+                });
             }
             Command::Appe(file) => {
                 self.rest = None;
-                let path = self.resolve_non_root(&file);
-                self.transfer(
-                    perms.write,
-                    path,
-                    TransferKind::Store {
-                        mode: WriteMode::Append,
-                    },
-                    false,
-                );
+                self.with_permission(perms.write, |s| {
+                    let Some(path) = s.resolve_non_root(&file, ReplyCode::NAME_NOT_ALLOWED) else {
+                        return;
+                    };
+                    let mode = WriteMode::Append;
+                    s.transfer(true, path, TransferKind::Store { mode }, false);
+                });
             }
             Command::Stou(base) => {
                 let name = base.as_ref().map_or(&b"ftp.upload"[..], Arg::as_bytes);
                 let path = self.cwd.resolve(name);
-                self.transfer(
-                    perms.write,
-                    path,
-                    TransferKind::Store {
-                        mode: WriteMode::Unique,
-                    },
-                    false,
-                );
+                self.with_permission(perms.write, |s| {
+                    // The driver derives the new name from the last component; the root has
+                    // none.
+                    let Some(path) = s.non_root(path, ReplyCode::NAME_NOT_ALLOWED) else {
+                        return;
+                    };
+                    let mode = WriteMode::Unique;
+                    s.transfer(true, path, TransferKind::Store { mode }, false);
+                });
             }
             Command::List(args) => self.list(perms, &args, ListFormat::Long),
             Command::Nlst(args) => self.list(perms, &args, ListFormat::Names),
@@ -1159,10 +1170,24 @@ impl ServerSession {
         arg.map_or_else(|| self.cwd.clone(), |a| self.cwd.resolve(a.as_bytes()))
     }
 
-    /// Resolves a path that names something to change: the root itself is never deleted,
-    /// renamed or overwritten, and a back-end sees it as "no name" (its own root) otherwise.
-    fn resolve_non_root(&self, arg: &Arg) -> VirtualPath {
-        self.cwd.resolve(arg.as_bytes())
+    /// Resolves a path that names something to delete, rename, or write: the root itself is
+    /// never deleted, renamed or overwritten. For the root (`DELE /`, `RMD ..` in `/`, `STOR /`)
+    /// it answers `code` (550 for DELE, RMD and RNFR; 553, "file name not allowed", for the
+    /// commands that name a file to create, as RFC 959 §5.4 lists) and returns `None`, so no
+    /// action reaches the back-end, which would otherwise see its own root.
+    fn resolve_non_root(&mut self, arg: &Arg, code: ReplyCode) -> Option<VirtualPath> {
+        let path = self.cwd.resolve(arg.as_bytes());
+        self.non_root(path, code)
+    }
+
+    /// `path`, or `None` after answering `code` if it is the root (see
+    /// [`resolve_non_root`](Self::resolve_non_root)).
+    fn non_root(&mut self, path: VirtualPath, code: ReplyCode) -> Option<VirtualPath> {
+        if path.is_root() {
+            self.answer(reply(code, "The root directory cannot be changed."));
+            return None;
+        }
+        Some(path)
     }
 
     fn cwd_to(&mut self, path: VirtualPath, perms: Permissions) {

@@ -754,6 +754,47 @@ fn parse_errors_get_replies_and_the_session_goes_on() {
     assert_eq!(h.cmd("STAT"), [211]);
 }
 
+/// The root is never deleted, renamed or overwritten: the machine answers without asking the
+/// back-end, which would otherwise be handed its own root.
+#[test]
+fn the_root_is_never_deleted_renamed_or_overwritten() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    for (line, code) in [
+        ("DELE /", 550),
+        ("DELE sub/..", 550),
+        ("RMD /", 550),
+        ("XRMD ..", 550),
+        ("RNFR /", 550),
+        ("STOR /", 553),
+        ("STOR .", 553),
+        ("APPE /", 553),
+        ("STOU /", 553),
+    ] {
+        assert_eq!(h.cmd(line), [code], "{line}");
+        h.no_action();
+    }
+    // RNTO onto the root, after an RNFR that succeeded.
+    h.cmd("RNFR a");
+    let Action::Exists { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.codes(), [350]);
+    assert_eq!(h.cmd("RNTO /"), [553]);
+    h.no_action();
+    assert_eq!(h.cmd("RNTO b"), [503], "the refused RNTO ended the rename");
+    // Nothing consumed the passive listener; names below the root still pass.
+    h.cmd("STOR /f");
+    let t = h.transfer();
+    assert_eq!(t.path.as_bytes(), b"/f");
+    // A read-only user is told "permission denied", as for any other name.
+    let mut h = Harness::logged_in(Permissions::READ_ONLY);
+    assert_eq!(h.cmd("DELE /"), [550]);
+    assert_eq!(h.cmd("STOR /"), [550]);
+    h.no_action();
+}
+
 #[test]
 fn passive_over_ipv4_uses_227() {
     let mut h = Harness::logged_in(Permissions::ALL);
