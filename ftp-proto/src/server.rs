@@ -911,6 +911,12 @@ impl ServerSession {
             self.rest = None;
         }
         let logged_in = self.permissions().is_some();
+        // Before login only the login itself (USER, PASS, ACCT, and HOST, which RFC 7151 §3
+        // puts before USER), what RFC 4217 runs before it (AUTH, PBSZ, PROT, CCC), session
+        // housekeeping (QUIT, REIN, NOOP) and the questions clients ask first (FEAT, OPTS, as
+        // RFC 2389 §3 allows; SYST, HELP, LANG, RFC 2640 §4.1) are answered. An unknown verb
+        // still gets 500: nothing is revealed by saying we do not know it. Everything else,
+        // SITE and SMNT included, is 530 (RFC 959 §5.4 lists 530 for both).
         let open_before_login = matches!(
             cmd,
             Command::User(_)
@@ -930,8 +936,6 @@ impl ServerSession {
                 | Command::Lang(_)
                 | Command::Rein
                 | Command::Unknown { .. }
-                | Command::Smnt(_)
-                | Command::Site(_)
         );
         if !logged_in && !open_before_login {
             return self.answer(reply(

@@ -136,6 +136,77 @@ fn login_gating_and_sequencing() {
     assert_eq!(h.cmd("PWD"), [257]);
 }
 
+/// Before login every command but the login, TLS set-up and housekeeping ones is 530, and no
+/// action reaches the driver.
+#[test]
+fn everything_else_needs_a_login() {
+    let mut h = Harness::new();
+    for line in [
+        "SITE CHMOD 644 x",
+        "SITE HELP",
+        "SMNT /",
+        "CWD pub",
+        "XCWD pub",
+        "CDUP",
+        "XCUP",
+        "PWD",
+        "XPWD",
+        "MKD d",
+        "XMKD d",
+        "RMD d",
+        "XRMD d",
+        "DELE f",
+        "RNFR a",
+        "RNTO b",
+        "SIZE f",
+        "MDTM f",
+        "MFMT 20240115000000 f",
+        "MLST f",
+        "MLSD",
+        "LIST",
+        "NLST",
+        "STAT",
+        "STAT f",
+        "TYPE I",
+        "MODE S",
+        "STRU F",
+        "ALLO 10",
+        "REST 5",
+        "PORT 127,0,0,1,195,80",
+        "EPRT |1|127.0.0.1|50000|",
+        "PASV",
+        "EPSV",
+        "EPSV ALL",
+        "RETR f",
+        "STOR f",
+        "STOU",
+        "APPE f",
+        "ABOR",
+    ] {
+        assert_eq!(h.cmd(line), [530], "{line}");
+        h.no_action();
+    }
+    for (line, code) in [
+        ("NOOP", 200),
+        ("SYST", 215),
+        ("FEAT", 211),
+        ("HELP", 214),
+        ("OPTS UTF8 ON", 200),
+        ("LANG EN", 200),
+        ("AUTH TLS", 502),
+        ("CCC", 502),
+        ("XYZZY", 500),
+        ("HOST ftp.example.com", 220),
+        ("REIN", 220),
+        ("ACCT x", 503),
+        ("PASS x", 503),
+        ("USER bench", 331),
+        ("QUIT", 221),
+    ] {
+        assert_eq!(h.cmd(line), [code], "{line}");
+    }
+}
+
 #[test]
 fn failed_logins_look_alike_and_end_the_session() {
     let mut h = Harness::new();
