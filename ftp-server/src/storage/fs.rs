@@ -22,7 +22,8 @@ use ftp_proto::VirtualPath;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::{
-    DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind, WriteMode,
+    Capabilities, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind,
+    WriteMode,
 };
 use crate::auth::Principal;
 
@@ -237,6 +238,10 @@ impl Storage for FsStorage {
     type Reader = FsReader;
     type Writer = FsWriter;
     type Lister = FsLister;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default().with_set_modified(true)
+    }
 
     async fn metadata(
         &self,

@@ -19,7 +19,8 @@ use ftp_proto::VirtualPath;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::{
-    DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind, WriteMode,
+    Capabilities, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind,
+    WriteMode,
 };
 use crate::auth::Principal;
 
@@ -419,6 +420,10 @@ impl Storage for MemoryStorage {
     type Reader = MemoryReader;
     type Writer = MemoryWriter;
     type Lister = MemoryLister;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default().with_set_modified(true)
+    }
 
     async fn metadata(
         &self,

@@ -142,16 +142,30 @@ pub enum WriteMode {
 
 /// What a back-end supports beyond reading and listing, so that `FEAT` and the replies offer
 /// exactly what works.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Default` claims nothing beyond what every back-end has, matching the trait's default
+/// methods that decline: a back-end that implements [`Storage::set_modified`] says so in its
+/// [`Storage::capabilities`].
+///
+/// ```
+/// use ftp_server::storage::Capabilities;
+///
+/// assert!(!Capabilities::default().set_modified);
+/// assert!(Capabilities::default().with_set_modified(true).set_modified);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// [`Storage::set_modified`] works (`MFMT`).
+    /// [`Storage::set_modified`] works (`MFMT`). Off by default.
     pub set_modified: bool,
 }
 
-impl Default for Capabilities {
-    fn default() -> Self {
-        Self { set_modified: true }
+impl Capabilities {
+    /// Sets [`set_modified`](Self::set_modified).
+    #[must_use]
+    pub fn with_set_modified(mut self, value: bool) -> Self {
+        self.set_modified = value;
+        self
     }
 }
 
@@ -299,7 +313,9 @@ pub trait Storage: Send + Sync + 'static {
     /// A paged directory listing.
     type Lister: DirLister;
 
-    /// What this back-end supports.
+    /// What this back-end supports beyond the required methods. The default,
+    /// [`Capabilities::default`], claims nothing: override it when overriding
+    /// [`set_modified`](Self::set_modified).
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
     }
