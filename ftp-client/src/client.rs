@@ -1,0 +1,756 @@
+//! The client: one control connection and the commands a program needs.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use ftp_proto::address::{is_same_ip, resolve_pasv_address};
+use ftp_proto::listing::{ListEntry, MlsxEntry, parse_listing, parse_mlsd, parse_mlsx_line};
+use ftp_proto::{
+    Arg, Command, DataTarget, ListArgs, OpId, Progress, ProtocolError, Reply, ReplyCode, Secret,
+    Timestamp, TransferType,
+};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::AsyncReadExt;
+
+use crate::control::Control;
+use crate::error::{Error, Result, Stage};
+use crate::features::Features;
+use crate::options::{DataMode, Options};
+use crate::runtime::{Listener, Runtime, timeout};
+use crate::transfer::{DataReader, DataWriter};
+
+/// What a reply did to the operation awaited.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A 1yz reply, or a step of a dialogue.
+    Continuing(Reply),
+    /// The final, positive reply.
+    Done(Reply),
+    /// The data channel is negotiated.
+    Data(DataTarget),
+}
+
+/// A transfer whose replies are still owed when its stream was dropped; settled before the
+/// next command so that replies stay matched to their commands.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pending {
+    /// The data ended; only the final reply is outstanding.
+    Final(OpId),
+    /// The transfer was left unfinished: abort it, then take both replies.
+    Abort(OpId),
+}
+
+/// A data connection opened for a transfer command that the server accepted.
+pub(crate) struct Opened<T> {
+    pub(crate) stream: T,
+    pub(crate) op: OpId,
+    /// The final reply, when the server sent it without a preliminary one.
+    pub(crate) done: Option<Reply>,
+}
+
+/// An FTP client on one control connection.
+///
+/// `R` brings data connections and timers (see [`crate::runtime`]); `S` is the control stream,
+/// by default the runtime's TCP stream. Every method waits at most the timeouts of its
+/// [`Options`]. A method that fails with a server reply ([`Error::Server`]) leaves the
+/// connection usable; a timeout or an unreadable reply leaves it [`Error::Broken`].
+pub struct Client<R: Runtime, S = <R as Runtime>::Stream> {
+    pub(crate) runtime: R,
+    pub(crate) control: Control<S>,
+    pub(crate) options: Options,
+    peer: SocketAddr,
+    local: SocketAddr,
+    greeting: Reply,
+    transfer_type: TransferType,
+    sent_type: Option<TransferType>,
+    pub(crate) pending: Option<Pending>,
+    pub(crate) broken: bool,
+    /// The preliminary reply of the transfer just started, for its stream to keep.
+    pub(crate) last_preliminary: Option<Reply>,
+}
+
+impl<R: Runtime, S> std::fmt::Debug for Client<R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("peer", &self.peer)
+            .field("local", &self.local)
+            .field("transfer_type", &self.transfer_type)
+            .field("data_mode", &self.options.data_mode)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Client<R> {
+    /// Connects to `host` (a name or an address literal) on `port`, trying each address it
+    /// resolves to, and reads the greeting.
+    pub async fn connect(runtime: R, host: &str, port: u16, options: Options) -> Result<Self> {
+        let limit = options.connect_timeout;
+        let addrs = timeout(&runtime, limit, runtime.resolve(host, port))
+            .await
+            .ok_or(Error::Timeout(Stage::Connect))??;
+        let mut last = Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} resolves to no address"),
+        ));
+        for addr in addrs {
+            match timeout(&runtime, limit, runtime.connect(addr)).await {
+                Some(Ok((stream, local))) => {
+                    return Self::with_stream(runtime, stream, addr, local, options).await;
+                }
+                Some(Err(e)) => last = Error::Io(e),
+                None => last = Error::Timeout(Stage::Connect),
+            }
+        }
+        Err(last)
+    }
+
+    /// Connects to `addr` and reads the greeting.
+    pub async fn connect_addr(runtime: R, addr: SocketAddr, options: Options) -> Result<Self> {
+        let limit = options.connect_timeout;
+        let (stream, local) = timeout(&runtime, limit, runtime.connect(addr))
+            .await
+            .ok_or(Error::Timeout(Stage::Connect))??;
+        Self::with_stream(runtime, stream, addr, local, options).await
+    }
+}
+
+impl<R, S> Client<R, S>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// A client over a control stream the caller connected (a TLS stream, a proxy tunnel, a
+    /// test pipe). `peer` is the server's address, which passive data connections go to and
+    /// active ones must come from; `local` is the address active-mode listeners bind to.
+    /// Reads the greeting.
+    pub async fn with_stream(
+        runtime: R,
+        stream: S,
+        peer: SocketAddr,
+        local: SocketAddr,
+        options: Options,
+    ) -> Result<Self> {
+        let control = Control::new(stream, options.replies.clone());
+        let mut client = Self {
+            runtime,
+            control,
+            options,
+            peer,
+            local,
+            greeting: Reply::from_static(ReplyCode::SERVICE_READY, ""),
+            transfer_type: TransferType::Image,
+            sent_type: None,
+            pending: None,
+            broken: false,
+            last_preliminary: None,
+        };
+        client.greeting = client.finish(ftp_proto::ClientSession::GREETING).await?;
+        Ok(client)
+    }
+
+    /// The server's greeting (`220`).
+    pub fn greeting(&self) -> &Reply {
+        &self.greeting
+    }
+
+    /// The server's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The local address of the control connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The settings in use.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Switches between passive and active data connections for the transfers to come.
+    pub fn set_data_mode(&mut self, mode: DataMode) {
+        self.options.data_mode = mode;
+    }
+
+    /// Whether the server refused `EPSV`, so that passive mode uses `PASV` (IPv4 only).
+    pub fn epsv_refused(&mut self) -> bool {
+        self.control.session().epsv_refused()
+    }
+
+    /// Logs in with a user name and password.
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<Reply> {
+        self.login_inner(user, password, None).await
+    }
+
+    /// Logs in with a user name, password and account (for servers that answer `332`).
+    pub async fn login_with_account(
+        &mut self,
+        user: &str,
+        password: &str,
+        account: &str,
+    ) -> Result<Reply> {
+        self.login_inner(user, password, Some(account)).await
+    }
+
+    /// Logs in anonymously (`anonymous`, with the conventional e-mail-like password).
+    pub async fn login_anonymous(&mut self) -> Result<Reply> {
+        self.login_inner("anonymous", "anonymous@", None).await
+    }
+
+    async fn login_inner(
+        &mut self,
+        user: &str,
+        password: &str,
+        account: Option<&str>,
+    ) -> Result<Reply> {
+        self.settle().await?;
+        let user = Arg::try_from(user)?;
+        let password = Secret::new(Arg::try_from(password)?);
+        let account = account.map(Arg::try_from).transpose()?.map(Secret::new);
+        let op = self.control.session().login(user, password, account);
+        self.finish(op).await
+    }
+
+    /// The server's features (`FEAT`); empty when the server does not know `FEAT`.
+    pub async fn features(&mut self) -> Result<Features> {
+        match self.run(Command::Feat).await {
+            Ok(reply) => Ok(Features::from_reply(&reply)),
+            Err(Error::Server(e)) if matches!(e.reply().code().as_u16(), 500 | 502) => {
+                Ok(Features::default())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The working directory (`PWD`), as the server spells it.
+    pub async fn pwd(&mut self) -> Result<Bytes> {
+        let reply = self.run(Command::Pwd).await?;
+        parse_quoted(reply.first_line()).ok_or(Error::MalformedReply(reply))
+    }
+
+    /// Changes the working directory (`CWD`).
+    pub async fn cwd(&mut self, path: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(Command::Cwd(arg(path)?)).await
+    }
+
+    /// Changes to the parent directory (`CDUP`).
+    pub async fn cdup(&mut self) -> Result<Reply> {
+        self.run(Command::Cdup).await
+    }
+
+    /// Creates a directory (`MKD`); gives the name the server reports for it.
+    pub async fn mkdir(&mut self, path: impl AsRef<[u8]>) -> Result<Bytes> {
+        let path = arg(path)?;
+        let reply = self.run(Command::Mkd(path.clone())).await?;
+        // Not every server quotes the new name (RFC 959 asks for it in 257); fall back to ours.
+        Ok(parse_quoted(reply.first_line()).unwrap_or_else(|| path.into_bytes()))
+    }
+
+    /// Removes a directory (`RMD`).
+    pub async fn rmdir(&mut self, path: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(Command::Rmd(arg(path)?)).await
+    }
+
+    /// Deletes a file (`DELE`).
+    pub async fn delete(&mut self, path: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(Command::Dele(arg(path)?)).await
+    }
+
+    /// Renames a file or directory (`RNFR`, then `RNTO`).
+    pub async fn rename(&mut self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<Reply> {
+        let (from, to) = (arg(from)?, arg(to)?);
+        self.run(Command::Rnfr(from)).await?;
+        self.run(Command::Rnto(to)).await
+    }
+
+    /// A file's size in bytes (`SIZE`, RFC 3659), in binary mode so that it counts the bytes a
+    /// download gives (some servers refuse `SIZE` in ASCII mode).
+    pub async fn size(&mut self, path: impl AsRef<[u8]>) -> Result<u64> {
+        let path = arg(path)?;
+        self.settle().await?;
+        self.ensure_type(TransferType::Image).await?;
+        let reply = self.run(Command::Size(path)).await?;
+        reply_value(&reply)
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+            .ok_or(Error::MalformedReply(reply))
+    }
+
+    /// A file's modification time (`MDTM`, RFC 3659), in UTC.
+    pub async fn mdtm(&mut self, path: impl AsRef<[u8]>) -> Result<Timestamp> {
+        let reply = self.run(Command::Mdtm(arg(path)?)).await?;
+        reply_value(&reply)
+            .and_then(|v| Timestamp::parse(v).ok())
+            .ok_or(Error::MalformedReply(reply))
+    }
+
+    /// Sets a file's modification time (`MFMT`).
+    pub async fn set_mtime(&mut self, path: impl AsRef<[u8]>, time: Timestamp) -> Result<Reply> {
+        self.run(Command::Mfmt {
+            time,
+            path: arg(path)?,
+        })
+        .await
+    }
+
+    /// A site-specific command (`SITE CHMOD 644 file`, say: pass `CHMOD 644 file`).
+    pub async fn site(&mut self, command: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(Command::Site(arg(command)?)).await
+    }
+
+    /// `NOOP`: keeps the connection alive and checks that it is.
+    pub async fn noop(&mut self) -> Result<Reply> {
+        self.run(Command::Noop).await
+    }
+
+    /// The server's status, or with a path a listing sent on the control connection (`STAT`).
+    pub async fn status(&mut self, path: Option<&str>) -> Result<Reply> {
+        let path = path.map(arg).transpose()?;
+        self.run(Command::Stat(path)).await
+    }
+
+    /// The system type (`SYST`), such as `UNIX Type: L8`.
+    pub async fn system(&mut self) -> Result<Reply> {
+        self.run(Command::Syst).await
+    }
+
+    /// Sends one command line as given (`"SITE UMASK 022"`, `"OPTS UTF8 ON"`) and waits for its
+    /// final reply. The line is parsed first, so it cannot smuggle a second command; transfer
+    /// commands belong to [`retr`](Self::retr) and friends, which open the data connection.
+    pub async fn command(&mut self, line: &str) -> Result<Reply> {
+        let cmd = Command::parse(Bytes::copy_from_slice(line.as_bytes())).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not a command line: {e}"),
+            ))
+        })?;
+        self.run(cmd).await
+    }
+
+    /// Says goodbye (`QUIT`) and closes the control connection.
+    pub async fn quit(mut self) -> Result<Reply> {
+        let reply = self.run(Command::Quit).await?;
+        // The server closes too; a failure to close our end changes nothing for the caller.
+        let _ = poll_fn(|cx| self.control.poll_close(cx)).await;
+        Ok(reply)
+    }
+
+    /// The representation type for transfers to come: `TYPE I` (binary, the default) or
+    /// `TYPE A` (ASCII: line ends are converted, CRLF on the wire, LF locally). Sent at once.
+    pub async fn set_type(&mut self, transfer_type: TransferType) -> Result<()> {
+        self.settle().await?;
+        self.transfer_type = transfer_type;
+        self.ensure_type(transfer_type).await
+    }
+
+    /// The representation type transfers use.
+    pub fn transfer_type(&self) -> TransferType {
+        self.transfer_type
+    }
+
+    /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed.
+    pub async fn list_lines(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+        let cmd = Command::List(list_args(path)?);
+        Ok(split_lines(self.collect_listing(cmd).await?))
+    }
+
+    /// A `LIST`, parsed (Unix, DOS/IIS and EPLF formats); lines that are no entry (`total 12`)
+    /// or that no parser understands are left out.
+    pub async fn list(&mut self, path: Option<&str>) -> Result<Vec<ListEntry>> {
+        let cmd = Command::List(list_args(path)?);
+        let body = self.collect_listing(cmd).await?;
+        Ok(parse_listing(&body).filter_map(Result::ok).collect())
+    }
+
+    /// The names in a directory (`NLST`).
+    pub async fn nlst(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+        let cmd = Command::Nlst(list_args(path)?);
+        Ok(split_lines(self.collect_listing(cmd).await?))
+    }
+
+    /// A machine-readable listing (`MLSD`, RFC 3659), parsed; malformed lines are left out.
+    pub async fn mlsd(&mut self, path: Option<&str>) -> Result<Vec<MlsxEntry>> {
+        let cmd = Command::Mlsd(path.map(arg).transpose()?);
+        let body = self.collect_listing(cmd).await?;
+        Ok(parse_mlsd(&body).filter_map(Result::ok).collect())
+    }
+
+    /// The facts of one file or directory (`MLST`, RFC 3659), sent on the control connection.
+    pub async fn mlst(&mut self, path: Option<&str>) -> Result<MlsxEntry> {
+        let reply = self.run(Command::Mlst(path.map(arg).transpose()?)).await?;
+        let entry = reply
+            .lines()
+            .skip(1)
+            .find_map(|line| parse_mlsx_line(line.strip_prefix(b" ")?).ok());
+        entry.ok_or(Error::MalformedReply(reply))
+    }
+
+    /// Downloads `path` from byte `offset` on (`REST`, to resume; 0 for the whole file): a
+    /// stream of the file's bytes. Reading it to its end also reads the server's final reply
+    /// (a failed transfer ends in an error, not in a short file). Dropping it early aborts the
+    /// transfer before the next command; [`DataReader::abort`] does so at once.
+    pub async fn retr(
+        &mut self,
+        path: impl AsRef<[u8]>,
+        offset: u64,
+    ) -> Result<DataReader<'_, R, S>> {
+        let cmd = Command::Retr(arg(path)?);
+        let ascii = self.is_ascii();
+        let opened = self.open_data(cmd, offset, true).await?;
+        Ok(DataReader::new(self, opened, ascii))
+    }
+
+    /// Uploads to `path` (`STOR`), from byte `offset` on (`REST`, to resume; 0 creates or
+    /// truncates): a stream to write the bytes to, then [`DataWriter::finish`] for the final
+    /// reply.
+    pub async fn stor(
+        &mut self,
+        path: impl AsRef<[u8]>,
+        offset: u64,
+    ) -> Result<DataWriter<'_, R, S>> {
+        let cmd = Command::Stor(arg(path)?);
+        self.writer(cmd, offset).await
+    }
+
+    /// Appends to `path` (`APPE`), creating it when missing.
+    pub async fn appe(&mut self, path: impl AsRef<[u8]>) -> Result<DataWriter<'_, R, S>> {
+        let cmd = Command::Appe(arg(path)?);
+        self.writer(cmd, 0).await
+    }
+
+    /// Uploads under a name the server picks (`STOU`); the name is in the preliminary reply
+    /// ([`DataWriter::preliminary`]).
+    pub async fn stou(&mut self) -> Result<DataWriter<'_, R, S>> {
+        self.writer(Command::Stou(None), 0).await
+    }
+
+    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, R, S>> {
+        let ascii = self.is_ascii();
+        let opened = self.open_data(cmd, offset, true).await?;
+        Ok(DataWriter::new(self, opened, ascii))
+    }
+
+    fn is_ascii(&self) -> bool {
+        matches!(self.transfer_type, TransferType::Ascii(_))
+    }
+
+    /// Collects a listing into memory, up to [`Options::max_listing_bytes`].
+    async fn collect_listing(&mut self, cmd: Command) -> Result<Vec<u8>> {
+        let max = self.options.max_listing_bytes;
+        let opened = self.open_data(cmd, 0, false).await?;
+        let mut reader = DataReader::new(self, opened, false);
+        let mut body = Vec::new();
+        let mut chunk = vec![0u8; 16 << 10];
+        loop {
+            let n = reader.read(&mut chunk).await.map_err(Error::from_io)?;
+            let Some(data) = chunk.get(..n).filter(|d| !d.is_empty()) else {
+                return Ok(body);
+            };
+            if body.len() + data.len() > max {
+                reader.abort().await?;
+                return Err(Error::ListingTooLarge(max));
+            }
+            body.extend_from_slice(data);
+        }
+    }
+
+    /// Sends one command and waits for its final reply.
+    pub(crate) async fn run(&mut self, cmd: Command) -> Result<Reply> {
+        self.settle().await?;
+        let op = self.control.session().command(cmd);
+        self.finish(op).await
+    }
+
+    async fn ensure_type(&mut self, wanted: TransferType) -> Result<()> {
+        if self.sent_type != Some(wanted) {
+            let op = self.control.session().command(Command::Type(wanted));
+            self.finish(op).await?;
+            self.sent_type = Some(wanted);
+        }
+        Ok(())
+    }
+
+    /// Negotiates a data connection, sends `REST` when `offset > 0`, then the transfer command,
+    /// and returns once the server accepted it (1yz) with the connection open.
+    pub(crate) async fn open_data(
+        &mut self,
+        cmd: Command,
+        offset: u64,
+        set_type: bool,
+    ) -> Result<Opened<R::Stream>> {
+        self.settle().await?;
+        if set_type {
+            self.ensure_type(self.transfer_type).await?;
+        }
+        match self.options.data_mode {
+            DataMode::Passive => {
+                let op = self.control.session().passive();
+                let target = self.negotiated(op).await?;
+                let addr = match target {
+                    DataTarget::ExtendedPassive(port) => SocketAddr::new(self.peer.ip(), port),
+                    DataTarget::Passive(announced) => resolve_pasv_address(
+                        announced,
+                        self.peer.ip(),
+                        self.options.trust_pasv_address,
+                    ),
+                    _ => return Err(self.unexpected_data_target()),
+                };
+                let limit = self.options.data_timeout;
+                let (stream, _) = timeout(&self.runtime, limit, self.runtime.connect(addr))
+                    .await
+                    .ok_or(Error::Timeout(Stage::DataConnect))??;
+                let (op, done) = self.start_transfer(cmd, offset).await?;
+                Ok(Opened { stream, op, done })
+            }
+            DataMode::Active { bind } => {
+                let ip = bind.unwrap_or(self.local.ip());
+                let listener = self.runtime.bind(SocketAddr::new(ip, 0)).await?;
+                let op = self.control.session().active(listener.local_addr()?);
+                if !matches!(self.negotiated(op).await?, DataTarget::Active) {
+                    return Err(self.unexpected_data_target());
+                }
+                let (op, done) = self.start_transfer(cmd, offset).await?;
+                match self.accept_from_server(&listener).await {
+                    Ok(stream) => Ok(Opened { stream, op, done }),
+                    Err(e) => {
+                        if done.is_none() {
+                            self.pending = Some(Pending::Abort(op));
+                        }
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accepts the server's data connection, refusing any from another host.
+    async fn accept_from_server(&self, listener: &R::Listener) -> Result<R::Stream> {
+        let limit = self.options.data_timeout;
+        let (stream, from) = timeout(&self.runtime, limit, listener.accept())
+            .await
+            .ok_or(Error::Timeout(Stage::DataConnect))??;
+        if !is_same_ip(from.ip(), self.peer.ip()) {
+            return Err(Error::ForeignDataConnection(from));
+        }
+        Ok(stream)
+    }
+
+    fn unexpected_data_target(&mut self) -> Error {
+        self.broken = true;
+        Error::Broken
+    }
+
+    async fn negotiated(&mut self, op: OpId) -> Result<DataTarget> {
+        loop {
+            match self.wait(op).await? {
+                Event::Data(target) => return Ok(target),
+                Event::Continuing(_) => continue,
+                Event::Done(reply) => {
+                    return Err(Error::Server(ProtocolError::UnexpectedReply(reply)));
+                }
+            }
+        }
+    }
+
+    /// `REST` (when resuming), then the transfer command up to its preliminary reply.
+    async fn start_transfer(&mut self, cmd: Command, offset: u64) -> Result<(OpId, Option<Reply>)> {
+        if offset > 0 {
+            let op = self.control.session().command(Command::Rest(offset));
+            self.finish(op).await?;
+        }
+        let op = self.control.session().command(cmd);
+        match self.wait(op).await? {
+            Event::Continuing(reply) => {
+                self.last_preliminary = Some(reply);
+                Ok((op, None))
+            }
+            Event::Done(reply) => Ok((op, Some(reply))),
+            Event::Data(_) => Err(self.unexpected_data_target()),
+        }
+    }
+
+    /// Settles what a dropped transfer left owed, so the next command gets its own reply.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        if self.broken {
+            return Err(Error::Broken);
+        }
+        match self.pending.take() {
+            None => Ok(()),
+            Some(Pending::Final(op)) => tolerate_refusal(self.finish(op).await),
+            Some(Pending::Abort(op)) => self.abort_op(op, None).await,
+        }
+    }
+
+    /// Aborts the transfer `op`: sends `ABOR`, then closes its data connection (`data`, when
+    /// the caller still holds it), then takes the transfer's final reply and `ABOR`'s.
+    ///
+    /// `ABOR` goes out before the data connection closes so that a server receiving an upload
+    /// does not take the close for the end of a complete file; servers that only look at the
+    /// control connection between blocks (vsftpd without `async_abor_enable`) notice the close
+    /// instead, answer `426` and then `ABOR`.
+    pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<R::Stream>) -> Result<()> {
+        let abor = self.control.session().abort();
+        let limit = self.options.reply_timeout;
+        let sent = timeout(
+            &self.runtime,
+            limit,
+            poll_fn(|cx| self.control.poll_send(cx)),
+        )
+        .await;
+        drop(data);
+        match sent {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                self.broken = true;
+                return Err(e.into());
+            }
+            None => {
+                self.broken = true;
+                return Err(Error::Timeout(Stage::Reply));
+            }
+        }
+        tolerate_refusal(self.finish(op).await)?;
+        tolerate_refusal(self.finish(abor).await)
+    }
+
+    /// Waits for the final reply of `op`.
+    pub(crate) async fn finish(&mut self, op: OpId) -> Result<Reply> {
+        loop {
+            if let Event::Done(reply) = self.wait(op).await? {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// Waits for the next step of `op`, within the reply timeout.
+    async fn wait(&mut self, op: OpId) -> Result<Event> {
+        let limit = self.options.reply_timeout;
+        loop {
+            let next = poll_fn(|cx| self.control.poll_progress(cx));
+            let progress = match timeout(&self.runtime, limit, next).await {
+                Some(Ok(progress)) => progress,
+                Some(Err(e)) => {
+                    self.broken = true;
+                    return Err(e);
+                }
+                None => {
+                    self.broken = true;
+                    return Err(Error::Timeout(Stage::Reply));
+                }
+            };
+            match self.classify(op, progress) {
+                Some(result) => return result,
+                None => continue,
+            }
+        }
+    }
+
+    /// What `progress` means for the awaited `op`; `None` when it concerns something else.
+    pub(crate) fn classify(&mut self, op: OpId, progress: Progress) -> Option<Result<Event>> {
+        match progress {
+            Progress::Continuing { op: o, reply } if o == op => Some(Ok(Event::Continuing(reply))),
+            Progress::Done { op: o, reply } if o == op => Some(Ok(Event::Done(reply))),
+            Progress::DataReady { op: o, target } if o == op => Some(Ok(Event::Data(target))),
+            Progress::Failed { op: o, error } if o == op => Some(Err(Error::Server(error))),
+            // 421: the server is closing the connection (RFC 959 §4.2).
+            Progress::Unsolicited(reply) if reply.code() == ReplyCode::SERVICE_NOT_AVAILABLE => {
+                self.broken = true;
+                Some(Err(Error::Closed(Some(reply))))
+            }
+            // A stray reply, or the end of an operation nobody waits for any more.
+            _ => None,
+        }
+    }
+}
+
+/// A server's refusal settles a command as well as its success does.
+fn tolerate_refusal(result: Result<Reply>) -> Result<()> {
+    match result {
+        Ok(_) | Err(Error::Server(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn arg(path: impl AsRef<[u8]>) -> Result<Arg> {
+    Ok(Arg::new(Bytes::copy_from_slice(path.as_ref()))?)
+}
+
+fn list_args(path: Option<&str>) -> Result<ListArgs> {
+    Ok(ListArgs {
+        flags: None,
+        path: path.map(arg).transpose()?,
+    })
+}
+
+/// The text of a single-value reply, `213 1234` or `213 20240101120000`, trimmed.
+fn reply_value(reply: &Reply) -> Option<&[u8]> {
+    let line = reply.first_line().trim_ascii();
+    (!line.is_empty()).then_some(line)
+}
+
+/// The quoted name of a `257` reply (RFC 959 Appendix II: `""` stands for one `"`).
+fn parse_quoted(text: &[u8]) -> Option<Bytes> {
+    let start = text.iter().position(|&b| b == b'"')? + 1;
+    let mut name = Vec::new();
+    let mut rest = text.get(start..)?.iter().copied().peekable();
+    while let Some(b) = rest.next() {
+        if b == b'"' {
+            if rest.peek() == Some(&b'"') {
+                rest.next();
+            } else {
+                return Some(name.into());
+            }
+        }
+        name.push(b);
+    }
+    None
+}
+
+/// Lines of a listing, CR LF or LF removed, empty lines dropped.
+fn split_lines(body: Vec<u8>) -> Vec<Bytes> {
+    let body = Bytes::from(body);
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\n' {
+            let mut line = body.slice(start..i);
+            if line.ends_with(b"\r") {
+                line.truncate(line.len() - 1);
+            }
+            if !line.is_empty() {
+                lines.push(line);
+            }
+            start = i + 1;
+        }
+    }
+    let tail = body.slice(start..);
+    if !tail.is_empty() {
+        lines.push(tail);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_names_unescape_doubled_quotes() {
+        assert_eq!(
+            parse_quoted(b"\"/home/a\"\"b\" is current directory").as_deref(),
+            Some(&b"/home/a\"b"[..])
+        );
+        assert_eq!(parse_quoted(b"\"/\"").as_deref(), Some(&b"/"[..]));
+        assert_eq!(parse_quoted(b"no quotes"), None);
+        assert_eq!(parse_quoted(b"\"unterminated"), None);
+    }
+
+    #[test]
+    fn listing_lines_split_on_crlf_and_lf() {
+        let lines = split_lines(b"a\r\nb\n\r\nlast".to_vec());
+        assert_eq!(lines, [&b"a"[..], b"b", b"last"]);
+        assert!(split_lines(Vec::new()).is_empty());
+    }
+}

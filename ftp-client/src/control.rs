@@ -1,0 +1,92 @@
+//! The control connection: bytes to and from the server through ftp-proto's client machine.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BytesMut};
+use ftp_proto::{ClientConnection, ClientSession, Progress, ReplyDecoderConfig};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::error::Error;
+
+/// How much is read from the control connection at a time.
+const READ_CHUNK: usize = 4096;
+
+/// The control stream and the protocol machine, driven by polling so that both the async
+/// methods of the client and the `poll_*` methods of its transfer streams can use it.
+#[derive(Debug)]
+pub(crate) struct Control<S> {
+    stream: S,
+    conn: ClientConnection,
+    input: BytesMut,
+    output: BytesMut,
+    needs_flush: bool,
+    eof: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
+    pub(crate) fn new(stream: S, replies: ReplyDecoderConfig) -> Self {
+        Self {
+            stream,
+            conn: ClientConnection::new(replies),
+            input: BytesMut::new(),
+            output: BytesMut::new(),
+            needs_flush: false,
+            eof: false,
+        }
+    }
+
+    pub(crate) fn session(&mut self) -> &mut ClientSession {
+        self.conn.session()
+    }
+
+    /// Writes every queued command, then waits for what the next reply did.
+    pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<Result<Progress, Error>> {
+        loop {
+            ready!(self.poll_send(cx))?;
+            if let Some(progress) = self.conn.poll_progress() {
+                return Poll::Ready(Ok(progress));
+            }
+            if self.eof {
+                return Poll::Ready(Err(Error::Closed(None)));
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let n = ready!(Pin::new(&mut self.stream).poll_read(cx, &mut chunk))?;
+            match chunk.get(..n) {
+                Some([]) | None => {
+                    self.eof = true;
+                    self.conn.handle_eof(&mut self.input)?;
+                }
+                Some(bytes) => {
+                    self.input.extend_from_slice(bytes);
+                    self.conn.handle_input(&mut self.input)?;
+                }
+            }
+        }
+    }
+
+    /// Writes and flushes every queued command.
+    pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.conn.poll_transmit(&mut self.output) {
+            self.needs_flush = true;
+        }
+        while !self.output.is_empty() {
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.output))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.output.advance(n);
+        }
+        if self.needs_flush {
+            ready!(Pin::new(&mut self.stream).poll_flush(cx))?;
+            self.needs_flush = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Closes the control stream (after `QUIT`).
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_close(cx)
+    }
+}

@@ -1,0 +1,60 @@
+//! Settings of a client connection.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ftp_proto::ReplyDecoderConfig;
+
+/// How data connections are opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DataMode {
+    /// The client connects (`EPSV`, falling back to `PASV`): works through client-side NAT and
+    /// firewalls, the default of every modern client.
+    #[default]
+    Passive,
+    /// The server connects to a listener of the client's (`EPRT`, falling back to `PORT`).
+    Active {
+        /// The address to listen on; `None` listens on the control connection's local address.
+        bind: Option<IpAddr>,
+    },
+}
+
+/// Settings of a [`Client`](crate::Client). Start from [`Options::default`] and change fields.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// Time to connect the control connection (each address tried gets this much).
+    pub connect_timeout: Duration,
+    /// Time to wait for each reply.
+    pub reply_timeout: Duration,
+    /// Time to open a data connection, and the longest a data connection may stall.
+    pub data_timeout: Duration,
+    /// Passive or active data connections.
+    pub data_mode: DataMode,
+    /// Use the address of a `227` reply even when it is private and the server's is not
+    /// (`false`, the default, uses the control connection's peer instead, as curl and lftp
+    /// do: a server behind NAT often announces an address nobody outside can reach).
+    pub trust_pasv_address: bool,
+    /// Limits on replies: line length, lines per reply, bytes per reply.
+    pub replies: ReplyDecoderConfig,
+    /// The largest listing (`LIST`, `NLST`, `MLSD`) collected into memory.
+    pub max_listing_bytes: usize,
+    /// The size of the buffers that move transfer data (ASCII conversion, file helpers).
+    pub buffer_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(30),
+            reply_timeout: Duration::from_secs(60),
+            data_timeout: Duration::from_secs(60),
+            data_mode: DataMode::Passive,
+            trust_pasv_address: false,
+            replies: ReplyDecoderConfig::default(),
+            max_listing_bytes: 64 << 20,
+            buffer_size: 64 << 10,
+        }
+    }
+}

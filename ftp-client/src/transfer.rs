@@ -1,0 +1,484 @@
+//! Streaming transfers: a download as an `AsyncRead`, an upload as an `AsyncWrite`.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use ftp_proto::{AsciiDecoder, AsciiEncoder, OpId, Reply};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::client::{Client, Event, Opened, Pending};
+use crate::error::{Error, Result, Stage};
+use crate::runtime::{BoxFuture, Runtime};
+
+/// A timer armed only while an I/O call waits, so a transfer that keeps moving allocates none.
+struct Stall {
+    timer: Option<BoxFuture<()>>,
+    limit: Duration,
+}
+
+impl Stall {
+    fn new(limit: Duration) -> Self {
+        Self { timer: None, limit }
+    }
+
+    /// Call after an I/O call returned `Pending`: `Ready` when the time ran out.
+    fn poll_expired<R: Runtime>(&mut self, runtime: &R, cx: &mut Context<'_>) -> Poll<()> {
+        let limit = self.limit;
+        self.timer
+            .get_or_insert_with(|| runtime.sleep(limit))
+            .as_mut()
+            .poll(cx)
+    }
+
+    fn reset(&mut self) {
+        self.timer = None;
+    }
+}
+
+fn timed_out(stage: Stage) -> io::Error {
+    Error::Timeout(stage).into()
+}
+
+impl Error {
+    /// Recovers the client's error from an `io::Error` its streams returned.
+    pub(crate) fn from_io(e: io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Self>()) {
+            if let Some(inner) = e.into_inner() {
+                if let Ok(error) = inner.downcast::<Self>() {
+                    return *error;
+                }
+            }
+            return Self::Broken;
+        }
+        Self::Io(e)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadState {
+    /// Data flows.
+    Data,
+    /// The data ended; the final reply is awaited.
+    Finishing,
+    /// The final reply arrived (or an error ended the transfer).
+    Done,
+}
+
+/// ASCII-mode download state: wire bytes in, local line ends out.
+struct AsciiIn {
+    decoder: AsciiDecoder,
+    wire: Vec<u8>,
+    decoded: BytesMut,
+}
+
+/// A download in progress, from [`Client::retr`]. Read it to its end: the final read (the one
+/// that returns 0) also takes the server's final reply, and fails when the server says the
+/// transfer failed. Dropping it before the end aborts the transfer before the client's next
+/// command.
+pub struct DataReader<'a, R: Runtime, S> {
+    client: &'a mut Client<R, S>,
+    stream: Option<R::Stream>,
+    op: OpId,
+    state: ReadState,
+    final_reply: Option<Reply>,
+    ascii: Option<AsciiIn>,
+    stall: Stall,
+    reply_wait: Stall,
+    transferred: u64,
+    settled: bool,
+}
+
+impl<R: Runtime, S> std::fmt::Debug for DataReader<'_, R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataReader")
+            .field("state", &self.state)
+            .field("ascii", &self.ascii.is_some())
+            .field("transferred", &self.transferred)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, R, S> DataReader<'a, R, S>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    pub(crate) fn new(
+        client: &'a mut Client<R, S>,
+        opened: Opened<R::Stream>,
+        ascii: bool,
+    ) -> Self {
+        let stall = Stall::new(client.options.data_timeout);
+        let reply_wait = Stall::new(client.options.reply_timeout);
+        let ascii = ascii.then(|| AsciiIn {
+            decoder: AsciiDecoder::new(),
+            wire: vec![0; client.options.buffer_size.max(512)],
+            decoded: BytesMut::new(),
+        });
+        Self {
+            client,
+            stream: Some(opened.stream),
+            op: opened.op,
+            state: ReadState::Data,
+            final_reply: opened.done,
+            ascii,
+            stall,
+            reply_wait,
+            transferred: 0,
+            settled: false,
+        }
+    }
+
+    /// Bytes received on the data connection so far (before ASCII conversion).
+    pub fn transferred(&self) -> u64 {
+        self.transferred
+    }
+
+    /// The server's final reply, once the last read returned 0.
+    pub fn final_reply(&self) -> Option<&Reply> {
+        self.final_reply
+            .as_ref()
+            .filter(|_| self.state == ReadState::Done)
+    }
+
+    /// Reads and discards what is left, then gives the server's final reply.
+    pub async fn finish(mut self) -> Result<Reply> {
+        use futures_util::AsyncReadExt;
+        let mut sink = vec![0u8; 16 << 10];
+        while self.read(&mut sink).await.map_err(Error::from_io)? > 0 {}
+        self.settled = true;
+        self.final_reply.take().ok_or(Error::Broken)
+    }
+
+    /// Cuts the transfer short (`ABOR`) and waits until the server has answered, so the client
+    /// is ready for its next command.
+    pub async fn abort(mut self) -> Result<()> {
+        self.settled = true;
+        let stream = self.stream.take();
+        match self.state {
+            _ if self.final_reply.is_some() => Ok(()),
+            // The data had ended: only the final reply is owed.
+            ReadState::Finishing | ReadState::Done => self.client.finish(self.op).await.map(drop),
+            ReadState::Data => self.client.abort_op(self.op, stream).await,
+        }
+    }
+
+    fn poll_read_data(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(Ok(0));
+        };
+        let target = match self.ascii.as_mut() {
+            Some(ascii) => ascii.wire.as_mut_slice(),
+            None => buf,
+        };
+        match Pin::new(stream).poll_read(cx, target) {
+            Poll::Pending => {
+                ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                Poll::Ready(Err(timed_out(Stage::Data)))
+            }
+            Poll::Ready(result) => {
+                self.stall.reset();
+                Poll::Ready(result)
+            }
+        }
+    }
+
+    /// Waits for the final reply of the transfer.
+    fn poll_final(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.final_reply.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            let progress = match self.client.control.poll_progress(cx) {
+                Poll::Ready(Ok(progress)) => progress,
+                Poll::Ready(Err(e)) => {
+                    self.client.broken = true;
+                    return Poll::Ready(Err(e.into()));
+                }
+                Poll::Pending => {
+                    ready!(self.reply_wait.poll_expired(&self.client.runtime, cx));
+                    self.client.broken = true;
+                    return Poll::Ready(Err(timed_out(Stage::Reply)));
+                }
+            };
+            self.reply_wait.reset();
+            match self.client.classify(self.op, progress) {
+                Some(Ok(Event::Done(reply))) => {
+                    self.final_reply = Some(reply);
+                    return Poll::Ready(Ok(()));
+                }
+                Some(Err(e)) => return Poll::Ready(Err(e.into())),
+                Some(Ok(_)) | None => continue,
+            }
+        }
+    }
+}
+
+impl<R, S> AsyncRead for DataReader<'_, R, S>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(ascii) = this.ascii.as_mut().filter(|a| !a.decoded.is_empty()) {
+                let n = buf.len().min(ascii.decoded.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), ascii.decoded.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                ascii.decoded.advance(n);
+                return Poll::Ready(Ok(n));
+            }
+            match this.state {
+                ReadState::Done => return Poll::Ready(Ok(0)),
+                ReadState::Finishing => {
+                    let result = ready!(this.poll_final(cx));
+                    this.state = ReadState::Done;
+                    return Poll::Ready(result.map(|()| 0));
+                }
+                ReadState::Data => {}
+            }
+            if buf.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            let n = match ready!(this.poll_read_data(cx, buf)) {
+                Ok(n) => n,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            this.transferred += n as u64;
+            if n == 0 {
+                this.stream = None;
+                this.stall.reset();
+                this.state = ReadState::Finishing;
+                if let Some(ascii) = this.ascii.as_mut() {
+                    ascii.decoder.finish(&mut ascii.decoded);
+                }
+                continue;
+            }
+            match this.ascii.as_mut() {
+                Some(ascii) => {
+                    let wire = ascii.wire.get(..n).unwrap_or_default();
+                    ascii.decoder.decode(wire, &mut ascii.decoded);
+                }
+                None => return Poll::Ready(Ok(n)),
+            }
+        }
+    }
+}
+
+impl<R: Runtime, S> Drop for DataReader<'_, R, S> {
+    fn drop(&mut self) {
+        if !self.settled && self.final_reply.is_none() {
+            self.client.pending = Some(match self.state {
+                ReadState::Data => Pending::Abort(self.op),
+                ReadState::Finishing | ReadState::Done => Pending::Final(self.op),
+            });
+        }
+    }
+}
+
+/// An upload in progress, from [`Client::stor`], [`Client::appe`] or [`Client::stou`]. Write
+/// the bytes, then call [`finish`](Self::finish): it closes the data connection, which tells
+/// the server the file is complete, and gives the server's final reply. Dropping it without
+/// `finish` aborts the transfer before the client's next command (the server may keep what it
+/// received).
+pub struct DataWriter<'a, R: Runtime, S> {
+    client: &'a mut Client<R, S>,
+    stream: Option<R::Stream>,
+    op: OpId,
+    preliminary: Option<Reply>,
+    final_reply: Option<Reply>,
+    ascii: Option<(AsciiEncoder, BytesMut)>,
+    stall: Stall,
+    transferred: u64,
+    settled: bool,
+}
+
+impl<R: Runtime, S> std::fmt::Debug for DataWriter<'_, R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataWriter")
+            .field("ascii", &self.ascii.is_some())
+            .field("transferred", &self.transferred)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, R, S> DataWriter<'a, R, S>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    pub(crate) fn new(
+        client: &'a mut Client<R, S>,
+        opened: Opened<R::Stream>,
+        ascii: bool,
+    ) -> Self {
+        let stall = Stall::new(client.options.data_timeout);
+        Self {
+            client,
+            stream: Some(opened.stream),
+            op: opened.op,
+            preliminary: None,
+            final_reply: opened.done,
+            ascii: ascii.then(|| (AsciiEncoder::new(), BytesMut::new())),
+            stall,
+            transferred: 0,
+            settled: false,
+        }
+        .with_preliminary()
+    }
+
+    fn with_preliminary(mut self) -> Self {
+        self.preliminary = self.client.last_preliminary.take();
+        self
+    }
+
+    /// The server's preliminary reply (`150`); for `STOU` it names the file.
+    pub fn preliminary(&self) -> Option<&Reply> {
+        self.preliminary.as_ref()
+    }
+
+    /// Bytes written to the data connection so far (after ASCII conversion).
+    pub fn transferred(&self) -> u64 {
+        self.transferred
+    }
+
+    /// Ends the upload: closes the data connection and gives the server's final reply.
+    pub async fn finish(mut self) -> Result<Reply> {
+        let closed = std::future::poll_fn(|cx| self.poll_close_data(cx)).await;
+        self.stream = None;
+        self.settled = true;
+        if let Some(reply) = self.final_reply.take() {
+            closed?;
+            return Ok(reply);
+        }
+        let reply = self.client.finish(self.op).await;
+        // A close error (the server reset the connection) matters less than its reply.
+        let reply = reply?;
+        closed?;
+        Ok(reply)
+    }
+
+    /// Cuts the upload short (`ABOR`) and waits until the server has answered.
+    pub async fn abort(mut self) -> Result<()> {
+        self.settled = true;
+        if self.final_reply.is_some() {
+            return Ok(());
+        }
+        // ABOR goes out while the data connection is still open, so the server does not take
+        // its closing for the end of a complete file.
+        let stream = self.stream.take();
+        self.client.abort_op(self.op, stream).await
+    }
+
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some((_, pending)) = self.ascii.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        while !pending.is_empty() {
+            let Some(stream) = self.stream.as_mut() else {
+                return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+            };
+            match Pin::new(stream).poll_write(cx, pending) {
+                Poll::Pending => {
+                    ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                    return Poll::Ready(Err(timed_out(Stage::Data)));
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.stall.reset();
+                    self.transferred += n as u64;
+                    pending.advance(n);
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close_data(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        match Pin::new(stream).poll_close(cx) {
+            Poll::Pending => {
+                ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                Poll::Ready(Err(timed_out(Stage::Data)))
+            }
+            Poll::Ready(result) => {
+                self.stall.reset();
+                Poll::Ready(result)
+            }
+        }
+    }
+}
+
+impl<R, S> AsyncWrite for DataWriter<'_, R, S>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.ascii.is_some() {
+            // Take new bytes only once the converted ones before them are out: the buffer
+            // never holds more than one write's worth.
+            ready!(this.poll_drain(cx))?;
+            if let Some((encoder, pending)) = this.ascii.as_mut() {
+                encoder.encode(buf, pending);
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        let Some(stream) = this.stream.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        match Pin::new(stream).poll_write(cx, buf) {
+            Poll::Pending => {
+                ready!(this.stall.poll_expired(&this.client.runtime, cx));
+                Poll::Ready(Err(timed_out(Stage::Data)))
+            }
+            Poll::Ready(result) => {
+                this.stall.reset();
+                if let Ok(n) = result {
+                    this.transferred += n as u64;
+                }
+                Poll::Ready(result)
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        match this.stream.as_mut() {
+            Some(stream) => Pin::new(stream).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Closes the data connection only; [`DataWriter::finish`] also reads the final reply.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_close_data(cx)
+    }
+}
+
+impl<R: Runtime, S> Drop for DataWriter<'_, R, S> {
+    fn drop(&mut self) {
+        if !self.settled && self.final_reply.is_none() {
+            self.client.pending = Some(Pending::Abort(self.op));
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Test support: servers to talk to (our own in-process, pyftpdlib and vsftpd as child
+//! processes on 127.0.0.1), the two runtimes to run the client on, and test data.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ftp_proto::{Permissions, VirtualPath};
+use ftp_server::Server;
+use ftp_server::auth::{AnonymousPolicy, UserTable};
+use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+use ftp_server::storage::fs::FsStorage;
+
+/// Longest a whole test may take before it is failed rather than hung.
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+/// A server to test against.
+pub struct Peer {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub user: String,
+    pub password: String,
+    /// Where the server keeps its files on disk.
+    pub root: PathBuf,
+    /// The writable directory the tests work in, relative to the login directory.
+    pub base: String,
+    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Our own server (ftp-server on the file-system back-end), on its own tokio runtime.
+pub fn our_server() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users =
+        UserTable::new().with_user("alice", b"s3cret", VirtualPath::root(), Permissions::ALL);
+    let mut options = ftp_server::Options::default();
+    options.failed_login_delay(Duration::from_millis(10));
+    let storage = FsStorage::new(&root).unwrap();
+    let server = Server::new(TokioRuntime, storage, users, options);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { server.serve(TokioListener::new(listener)).await });
+    Peer {
+        name: "ftp-server",
+        addr,
+        user: "alice".into(),
+        password: "s3cret".into(),
+        root,
+        base: String::new(),
+        _dir: dir,
+        child: None,
+        runtime: Some(runtime),
+    }
+}
+
+/// Our own server with anonymous read-only access (and no users).
+pub fn our_anonymous_server(root: &Path) -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users = UserTable::new().with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
+    let server = Server::new(
+        TokioRuntime,
+        FsStorage::new(root).unwrap(),
+        users,
+        ftp_server::Options::default(),
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { server.serve(TokioListener::new(listener)).await });
+    (addr, runtime)
+}
+
+/// pyftpdlib (`pip install pyftpdlib`; scripts/test.sh installs it) with one writable user.
+pub fn pyftpdlib() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let mut child = Command::new("python3")
+        .args([
+            "-m",
+            "pyftpdlib",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-w",
+            "-u",
+            "bob",
+            "-P",
+            "pw",
+        ])
+        .arg("-d")
+        .arg(&root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with pyftpdlib (pip install pyftpdlib, or run scripts/test.sh)");
+    // pyftpdlib logs `>>> starting FTP server on 127.0.0.1:PORT, pid=N <<<` once it listens.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("starting FTP server on ").nth(1) {
+                let addr = rest.split(',').next().unwrap_or_default().trim().to_owned();
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(addr);
+                }
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("pyftpdlib did not start (is it installed? pip install pyftpdlib)");
+    Peer {
+        name: "pyftpdlib",
+        addr: addr.parse().unwrap(),
+        user: "bob".into(),
+        password: "pw".into(),
+        root,
+        base: String::new(),
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+    }
+}
+
+/// vsftpd (Debian's package; scripts/test.sh installs it), anonymous with uploads allowed in
+/// `pub`. vsftpd must start as root (it drops privileges to the `ftp` user per session).
+pub fn vsftpd() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let public = root.join("pub");
+    std::fs::create_dir_all(&public).unwrap();
+    // The anonymous root must not be writable (vsftpd refuses it); `pub` belongs to `ftp`.
+    let status = Command::new("chown")
+        .args(["ftp:ftp"])
+        .arg(&public)
+        .status()
+        .expect("chown");
+    assert!(
+        status.success(),
+        "chown ftp:ftp (the tests run vsftpd as root)"
+    );
+    for p in [dir.path(), root.as_path()] {
+        let status = Command::new("chmod").arg("755").arg(p).status().unwrap();
+        assert!(status.success());
+    }
+    std::fs::create_dir_all("/var/run/vsftpd/empty").unwrap();
+    let port = free_port();
+    let conf = dir.path().join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+             background=NO\nanonymous_enable=YES\nlocal_enable=NO\nanon_root={}\n\
+             no_anon_password=YES\nwrite_enable=YES\nanon_upload_enable=YES\n\
+             anon_mkdir_write_enable=YES\nanon_other_write_enable=YES\nanon_umask=022\n\
+             seccomp_sandbox=NO\npasv_enable=YES\nport_enable=YES\nconnect_from_port_20=NO\n\
+             xferlog_enable=NO\ndirmessage_enable=NO\nuse_localtime=NO\n\
+             secure_chroot_dir=/var/run/vsftpd/empty\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("/usr/sbin/vsftpd")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vsftpd (apt-get install vsftpd, or run scripts/test.sh)");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_listening(addr);
+    Peer {
+        name: "vsftpd",
+        addr,
+        user: "anonymous".into(),
+        password: "test@".into(),
+        root: public,
+        base: "pub".into(),
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+    }
+}
+
+/// A port that was free a moment ago (for servers that cannot be told to pick one).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(addr: SocketAddr) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing listens on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `fut` on a fresh tokio runtime, failing the test past [`TEST_LIMIT`].
+pub fn on_tokio<F: Future<Output = ()>>(fut: F) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        tokio::time::timeout(TEST_LIMIT, fut)
+            .await
+            .expect("the test took too long")
+    });
+}
+
+/// Runs `fut` on async-io (smol's reactor), failing the test past [`TEST_LIMIT`].
+pub fn on_smol<F: Future<Output = ()>>(fut: F) {
+    async_io::block_on(async {
+        futures_lite::future::or(async { Some(fut.await) }, async {
+            async_io::Timer::after(TEST_LIMIT).await;
+            None
+        })
+        .await
+        .expect("the test took too long")
+    });
+}
+
+/// Deterministic test bytes.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub mod suite;
