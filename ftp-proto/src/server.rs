@@ -8,9 +8,7 @@
 //! Driver contract: after every `handle_*` call, drain [`ServerSession::poll_reply`] and
 //! [`ServerSession::poll_action`] until both return `None`, then wait for I/O. Feed commands only
 //! while [`ServerSession::wants_read`] is true; that keeps pipelined commands answered in order
-//! with bounded buffering. During a transfer it stays true, so `ABOR`, `STAT` and `QUIT` are
-//! always seen at once; other commands are held, at most
-//! [`max_queued_commands`](ServerConfig::max_queued_commands) of them.
+//! with bounded buffering.
 //!
 //! Rules it follows (RFC 959 unless noted): a 220 greeting; 530 for commands that need a login;
 //! 503 for `PASS` without `USER`, `RNTO` without `RNFR` and other bad sequences; `REST` applies
@@ -491,11 +489,7 @@ pub struct ServerConfig {
     pub max_login_failures: u32,
     /// Refuse `USER` until `AUTH TLS` has secured the control connection.
     pub require_tls: bool,
-    /// Commands (and replies to lines that did not parse) held while a transfer runs, to be
-    /// answered in order after it. Reading never pauses during a transfer, so `ABOR`, `STAT` and
-    /// `QUIT` are taken at once however full the queue is; one command more than this is a
-    /// client flooding the control connection, answered `421` with the transfer aborted and the
-    /// connection closed. `0` holds nothing: only `ABOR`, `STAT` and `QUIT` during a transfer.
+    /// Commands held while a transfer runs, before reading pauses.
     pub max_queued_commands: usize,
     /// Allow `PORT`/`EPRT` to addresses other than the control peer, and passive data
     /// connections from anywhere. Opens the FTP bounce attack (RFC 2577): only for proxies and
@@ -683,14 +677,19 @@ impl ServerSession {
     }
 
     /// Whether the driver should read and feed more commands. False while an action other than a
-    /// transfer is in flight and after the session closed. Always true during a transfer, so
-    /// that `ABOR` can be read (see [`ServerConfig::max_queued_commands`] for what bounds the
-    /// commands held meanwhile).
+    /// transfer is in flight, while the queue of commands held during a transfer is full, and
+    /// after the session closed.
     pub fn wants_read(&self) -> bool {
         if self.closed {
             return false;
         }
-        matches!(self.pending, None | Some((_, Pending::Transfer { .. })))
+        match &self.pending {
+            None => true,
+            Some((_, Pending::Transfer { .. })) => {
+                self.queued.len() < self.config.max_queued_commands
+            }
+            Some(_) => false,
+        }
     }
 
     /// Whether the session has ended (after `QUIT`, too many failed logins, a timeout or a
@@ -744,12 +743,12 @@ impl ServerSession {
                 Command::Stat(None) => self
                     .replies
                     .push_back(reply(ReplyCode::SYSTEM_STATUS, "Transfer in progress.")),
-                cmd => self.hold(Queued::Command(cmd)),
+                cmd => self.queued.push_back(Queued::Command(cmd)),
             }
             return;
         }
         if self.pending.is_some() {
-            self.hold(Queued::Command(cmd));
+            self.queued.push_back(Queued::Command(cmd));
             return;
         }
         self.dispatch(cmd);
@@ -801,8 +800,28 @@ impl ServerSession {
         }
     }
 
-    /// Feeds the outcome of the action `id`. Once the session has closed, the outcome of the
-    /// action that was in flight is taken without a reply.
+    /// The shutdown deadline passed with this session still open: whatever is in flight is
+    /// abandoned (a transfer that had sent its `150` gets `426`), then `421` and close. The
+    /// driver aborts the running transfer when it performs the [`Action::Close`] that follows;
+    /// outcomes arriving after that are refused as unexpected.
+    pub fn handle_shutdown_deadline(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Some((_, Pending::Transfer { started: true, .. })) = self.pending {
+            self.answer(reply(
+                ReplyCode::TRANSFER_ABORTED,
+                "Server shutting down; transfer aborted.",
+            ));
+        }
+        self.pending = None;
+        self.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Server shutting down.",
+        ));
+    }
+
+    /// Feeds the outcome of the action `id`.
     pub fn handle_outcome(
         &mut self,
         id: ActionId,
@@ -814,11 +833,6 @@ impl ServerSession {
         if pending_id != id {
             self.pending = Some((pending_id, pending));
             return Err(UnexpectedOutcome { id });
-        }
-        if self.closed {
-            // Closed with the action in flight (end of input, a flood of commands during a
-            // transfer): nobody reads replies any more.
-            return Ok(());
         }
         if let Pending::Transfer {
             listing,
@@ -862,42 +876,10 @@ impl ServerSession {
     /// Replies now, or after the running action if commands are queued behind it.
     fn answer_in_order(&mut self, r: Reply) {
         if self.pending.is_some() {
-            self.hold(Queued::Reply(r));
+            self.queued.push_back(Queued::Reply(r));
         } else {
             self.answer(r);
         }
-    }
-
-    /// Holds a command (or a reply to a line that did not parse) until the action in flight is
-    /// done, within [`ServerConfig::max_queued_commands`]. Past that the client is flooding the
-    /// control connection: `421`, the transfer aborted, and close, so memory stays bounded
-    /// however long the transfer runs. After `QUIT` nothing is held: the session closes when
-    /// the transfer ends, and nothing after `QUIT` would be answered.
-    fn hold(&mut self, q: Queued) {
-        if self.quit_after_transfer {
-            return;
-        }
-        if self.queued.len() < self.config.max_queued_commands {
-            self.queued.push_back(q);
-            return;
-        }
-        if let Some((
-            id,
-            Pending::Transfer {
-                abort_requested, ..
-            },
-        )) = &mut self.pending
-        {
-            if !*abort_requested {
-                *abort_requested = true;
-                let id = *id;
-                self.actions.push_back(Action::Abort { id });
-            }
-        }
-        self.close_with(reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
-            "Too many commands during the transfer; closing.",
-        ));
     }
 
     fn close_with(&mut self, r: Reply) {
@@ -1322,6 +1304,9 @@ impl ServerSession {
             self.mlst_facts.write_feat(f.mlst, &mut line);
             line.freeze()
         });
+        // Every line is backed by code: HOST (RFC 7151) by `host_cmd`, which hands the name to
+        // the authenticator; LANG (RFC 2640) by `lang`, English only; TVFS (RFC 3659 §6) by
+        // `VirtualPath`, one tree of `/`-separated names; UTF8 by `opts`.
         let fixed = [
             (f.tls, " AUTH TLS"),
             (true, " EPRT"),
@@ -1356,29 +1341,93 @@ impl ServerSession {
         }
     }
 
+    /// The verbs this session answers (other than with `502`), in `HELP`'s order.
+    fn implemented_verbs(&self) -> Vec<&'static str> {
+        let f = self.config.features;
+        let mlst = !f.mlst.is_empty();
+        [
+            ("ABOR", true),
+            ("ACCT", true),
+            ("ALLO", true),
+            ("APPE", true),
+            ("AUTH", f.tls),
+            ("CDUP", true),
+            ("CWD", true),
+            ("DELE", true),
+            ("EPRT", true),
+            ("EPSV", true),
+            ("FEAT", true),
+            ("HELP", true),
+            ("HOST", true),
+            ("LANG", true),
+            ("LIST", true),
+            ("MDTM", f.mdtm),
+            ("MFMT", f.mfmt),
+            ("MKD", true),
+            ("MLSD", mlst),
+            ("MLST", mlst),
+            ("MODE", true),
+            ("NLST", true),
+            ("NOOP", true),
+            ("OPTS", true),
+            ("PASS", true),
+            ("PASV", true),
+            ("PBSZ", f.tls),
+            ("PORT", true),
+            ("PROT", f.tls),
+            ("PWD", true),
+            ("QUIT", true),
+            ("REIN", true),
+            ("REST", true),
+            ("RETR", true),
+            ("RMD", true),
+            ("RNFR", true),
+            ("RNTO", true),
+            ("SIZE", f.size),
+            ("STAT", true),
+            ("STOR", true),
+            ("STOU", true),
+            ("STRU", true),
+            ("SYST", true),
+            ("TYPE", true),
+            ("USER", true),
+            ("XCUP", true),
+            ("XCWD", true),
+            ("XMKD", true),
+            ("XPWD", true),
+            ("XRMD", true),
+        ]
+        .into_iter()
+        .filter_map(|(verb, on)| on.then_some(verb))
+        .collect()
+    }
+
     fn help(&mut self, topic: Option<Arg>) {
-        const VERBS: &[&str] = &[
-            " ABOR ACCT ALLO APPE AUTH CCC  CDUP CWD  DELE EPRT EPSV FEAT HELP HOST",
-            " LANG LIST MDTM MFMT MKD  MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ",
-            " PORT PROT PWD  QUIT REIN REST RETR RMD  RNFR RNTO SITE SIZE SMNT STAT",
-            " STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD",
-        ];
+        // CCC, SMNT and SITE are always answered 502, AUTH, PBSZ and PROT without TLS, and the
+        // extensions the back-end lacks: HELP lists none of them.
+        let verbs = self.implemented_verbs();
         match topic {
             None => {
-                let lines = std::iter::once("The following commands are recognized.")
-                    .chain(VERBS.iter().copied())
-                    .chain(std::iter::once("Help OK."))
-                    .map(|l| Bytes::from_static(l.as_bytes()));
+                let rows = verbs.chunks(14).map(|row| {
+                    let mut line = String::new();
+                    for verb in row {
+                        line.push_str(&format!(" {verb:<4}"));
+                    }
+                    Bytes::from(line.trim_end().to_owned())
+                });
+                let lines = std::iter::once(Bytes::from_static(
+                    b"The following commands are recognized.",
+                ))
+                .chain(rows)
+                .chain(std::iter::once(Bytes::from_static(b"Help OK.")));
                 if let Ok(r) = Reply::multiline(ReplyCode::HELP, lines) {
                     self.answer(r);
                 }
             }
             Some(topic) => {
-                let known = topic.len() <= 4
-                    && VERBS.iter().any(|l| {
-                        l.split_whitespace()
-                            .any(|v| v.as_bytes().eq_ignore_ascii_case(topic.as_bytes()))
-                    });
+                let known = verbs
+                    .iter()
+                    .any(|v| v.as_bytes().eq_ignore_ascii_case(topic.as_bytes()));
                 if known {
                     let mut text = b"Syntax: ".to_vec();
                     text.extend(topic.as_bytes().iter().map(u8::to_ascii_uppercase));

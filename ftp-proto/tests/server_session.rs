@@ -946,3 +946,108 @@ fn mlst_and_opts_mlst() {
         ftp_proto::listing::FactSet::TYPE | ftp_proto::listing::FactSet::SIZE
     );
 }
+
+/// HELP names only verbs answered with something other than 502: no AUTH, PBSZ or PROT while
+/// TLS is off, never CCC, SMNT or SITE, and none of the extensions turned off.
+#[test]
+fn help_lists_only_implemented_verbs() {
+    let verbs = |h: &mut Harness| -> Vec<String> {
+        let text = h.replies_of("HELP");
+        assert!(
+            text.starts_with("214-") && text.ends_with("214 Help OK.\r\n"),
+            "{text}"
+        );
+        text.lines()
+            .skip(1)
+            .filter(|l| l.starts_with(' '))
+            .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
+    let mut h = Harness::new();
+    let plain = verbs(&mut h);
+    for verb in ["AUTH", "PBSZ", "PROT", "CCC", "SMNT", "SITE"] {
+        assert!(!plain.iter().any(|v| v == verb), "{verb} in {plain:?}");
+        assert_eq!(h.cmd(&format!("HELP {verb}")), [502], "{verb}");
+    }
+    for verb in [
+        "RETR", "MLSD", "MFMT", "SIZE", "EPSV", "XPWD", "HOST", "LANG",
+    ] {
+        assert!(
+            plain.iter().any(|v| v == verb),
+            "{verb} missing in {plain:?}"
+        );
+    }
+    // What HELP lists, the machine answers; CCC, SMNT and SITE, which it never implements, get 502.
+    h.login(Permissions::ALL);
+    for line in [
+        "AUTH TLS",
+        "PBSZ 0",
+        "PROT P",
+        "CCC",
+        "SMNT /",
+        "SITE CHMOD 644 f",
+    ] {
+        assert_eq!(h.cmd(line), [502], "{line}");
+    }
+    let mut config = ServerConfig::default();
+    let mut features = Features::default();
+    features.tls = true;
+    features.mfmt = false;
+    features.size = false;
+    features.mlst = ftp_proto::listing::FactSet::EMPTY;
+    config.features(features);
+    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    let tls = verbs(&mut h);
+    for verb in ["AUTH", "PBSZ", "PROT"] {
+        assert!(tls.iter().any(|v| v == verb), "{verb} missing in {tls:?}");
+    }
+    for verb in ["MFMT", "SIZE", "MLSD", "MLST", "CCC"] {
+        assert!(!tls.iter().any(|v| v == verb), "{verb} in {tls:?}");
+        assert_eq!(h.cmd(&format!("HELP {verb}")), [502], "{verb}");
+    }
+    assert_eq!(h.cmd("HELP auth"), [214]);
+}
+
+/// The shutdown deadline: a running transfer gets 426, then 421 and Close; an idle session
+/// just 421; outcomes after that are refused.
+#[test]
+fn shutdown_deadline_ends_a_running_transfer() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    assert_eq!(h.codes(), [150]);
+    h.session.handle_shutdown();
+    assert!(
+        !h.session.is_closed(),
+        "the graceful phase waits for the transfer"
+    );
+    h.session.handle_shutdown_deadline();
+    assert_eq!(h.codes(), [426, 421]);
+    assert_eq!(h.action(), Action::Close);
+    assert!(h.session.is_closed());
+    assert!(
+        h.session
+            .handle_outcome(t.id, Outcome::TransferComplete { bytes: 1 })
+            .is_err()
+    );
+    assert_eq!(h.codes(), Vec::<u16>::new());
+    h.session.handle_shutdown_deadline();
+    assert_eq!(h.codes(), Vec::<u16>::new(), "once closed, nothing more");
+    // A transfer that never sent its 150 gets only the 421.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("STOR f");
+    let _ = h.transfer();
+    h.session.handle_shutdown_deadline();
+    assert_eq!(h.codes(), [421]);
+    assert_eq!(h.action(), Action::Close);
+    // An idle session.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.session.handle_shutdown_deadline();
+    assert_eq!(h.codes(), [421]);
+    assert_eq!(h.action(), Action::Close);
+}
