@@ -8,7 +8,9 @@
 //! Driver contract: after every `handle_*` call, drain [`ServerSession::poll_reply`] and
 //! [`ServerSession::poll_action`] until both return `None`, then wait for I/O. Feed commands only
 //! while [`ServerSession::wants_read`] is true; that keeps pipelined commands answered in order
-//! with bounded buffering.
+//! with bounded buffering. During a transfer it stays true, so `ABOR`, `STAT` and `QUIT` are
+//! always seen at once; other commands are held, at most
+//! [`max_queued_commands`](ServerConfig::max_queued_commands) of them.
 //!
 //! Rules it follows (RFC 959 unless noted): a 220 greeting; 530 for commands that need a login;
 //! 503 for `PASS` without `USER`, `RNTO` without `RNFR` and other bad sequences; `REST` applies
@@ -489,7 +491,11 @@ pub struct ServerConfig {
     pub max_login_failures: u32,
     /// Refuse `USER` until `AUTH TLS` has secured the control connection.
     pub require_tls: bool,
-    /// Commands held while a transfer runs, before reading pauses.
+    /// Commands (and replies to lines that did not parse) held while a transfer runs, to be
+    /// answered in order after it. Reading never pauses during a transfer, so `ABOR`, `STAT` and
+    /// `QUIT` are taken at once however full the queue is; one command more than this is a
+    /// client flooding the control connection, answered `421` with the transfer aborted and the
+    /// connection closed. `0` holds nothing: only `ABOR`, `STAT` and `QUIT` during a transfer.
     pub max_queued_commands: usize,
     /// Allow `PORT`/`EPRT` to addresses other than the control peer, and passive data
     /// connections from anywhere. Opens the FTP bounce attack (RFC 2577): only for proxies and
@@ -677,19 +683,14 @@ impl ServerSession {
     }
 
     /// Whether the driver should read and feed more commands. False while an action other than a
-    /// transfer is in flight, while the queue of commands held during a transfer is full, and
-    /// after the session closed.
+    /// transfer is in flight and after the session closed. Always true during a transfer, so
+    /// that `ABOR` can be read (see [`ServerConfig::max_queued_commands`] for what bounds the
+    /// commands held meanwhile).
     pub fn wants_read(&self) -> bool {
         if self.closed {
             return false;
         }
-        match &self.pending {
-            None => true,
-            Some((_, Pending::Transfer { .. })) => {
-                self.queued.len() < self.config.max_queued_commands
-            }
-            Some(_) => false,
-        }
+        matches!(self.pending, None | Some((_, Pending::Transfer { .. })))
     }
 
     /// Whether the session has ended (after `QUIT`, too many failed logins, a timeout or a
@@ -743,12 +744,12 @@ impl ServerSession {
                 Command::Stat(None) => self
                     .replies
                     .push_back(reply(ReplyCode::SYSTEM_STATUS, "Transfer in progress.")),
-                cmd => self.queued.push_back(Queued::Command(cmd)),
+                cmd => self.hold(Queued::Command(cmd)),
             }
             return;
         }
         if self.pending.is_some() {
-            self.queued.push_back(Queued::Command(cmd));
+            self.hold(Queued::Command(cmd));
             return;
         }
         self.dispatch(cmd);
@@ -821,7 +822,8 @@ impl ServerSession {
         ));
     }
 
-    /// Feeds the outcome of the action `id`.
+    /// Feeds the outcome of the action `id`. Once the session has closed, the outcome of the
+    /// action that was in flight is taken without a reply.
     pub fn handle_outcome(
         &mut self,
         id: ActionId,
@@ -833,6 +835,11 @@ impl ServerSession {
         if pending_id != id {
             self.pending = Some((pending_id, pending));
             return Err(UnexpectedOutcome { id });
+        }
+        if self.closed {
+            // Closed with the action in flight (end of input, a flood of commands during a
+            // transfer): nobody reads replies any more.
+            return Ok(());
         }
         if let Pending::Transfer {
             listing,
@@ -876,10 +883,42 @@ impl ServerSession {
     /// Replies now, or after the running action if commands are queued behind it.
     fn answer_in_order(&mut self, r: Reply) {
         if self.pending.is_some() {
-            self.queued.push_back(Queued::Reply(r));
+            self.hold(Queued::Reply(r));
         } else {
             self.answer(r);
         }
+    }
+
+    /// Holds a command (or a reply to a line that did not parse) until the action in flight is
+    /// done, within [`ServerConfig::max_queued_commands`]. Past that the client is flooding the
+    /// control connection: `421`, the transfer aborted, and close, so memory stays bounded
+    /// however long the transfer runs. After `QUIT` nothing is held: the session closes when
+    /// the transfer ends, and nothing after `QUIT` would be answered.
+    fn hold(&mut self, q: Queued) {
+        if self.quit_after_transfer {
+            return;
+        }
+        if self.queued.len() < self.config.max_queued_commands {
+            self.queued.push_back(q);
+            return;
+        }
+        if let Some((
+            id,
+            Pending::Transfer {
+                abort_requested, ..
+            },
+        )) = &mut self.pending
+        {
+            if !*abort_requested {
+                *abort_requested = true;
+                let id = *id;
+                self.actions.push_back(Action::Abort { id });
+            }
+        }
+        self.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Too many commands during the transfer; closing.",
+        ));
     }
 
     fn close_with(&mut self, r: Reply) {
