@@ -358,7 +358,11 @@ fn retrieve_flow_and_one_transfer_per_listener() {
             peer: Some("127.0.0.1".parse().unwrap())
         }
     );
-    assert!(!h.session.wants_read() || h.session.is_transferring());
+    assert!(h.session.is_transferring());
+    assert!(
+        h.session.wants_read(),
+        "reading goes on during a transfer, so ABOR can be seen"
+    );
     h.session
         .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
         .unwrap();
@@ -454,7 +458,7 @@ fn pipelined_commands_wait_for_the_transfer_and_quit_waits_too() {
 fn queue_is_bounded_while_transferring() {
     let mut config = ServerConfig::default();
     config.max_queued_commands(2);
-    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
+    let mut h = Harness::with(config.clone(), "127.0.0.1:21", "127.0.0.1:40000");
     h.login(Permissions::ALL);
     h.epsv();
     h.cmd("RETR f");
@@ -462,12 +466,90 @@ fn queue_is_bounded_while_transferring() {
     h.cmd("NOOP");
     assert!(h.session.wants_read());
     h.cmd("NOOP");
-    assert!(!h.session.wants_read());
+    assert!(h.session.wants_read(), "a full queue does not stop reading");
+    // STAT and ABOR are still taken at once with the queue full.
+    assert_eq!(h.cmd("STAT"), [211]);
+    assert_eq!(h.cmd("ABOR"), Vec::<u16>::new());
+    assert_eq!(h.action(), Action::Abort { id: t.id });
     h.session
-        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 0 })
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
         .unwrap();
-    assert_eq!(h.codes(), [226, 200, 200]);
+    assert_eq!(h.codes(), [426, 226, 200, 200]);
     assert!(h.session.wants_read());
+    // One command (or unparsable line) too many: 421, the transfer aborted, the session closed,
+    // and nothing is held or answered after that.
+    for extra in ["NOOP", "BAD\u{1}"] {
+        let mut h = Harness::with(config.clone(), "127.0.0.1:21", "127.0.0.1:40000");
+        h.login(Permissions::ALL);
+        h.epsv();
+        h.cmd("RETR f");
+        let t = h.transfer();
+        h.cmd("PWD");
+        h.cmd("NOOP");
+        assert_eq!(h.cmd(extra), [421], "{extra}");
+        assert_eq!(h.action(), Action::Abort { id: t.id });
+        assert_eq!(h.action(), Action::Close);
+        assert!(h.session.is_closed() && !h.session.wants_read());
+        h.session
+            .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+            .unwrap();
+        assert_eq!(h.codes(), Vec::<u16>::new());
+        h.no_action();
+    }
+}
+
+/// With no room for held commands at all, ABOR, STAT and QUIT still reach the machine through
+/// the byte-level connection during a transfer.
+#[test]
+fn abor_stat_and_quit_are_read_with_no_queue() {
+    use bytes::BytesMut;
+    use ftp_proto::ServerConnection;
+    let mut config = ServerConfig::default();
+    config.max_queued_commands(0);
+    let info = ConnectionInfo {
+        local: "127.0.0.1:21".parse().unwrap(),
+        peer: "127.0.0.1:40000".parse().unwrap(),
+    };
+    let mut conn = ServerConnection::new(config, info, 512);
+    let mut out = BytesMut::new();
+    let feed = |conn: &mut ServerConnection, bytes: &[u8]| {
+        let mut input = BytesMut::from(bytes);
+        conn.handle_input(&mut input);
+        assert!(input.is_empty(), "every byte is read: {input:?}");
+    };
+    feed(&mut conn, b"USER bench\r\nPASS bench\r\n");
+    let Some(Action::Authenticate { id, .. }) = conn.poll_action() else {
+        panic!()
+    };
+    conn.handle_outcome(id, Outcome::LoggedIn(Permissions::ALL))
+        .unwrap();
+    feed(&mut conn, b"EPSV\r\n");
+    let Some(Action::OpenPassive { id, .. }) = conn.poll_action() else {
+        panic!()
+    };
+    conn.handle_outcome(
+        id,
+        Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap()),
+    )
+    .unwrap();
+    feed(&mut conn, b"RETR big\r\n");
+    let Some(Action::Transfer(t)) = conn.poll_action() else {
+        panic!()
+    };
+    conn.handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    conn.poll_transmit(&mut out);
+    out.clear();
+    assert!(conn.wants_read());
+    feed(&mut conn, b"STAT\r\nABOR\r\nQUIT\r\n");
+    assert_eq!(conn.poll_action(), Some(Action::Abort { id: t.id }));
+    conn.handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+        .unwrap();
+    conn.poll_transmit(&mut out);
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    let codes: Vec<&str> = text.lines().map(|l| &l[..3]).collect();
+    assert_eq!(codes, ["211", "426", "226", "221"], "{text}");
+    assert_eq!(conn.poll_action(), Some(Action::Close));
 }
 
 #[test]
