@@ -1012,7 +1012,12 @@ fn mlst_and_opts_mlst() {
     h.session
         .handle_outcome(id, Outcome::Facts(Box::new(entry)))
         .unwrap();
-    assert!(h.replies_of("NOOP").contains("200"));
+    let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "250-Listing /regular.txt\r\n type=file;size=45; /regular.txt\r\n250 End\r\n",
+        "after OPTS MLST only type and size are sent"
+    );
     h.epsv();
     h.cmd("MLSD");
     let t = h.transfer();
