@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-# Real peers the interoperability tests start or drive (examples/tests/interop.rs):
-# curl and lftp from Debian, Python 3 with its standard ftplib.
+# Real peers the interoperability tests start or drive: curl and lftp from Debian and Python 3
+# with its standard ftplib (examples/tests/interop.rs, against our server); pyftpdlib and
+# vsftpd as servers for the client (ftp-client/tests/real_servers.rs).
 for tool in curl lftp python3; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+[ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq
@@ -18,6 +20,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
         echo "missing test peers: ${need_apt[*]} (install them, or run as root)" >&2
         exit 1
     fi
+fi
+
+if ! python3 -c 'import pyftpdlib' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        'pyftpdlib>=2,<3' \
+        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3'
 fi
 
 cargo test --workspace --locked "$@"

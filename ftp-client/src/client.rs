@@ -490,11 +490,14 @@ where
                 let target = self.negotiated(op).await?;
                 let addr = match target {
                     DataTarget::ExtendedPassive(port) => SocketAddr::new(self.peer.ip(), port),
-                    DataTarget::Passive(announced) => resolve_pasv_address(
-                        announced,
-                        self.peer.ip(),
-                        self.options.trust_pasv_address,
-                    ),
+                    DataTarget::Passive(announced) if self.options.trust_pasv_address => {
+                        resolve_pasv_address(announced, self.peer.ip(), false)
+                    }
+                    // The announced address is not used, as curl has done by default since
+                    // 7.74 (CVE-2020-8284): it can point the client at a third host.
+                    DataTarget::Passive(announced) => {
+                        SocketAddr::new(self.peer.ip(), announced.port())
+                    }
                     _ => return Err(self.unexpected_data_target()),
                 };
                 let limit = self.options.data_timeout;

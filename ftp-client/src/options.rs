@@ -32,9 +32,13 @@ pub struct Options {
     pub data_timeout: Duration,
     /// Passive or active data connections.
     pub data_mode: DataMode,
-    /// Use the address of a `227` reply even when it is private and the server's is not
-    /// (`false`, the default, uses the control connection's peer instead, as curl and lftp
-    /// do: a server behind NAT often announces an address nobody outside can reach).
+    /// Whether to connect to the address a `227` reply announces. `false` (the default) uses
+    /// the control connection's peer with the announced port, as curl does: a server behind
+    /// NAT often announces an address nobody outside can reach, and a hostile one could point
+    /// the client at a third host. `true` uses the announced address unless it cannot be
+    /// right (unspecified, or private while the server's is public: lftp's
+    /// `ftp:fix-pasv-address`), for the rare server whose data connections come from another
+    /// host than its control connection.
     pub trust_pasv_address: bool,
     /// Limits on replies: line length, lines per reply, bytes per reply.
     pub replies: ReplyDecoderConfig,

@@ -255,10 +255,16 @@ pub fn on_tokio<F: Future<Output = ()>>(fut: F) {
 /// Runs `fut` on async-io (smol's reactor), failing the test past [`TEST_LIMIT`].
 pub fn on_smol<F: Future<Output = ()>>(fut: F) {
     async_io::block_on(async {
-        futures_lite::future::or(async { Some(fut.await) }, async {
-            async_io::Timer::after(TEST_LIMIT).await;
-            None
-        })
+        futures_lite::future::or(
+            async {
+                fut.await;
+                Some(())
+            },
+            async {
+                async_io::Timer::after(TEST_LIMIT).await;
+                None
+            },
+        )
         .await
         .expect("the test took too long")
     });

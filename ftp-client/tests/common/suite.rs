@@ -129,7 +129,10 @@ pub async fn run<R: Runtime + Clone>(rt: R, peer: &Peer, mode: DataMode, quirks:
     } else {
         assert_eq!(stored, b"one\ntwo\n\nthree");
     }
-    assert_eq!(download(&mut ftp, "text.txt", 0).await, b"one\ntwo\n\nthree");
+    assert_eq!(
+        download(&mut ftp, "text.txt", 0).await,
+        b"one\ntwo\n\nthree"
+    );
     ftp.set_type(TransferType::Image).await.unwrap();
     std::fs::write(disk.join(&work).join("crlf.txt"), b"a\r\nb\r\n").unwrap();
     assert_eq!(download(&mut ftp, "crlf.txt", 0).await, b"a\r\nb\r\n");
@@ -200,9 +203,8 @@ pub async fn run<R: Runtime + Clone>(rt: R, peer: &Peer, mode: DataMode, quirks:
     assert!(!disk.join(&work).join("sub dir").exists());
     let e = ftp.size("missing.bin").await.unwrap_err();
     assert!(e.is_not_found(), "{e}");
-    let e = match ftp.retr("missing.bin", 0).await {
-        Err(e) => e,
-        Ok(_) => panic!("RETR of a missing file succeeded"),
+    let Err(e) = ftp.retr("missing.bin", 0).await else {
+        panic!("RETR of a missing file succeeded")
     };
     assert_eq!(e.code(), Some(550), "{e}");
     assert!(matches!(e, Error::Server(_)));
