@@ -424,8 +424,9 @@ impl ReplyDecoderConfig {
 /// returns whole replies, following RFC 959 §4.2 exactly.
 ///
 /// A reply starts with `DDD ` (single line) or `DDD-` (multi-line). Inside a multi-line reply
-/// every line is text, including lines that begin with digits or with `DDD-`; only a line
-/// beginning with the same code and a space ends it. Memory is bounded by the configured limits;
+/// every line is text, including lines that begin with digits or with `DDD-` and a bare `DDD`;
+/// only a line beginning with the same code and a space ends it. Outside one, a bare `DDD` line
+/// is read leniently as a single-line reply without text (some servers send a lone `200`). Memory is bounded by the configured limits;
 /// past them the reply is skipped to its end and reported as [`ReplyError::TooLong`].
 #[derive(Debug)]
 pub struct ReplyDecoder {
@@ -498,12 +499,14 @@ impl ReplyDecoder {
     fn feed(&mut self, line: Bytes) -> Option<Result<Reply, ReplyError>> {
         let Some(open) = &mut self.open else {
             return match split_code(&line) {
-                Some((code, b' ')) => Some(Ok(Reply {
+                // A bare `DDD` line outside a multi-line reply is taken as a whole reply with
+                // no text: some servers send a lone `200`, and nothing else could be meant.
+                Some((code, Separator::Space | Separator::Bare)) => Some(Ok(Reply {
                     code,
                     first: text_after(&line),
                     rest: Vec::new(),
                 })),
-                Some((code, _)) => {
+                Some((code, Separator::Hyphen)) => {
                     let first = text_after(&line);
                     self.open = Some(Open {
                         code,
@@ -517,8 +520,11 @@ impl ReplyDecoder {
                 None => Some(Err(ReplyError::Malformed { line })),
             };
         };
+        // RFC 959 §4.2: only `DDD<space>` ends a multi-line reply. A bare `DDD` here is text,
+        // like any other inner line: reading it as the end would cut the reply short and take
+        // its remaining lines for replies of their own.
         let ends = match split_code(&line) {
-            Some((code, b' ')) => code == open.code || self.config.lenient_end_code,
+            Some((code, Separator::Space)) => code == open.code || self.config.lenient_end_code,
             _ => false,
         };
         let text = if ends { text_after(&line) } else { line };
@@ -550,13 +556,24 @@ impl ReplyDecoder {
     }
 }
 
-/// `DDD` followed by a space or hyphen, or a bare `DDD` line (some servers send no text; read
-/// as a single-line reply).
-fn split_code(line: &[u8]) -> Option<(ReplyCode, u8)> {
+/// What follows the three digits that start a reply line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Separator {
+    /// `DDD text`: a single-line reply, or the last line of a multi-line one.
+    Space,
+    /// `DDD-text`: the first line of a multi-line reply.
+    Hyphen,
+    /// `DDD` and nothing more: not in RFC 959; `ReplyDecoder::feed` decides what it means.
+    Bare,
+}
+
+/// `DDD` followed by a space or hyphen, or a bare `DDD` line.
+fn split_code(line: &[u8]) -> Option<(ReplyCode, Separator)> {
     let (digits, tail) = line.split_at_checked(3)?;
     let sep = match tail.first() {
-        None => b' ',
-        Some(&sep @ (b' ' | b'-')) => sep,
+        None => Separator::Bare,
+        Some(b' ') => Separator::Space,
+        Some(b'-') => Separator::Hyphen,
         Some(_) => return None,
     };
     if !digits.iter().all(u8::is_ascii_digit) {
@@ -624,6 +641,23 @@ mod tests {
         let all = decode_all(b"230-Welcome\r\n220 not the end\r\n230 Done\r\n");
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].as_ref().unwrap().lines().count(), 3);
+    }
+
+    #[test]
+    fn bare_code_inside_a_multiline_reply_is_text() {
+        let all = decode_all(b"211-Status\r\n211\r\n more\r\n211 End\r\n200 next\r\n");
+        assert_eq!(all.len(), 2, "{all:?}");
+        let r = all[0].as_ref().unwrap();
+        let lines: Vec<_> = r.lines().map(|l| l.to_vec()).collect();
+        assert_eq!(lines, [&b"Status"[..], b"211", b" more", b"End"]);
+        assert_eq!(all[1].as_ref().unwrap().code(), ReplyCode::OK);
+        // Not even with the lenient end code.
+        let mut config = ReplyDecoderConfig::default();
+        config.lenient_end_code(true);
+        let mut dec = ReplyDecoder::new(config);
+        let mut buf = BytesMut::from(&b"230-Welcome\r\n230\r\n220 end\r\n"[..]);
+        let r = dec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!((r.code().as_u16(), r.lines().count()), (230, 3));
     }
 
     #[test]

@@ -1014,8 +1014,7 @@ fn mlst_and_opts_mlst() {
         .unwrap();
     let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
     assert_eq!(
-        text,
-        "250-Listing /regular.txt\r\n type=file;size=45; /regular.txt\r\n250 End\r\n",
+        text, "250-Listing /regular.txt\r\n type=file;size=45; /regular.txt\r\n250 End\r\n",
         "after OPTS MLST only type and size are sent"
     );
     h.epsv();
