@@ -149,6 +149,8 @@ pub(crate) struct Shared<R, S, A> {
     pub(crate) options: Options,
     shutdown_rx: SharedFuture<oneshot::Receiver<()>>,
     shutdown_tx: Mutex<Option<oneshot::Sender<()>>>,
+    deadline_rx: SharedFuture<oneshot::Receiver<()>>,
+    deadline_tx: Mutex<Option<oneshot::Sender<()>>>,
     active: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     pub(crate) next_passive_port: AtomicUsize,
@@ -159,7 +161,28 @@ impl<R, S, A> Shared<R, S, A> {
     pub(crate) fn shutdown_signal(&self) -> SharedFuture<oneshot::Receiver<()>> {
         self.shutdown_rx.clone()
     }
+
+    /// Completes when the shutdown deadline has passed: sessions still open must close now.
+    pub(crate) fn deadline_signal(&self) -> SharedFuture<oneshot::Receiver<()>> {
+        self.deadline_rx.clone()
+    }
 }
+
+/// Fires a one-time signal (a no-op if it fired before).
+fn fire(tx: &Mutex<Option<oneshot::Sender<()>>>) {
+    if let Some(tx) = tx
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+    {
+        let _ = tx.send(());
+    }
+}
+
+/// How long a session may take, once the shutdown deadline has passed, to send its `421` and
+/// close before it is dropped (with its connections) regardless: a client that reads nothing
+/// cannot hold a shutdown up.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// An FTP server. Cheap to clone; clones share connections, limits and shutdown.
 pub struct Server<R, S, A> {
@@ -266,6 +289,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
     /// A server on `runtime`, serving `storage` to the users `auth` admits.
     pub fn new(runtime: R, storage: S, auth: A, options: Options) -> Self {
         let (tx, rx) = oneshot::channel();
+        let (deadline_tx, deadline_rx) = oneshot::channel();
         Self {
             shared: Arc::new(Shared {
                 runtime,
@@ -274,6 +298,8 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
                 options,
                 shutdown_rx: rx.shared(),
                 shutdown_tx: Mutex::new(Some(tx)),
+                deadline_rx: deadline_rx.shared(),
+                deadline_tx: Mutex::new(Some(deadline_tx)),
                 active: AtomicUsize::new(0),
                 per_ip: Mutex::new(HashMap::new()),
                 next_passive_port: AtomicUsize::new(0),
@@ -324,7 +350,9 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
         }
     }
 
-    /// Serves one control connection that the caller accepted, until it closes.
+    /// Serves one control connection that the caller accepted, until it closes. `peer` and
+    /// `local` are the connection's two ends: `local` decides the passive listeners' address and
+    /// the address family, `peer` the only address data connections may come from or go to.
     ///
     /// Cancel safety: dropping the future closes the connection and aborts its transfer.
     pub async fn handle_connection<C>(&self, mut stream: C, peer: SocketAddr, local: SocketAddr)
@@ -340,7 +368,17 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
             return;
         };
         tracing::debug!(%peer, "connected");
-        session::run(Arc::clone(&self.shared), stream, peer, local).await;
+        let session = session::run(Arc::clone(&self.shared), stream, peer, local);
+        // After the shutdown deadline the session sends 421 and closes by itself; this is the
+        // backstop for one stuck on a client that reads nothing or a storage call that hangs.
+        let deadline = self.shared.deadline_signal();
+        let backstop = async {
+            let _ = deadline.await;
+            self.shared.runtime.sleep(CLOSE_GRACE).await;
+        };
+        if let Either::Right(_) = select(std::pin::pin!(session), std::pin::pin!(backstop)).await {
+            tracing::info!(%peer, "session dropped after the shutdown deadline");
+        }
         tracing::debug!(%peer, "disconnected");
     }
 }
@@ -388,20 +426,26 @@ impl<R, S, A> Drop for Slot<'_, R, S, A> {
 
 impl<R: Runtime, S: Storage, A: Authenticator> ShutdownHandle<R, S, A> {
     /// Stops accepting, asks every connection to close (`421` once idle, after its running
-    /// transfer), and waits until all are closed or `deadline` passes. Returns whether all closed.
+    /// transfer), and waits until all are closed or `deadline` passes. Connections still open
+    /// then are closed: a running transfer is aborted (`426`), the session gets `421`, and one
+    /// that cannot even take that within a second is dropped. Returns whether all had closed
+    /// by themselves before the deadline.
+    ///
+    /// Cancel safety: dropping the future after shutdown started leaves the sessions closing
+    /// gracefully; the deadline is then never enforced.
     pub async fn shutdown(&self, deadline: Duration) -> bool {
-        if let Some(tx) = self
-            .shared
-            .shutdown_tx
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
-            let _ = tx.send(());
-        }
+        fire(&self.shared.shutdown_tx);
         let start = Instant::now();
-        while self.shared.active.load(Ordering::Acquire) > 0 {
+        let open = || self.shared.active.load(Ordering::Acquire) > 0;
+        while open() {
             if start.elapsed() >= deadline {
+                fire(&self.shared.deadline_tx);
+                // Every session is gone within CLOSE_GRACE (the backstop); wait a little
+                // longer for their tasks to be scheduled.
+                let forced = Instant::now();
+                while open() && forced.elapsed() < CLOSE_GRACE * 3 {
+                    self.shared.runtime.sleep(Duration::from_millis(20)).await;
+                }
                 return false;
             }
             self.shared.runtime.sleep(Duration::from_millis(20)).await;

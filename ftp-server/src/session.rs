@@ -52,6 +52,7 @@ enum Event {
     Transfer(Option<TransferEvent>),
     Idle,
     Shutdown,
+    Deadline,
 }
 
 /// What a path operation needs to be allowed for an upload-only principal.
@@ -108,6 +109,8 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
         let mut read_buf = vec![0u8; 1024];
         let mut shutdown = self.shared.shutdown_signal();
         let mut shutdown_seen = false;
+        let mut deadline = self.shared.deadline_signal();
+        let mut deadline_seen = false;
         let mut idle: Option<BoxFuture<()>> = None;
         let peer = self.peer;
         let log = |cmd: &Result<ftp_proto::Command, ftp_proto::ParseError>| match cmd {
@@ -154,6 +157,9 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                     if !shutdown_seen && shutdown.poll_unpin(cx).is_ready() {
                         return Poll::Ready(Event::Shutdown);
                     }
+                    if !deadline_seen && deadline.poll_unpin(cx).is_ready() {
+                        return Poll::Ready(Event::Deadline);
+                    }
                     if let Some(t) = transfer.as_mut() {
                         if let Poll::Ready(ev) = t.events.poll_next_unpin(cx) {
                             return Poll::Ready(Event::Transfer(ev));
@@ -193,6 +199,11 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                 Event::Shutdown => {
                     shutdown_seen = true;
                     self.conn.session_mut().handle_shutdown();
+                }
+                Event::Deadline => {
+                    deadline_seen = true;
+                    tracing::info!(%peer, "closed at the shutdown deadline");
+                    self.conn.session_mut().handle_shutdown_deadline();
                 }
             }
         }
