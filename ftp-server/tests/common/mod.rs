@@ -66,6 +66,17 @@ pub fn start<S: Storage, A: Authenticator>(
     auth: A,
     options: Options,
 ) -> Running {
+    start_on(rt, "127.0.0.1:0".parse().unwrap(), storage, auth, options)
+}
+
+/// A server listening on `bind` (port 0: any free one).
+pub fn start_on<S: Storage, A: Authenticator>(
+    rt: Rt,
+    bind: SocketAddr,
+    storage: S,
+    auth: A,
+    options: Options,
+) -> Running {
     match rt {
         Rt::Tokio => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -75,7 +86,7 @@ pub fn start<S: Storage, A: Authenticator>(
                 .unwrap();
             let server = Server::new(TokioRuntime, storage, auth, options);
             let listener = runtime
-                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .block_on(tokio::net::TcpListener::bind(bind))
                 .unwrap();
             let addr = listener.local_addr().unwrap();
             let s = server.clone();
@@ -105,11 +116,103 @@ pub fn start<S: Storage, A: Authenticator>(
                 });
             }
             let server = Server::new(SmolRuntime::new(Arc::clone(&ex)), storage, auth, options);
-            let listener = async_io::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap();
+            let listener = async_io::block_on(async_net::TcpListener::bind(bind)).unwrap();
             let addr = listener.local_addr().unwrap();
             let s = server.clone();
             ex.spawn(async move { s.serve(SmolListener::new(listener)).await.unwrap() })
                 .detach();
+            let s2 = server.clone();
+            Running {
+                addr,
+                shutdown: Box::new(move |d| {
+                    let h = s2.shutdown_handle();
+                    async_io::block_on(async move { h.shutdown(d).await })
+                }),
+                connections: Box::new(move || server.connections()),
+                stop: Some(Box::new(move || stop_tx.close())),
+            }
+        }
+    }
+}
+
+/// A server that never calls `serve`: a thread of the test accepts each connection on its own
+/// std listener and hands it to `Server::handle_connection` with the socket's two addresses.
+pub fn start_self_accepting<S: Storage, A: Authenticator>(
+    rt: Rt,
+    storage: S,
+    auth: A,
+    options: Options,
+) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = move || {
+        let (stream, peer) = listener.accept().ok()?;
+        let local = stream.local_addr().ok()?;
+        assert_eq!(local, addr);
+        stream.set_nonblocking(true).ok()?;
+        Some((stream, peer, local))
+    };
+    match rt {
+        Rt::Tokio => {
+            use tokio_util::compat::TokioAsyncReadCompatExt;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let server = Server::new(TokioRuntime, storage, auth, options);
+            let handle = runtime.handle().clone();
+            let s = server.clone();
+            std::thread::spawn(move || {
+                while let Some((stream, peer, local)) = accepted() {
+                    let _entered = handle.enter();
+                    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                        return;
+                    };
+                    let s = s.clone();
+                    handle.spawn(async move {
+                        s.handle_connection(stream.compat(), peer, local).await;
+                    });
+                }
+            });
+            let handle = runtime.handle().clone();
+            let s2 = server.clone();
+            Running {
+                addr,
+                shutdown: Box::new(move |d| {
+                    let h = s2.shutdown_handle();
+                    handle.block_on(async move { h.shutdown(d).await })
+                }),
+                connections: Box::new(move || server.connections()),
+                stop: Some(Box::new(move || runtime.shutdown_background())),
+            }
+        }
+        Rt::Smol => {
+            let ex = Arc::new(async_executor::Executor::new());
+            let (stop_tx, stop_rx) = async_channel_like();
+            for _ in 0..2 {
+                let ex = Arc::clone(&ex);
+                let stop_rx = stop_rx.clone();
+                std::thread::spawn(move || {
+                    async_io::block_on(ex.run(async move {
+                        let _ = stop_rx.recv().await;
+                    }))
+                });
+            }
+            let server = Server::new(SmolRuntime::new(Arc::clone(&ex)), storage, auth, options);
+            let s = server.clone();
+            let spawner = Arc::clone(&ex);
+            std::thread::spawn(move || {
+                while let Some((stream, peer, local)) = accepted() {
+                    let Ok(stream) = async_net::TcpStream::try_from(stream) else {
+                        return;
+                    };
+                    let s = s.clone();
+                    spawner
+                        .spawn(async move { s.handle_connection(stream, peer, local).await })
+                        .detach();
+                }
+            });
             let s2 = server.clone();
             Running {
                 addr,
