@@ -2,7 +2,8 @@
 //!
 //! [`LineDecoder`] cuts a byte stream into lines without copying in the common case. It accepts
 //! CRLF and bare LF (many scripts send LF alone), removes Telnet commands (`IAC IP`, `IAC DM`,
-//! option negotiation), turns `IAC IAC` into one `0xFF` byte, and enforces a maximum line length:
+//! option negotiation, whole `IAC SB ... IAC SE` subnegotiations), turns `IAC IAC` into one
+//! `0xFF` byte, and enforces a maximum line length:
 //! an over-long line yields one [`DecodeError::LineTooLong`], the rest of it is skipped up to the
 //! next line end, and decoding carries on. Memory stays bounded by the limit, whatever arrives.
 
@@ -15,8 +16,10 @@ const IAC: u8 = 255;
 /// Telnet WILL, WONT, DO and DONT take one option byte after them.
 const WILL: u8 = 251;
 const DONT: u8 = 254;
-/// The lowest Telnet command byte (SE).
+/// The lowest Telnet command byte (SE): ends a subnegotiation.
 const SE: u8 = 240;
+/// Telnet SB: begins a subnegotiation, which runs to `IAC SE` (RFC 854, RFC 855).
+const SB: u8 = 250;
 
 /// Errors from [`LineDecoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +58,12 @@ pub(crate) fn put_telnet_data(out: &mut BytesMut, bytes: &[u8]) {
 /// negotiation), turns `IAC IAC` into one `0xFF` byte, and enforces a maximum line length: an
 /// over-long line yields one [`DecodeError::LineTooLong`], the rest of it is skipped up to the
 /// next line end, and decoding carries on. Memory stays bounded by the limit.
+///
+/// A subnegotiation (`IAC SB` option parameters `IAC SE`, RFC 855) is dropped whole, its
+/// parameters included; an LF among them is a parameter byte, not a line end, and `IAC IAC`
+/// there is an escaped parameter byte. Another `IAC` command inside one ends it and is read as
+/// that command. The raw bytes of a subnegotiation count towards the line they sit in, so one
+/// that never ends is an over-long line: reported once and skipped, with memory bounded.
 #[derive(Debug, Clone)]
 pub struct LineDecoder {
     max_len: usize,
@@ -231,12 +240,15 @@ impl LineDecoder {
     }
 }
 
-/// Where a Telnet command stands (RFC 854): in data, after IAC, or after IAC WILL/WONT/DO/DONT.
+/// Where a Telnet command stands (RFC 854): in data, after IAC, after IAC WILL/WONT/DO/DONT,
+/// or inside a subnegotiation (after `IAC SB`, RFC 855), and there after an IAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Telnet {
     Data,
     Iac,
     Option,
+    Sub,
+    SubIac,
 }
 
 /// What one byte of the stream is.
@@ -255,12 +267,21 @@ impl Telnet {
             (Self::Data, b) => (Self::Data, Step::Byte(b)),
             (Self::Iac, IAC) => (Self::Data, Step::Byte(IAC)),
             (Self::Iac, WILL..=DONT) => (Self::Option, Step::Skip),
+            (Self::Iac, SB) => (Self::Sub, Step::Skip),
             (Self::Iac, SE..) => (Self::Data, Step::Skip),
             // Not a Telnet command: a lone IAC. Drop just the IAC so that a following verb
             // survives, e.g. when `IAC DM` went out as TCP urgent data and only `IAC IP IAC`
             // reached the stream before `ABOR`.
             (Self::Iac, b) => Self::Data.step(b),
             (Self::Option, _) => (Self::Data, Step::Skip),
+            // Option parameters, LF included, up to IAC SE.
+            (Self::Sub, IAC) => (Self::SubIac, Step::Skip),
+            (Self::Sub, _) => (Self::Sub, Step::Skip),
+            (Self::SubIac, SE) => (Self::Data, Step::Skip),
+            (Self::SubIac, IAC) => (Self::Sub, Step::Skip),
+            // RFC 855 allows nothing else here: the subnegotiation was cut off, and this is a
+            // command of its own.
+            (Self::SubIac, b) => Self::Iac.step(b),
         }
     }
 }
@@ -306,8 +327,42 @@ mod tests {
     }
 
     #[test]
+    fn subnegotiations_are_dropped_whole() {
+        // IAC SB TERMINAL-TYPE IS "xterm" IAC SE (RFC 1091).
+        assert_eq!(
+            lines(b"\xff\xfa\x18\x00xterm\xff\xf0NOOP\r\n"),
+            [&b"NOOP"[..]]
+        );
+        // In the middle of a line; an LF and an escaped 0xFF among the parameters.
+        assert_eq!(
+            lines(b"NO\xff\xfa\x18a\nb\xff\xffc\xff\xf0OP\r\nX\r\n"),
+            [&b"NOOP"[..], b"X"]
+        );
+        // Cut off by another command: that command is read, the data after it kept.
+        assert_eq!(lines(b"\xff\xfa\x18ab\xff\xf4ABOR\r\n"), [&b"ABOR"[..]]);
+    }
+
+    #[test]
+    fn endless_subnegotiation_keeps_memory_bounded() {
+        let mut dec = LineDecoder::new(16);
+        let mut buf = BytesMut::from(&b"\xff\xfa\x18"[..]);
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            buf.extend_from_slice(b"ab\r\ncd");
+            while let Some(r) = dec.decode(&mut buf) {
+                got.push(r);
+            }
+            assert!(buf.len() <= 17 + 6, "buffer grew to {}", buf.len());
+        }
+        assert_eq!(got, [Err(DecodeError::LineTooLong { limit: 16 })]);
+        buf.extend_from_slice(b"\xff\xf0 rest\r\nQUIT\r\n");
+        assert_eq!(dec.decode(&mut buf), Some(Ok(Bytes::from_static(b"QUIT"))));
+    }
+
+    #[test]
     fn split_anywhere_gives_the_same_lines() {
-        let input = b"USER a\r\n\xff\xf4\xff\xf2ABOR\r\nRETR x\xff\xffy\r\n\xff\xfd\x0aNOOP\n";
+        let input = b"USER a\r\n\xff\xf4\xff\xf2ABOR\r\nRETR x\xff\xffy\r\n\xff\xfd\x0aNOOP\n\
+            \xff\xfa\x18\n\xff\xff\xff\xf0PWD\r\n";
         let whole = lines(input);
         for cut in 0..=input.len() {
             for cut2 in cut..=input.len() {
