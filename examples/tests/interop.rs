@@ -2,10 +2,11 @@
 //! `ftpd`, started by each test on 127.0.0.1 with a fresh temporary root. `scripts/test.sh`
 //! installs the clients on a fresh machine.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A running `ftpd`; killed (by its own PID) when dropped.
 struct Ftpd {
@@ -323,4 +324,252 @@ fn ftpd_defaults_serve_anonymous_read_only() {
         .unwrap();
     assert!(!out.status.success(), "anonymous upload must fail");
     assert!(!root.path().join("copy.txt").exists());
+}
+
+/// A blocking control connection for the tests below that need no outside client.
+struct Ctl {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Ctl {
+    fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut ctl = Self {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        };
+        assert_eq!(ctl.reply().unwrap().0, 220);
+        ctl
+    }
+
+    fn anonymous(addr: SocketAddr) -> Self {
+        let mut ctl = Self::connect(addr);
+        assert_eq!(ctl.code("USER anonymous"), 331);
+        assert_eq!(ctl.code("PASS guest@example.com"), 230);
+        ctl
+    }
+
+    /// One reply: its code and the text of its first line; `None` at end of stream. A
+    /// multi-line reply ends at the line that starts with its code and a space.
+    fn reply(&mut self) -> Option<(u16, String)> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line).unwrap() == 0 {
+            return None;
+        }
+        let code: u16 = line
+            .get(..3)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("not a reply: {line:?}"));
+        let first = line.get(4..).unwrap_or_default().trim_end().to_owned();
+        if line.as_bytes().get(3) == Some(&b'-') {
+            let end = format!("{code} ");
+            loop {
+                let mut more = String::new();
+                assert!(self.reader.read_line(&mut more).unwrap() > 0, "cut short");
+                if more.starts_with(&end) {
+                    break;
+                }
+            }
+        }
+        Some((code, first))
+    }
+
+    fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+        self.reply().expect("a reply")
+    }
+
+    fn code(&mut self, line: &str) -> u16 {
+        self.cmd(line).0
+    }
+}
+
+/// Waits for a child to exit, at most `limit`.
+fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// `n` consecutive ports that were free a moment ago.
+fn free_port_range(n: u16) -> (u16, u16) {
+    for _ in 0..50 {
+        let base = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let Some(last) = base.checked_add(n - 1) else {
+            continue;
+        };
+        let all: Result<Vec<_>, _> = (base..=last)
+            .map(|p| TcpListener::bind(("127.0.0.1", p)))
+            .collect();
+        if all.is_ok() {
+            return (base, last);
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+/// With no flags: the current directory, read-only, anonymous, on 127.0.0.1:2121.
+#[test]
+fn ftpd_without_flags() {
+    if let Err(e) = TcpListener::bind("127.0.0.1:2121") {
+        eprintln!("skipping ftpd_without_flags: 127.0.0.1:2121 is not free ({e})");
+        return;
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("here.txt"), b"here\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .current_dir(cwd.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed (by its own PID) however the test ends.
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let _child = Kill(child);
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "listening on 127.0.0.1:2121\n");
+    let root = std::fs::canonicalize(cwd.path()).unwrap();
+    let serving = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no serving line");
+        if line.starts_with("ftpd: serving") {
+            break line;
+        }
+    };
+    assert_eq!(
+        serving.trim_end(),
+        format!(
+            "ftpd: serving {} (read-only) to anonymous users (read-only)",
+            root.display()
+        )
+    );
+    // It does what it says: anonymous reads the directory, writes nothing, and no one else
+    // logs in.
+    let addr: SocketAddr = "127.0.0.1:2121".parse().unwrap();
+    let mut c = Ctl::anonymous(addr);
+    assert_eq!(c.cmd("SIZE here.txt"), (213, "5".to_owned()));
+    assert_eq!(c.code("STOR new.txt"), 550);
+    assert_eq!(c.code("MKD dir"), 550);
+    assert_eq!(c.code("DELE here.txt"), 550);
+    assert!(!cwd.path().join("new.txt").exists());
+    let mut other = Ctl::connect(addr);
+    assert_eq!(other.code("USER alice"), 331);
+    assert_eq!(other.code("PASS secret"), 530);
+}
+
+/// SIGINT: ftpd tells connected clients it is going (421), closes them and exits with 0.
+#[test]
+fn ftpd_exits_cleanly_on_sigint() {
+    let root = tempfile::tempdir().unwrap();
+    let mut server = Ftpd::start(root.path(), &[]);
+    let mut logged_in = Ctl::anonymous(server.addr);
+    let mut greeted = Ctl::connect(server.addr);
+    let pid = server.child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success(), "kill -INT {pid}");
+    for c in [&mut logged_in, &mut greeted] {
+        let (code, text) = c.reply().expect("a 421 before the close");
+        assert_eq!(code, 421, "{text}");
+        assert!(c.reply().is_none(), "closed after the 421");
+    }
+    let status = wait_with_limit(&mut server.child, Duration::from_secs(20))
+        .expect("ftpd exits after SIGINT");
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        TcpStream::connect(server.addr).is_err(),
+        "no longer listening"
+    );
+}
+
+/// `--passive-ports A-B`: every PASV and EPSV port is in the range, and works.
+#[test]
+fn ftpd_passive_ports() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f.txt"), b"contents").unwrap();
+    let (first, last) = free_port_range(4);
+    let range = format!("{first}-{last}");
+    let server = Ftpd::start(root.path(), &["--passive-ports", &range]);
+    let mut c = Ctl::anonymous(server.addr);
+    assert_eq!(c.code("TYPE I"), 200);
+    let mut seen = Vec::new();
+    for round in 0..6 {
+        let port = if round % 2 == 0 {
+            let (code, text) = c.cmd("PASV");
+            assert_eq!(code, 227, "{text}");
+            ftp_proto::address::parse_pasv_reply(text.as_bytes())
+                .unwrap()
+                .port()
+        } else {
+            let (code, text) = c.cmd("EPSV");
+            assert_eq!(code, 229, "{text}");
+            ftp_proto::address::parse_epsv_reply(text.as_bytes()).unwrap()
+        };
+        assert!((first..=last).contains(&port), "{port} not in {range}");
+        seen.push(port);
+        let mut data = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        data.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        assert_eq!(c.code("RETR f.txt"), 150);
+        let mut got = Vec::new();
+        data.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"contents");
+        assert_eq!(c.reply().unwrap().0, 226);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert!(seen.len() > 1, "the range is used, not one port: {seen:?}");
+}
+
+/// `--masquerade IP`: the 227 reply announces that address (the port stays usable locally).
+#[test]
+fn ftpd_masquerade() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f.txt"), b"masked").unwrap();
+    let server = Ftpd::start(root.path(), &["--masquerade", "203.0.113.7"]);
+    let mut c = Ctl::anonymous(server.addr);
+    let (code, text) = c.cmd("PASV");
+    assert_eq!(code, 227, "{text}");
+    assert!(text.contains("(203,0,113,7,"), "{text}");
+    let announced = ftp_proto::address::parse_pasv_reply(text.as_bytes()).unwrap();
+    assert_eq!(announced.ip().octets(), [203, 0, 113, 7]);
+    // As curl and lftp do behind NAT: the port, on the control connection's address.
+    let mut data = TcpStream::connect(("127.0.0.1", announced.port())).unwrap();
+    data.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    assert_eq!(c.code("TYPE I"), 200);
+    assert_eq!(c.code("RETR f.txt"), 150);
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"masked");
+    assert_eq!(c.reply().unwrap().0, 226);
+    // EPSV carries no address at all.
+    let (code, text) = c.cmd("EPSV");
+    assert_eq!(code, 229);
+    assert!(!text.contains("203"), "{text}");
 }
