@@ -68,6 +68,8 @@ pub struct Client<R: Runtime, S = <R as Runtime>::Stream> {
     pub(crate) broken: bool,
     /// The preliminary reply of the transfer just started, for its stream to keep.
     pub(crate) last_preliminary: Option<Reply>,
+    /// The progress hook of the file helpers.
+    pub(crate) progress: Option<Box<dyn crate::tree::Progress>>,
 }
 
 impl<R: Runtime, S> std::fmt::Debug for Client<R, S> {
@@ -145,6 +147,7 @@ where
             pending: None,
             broken: false,
             last_preliminary: None,
+            progress: None,
         };
         client.greeting = client.finish(ftp_proto::ClientSession::GREETING).await?;
         Ok(client)

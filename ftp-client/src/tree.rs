@@ -95,8 +95,25 @@ async fn local_len(path: &Path) -> Result<Option<u64>> {
     }
 }
 
+/// Hears how the file transfers of these helpers go: for progress bars and logs. Install one
+/// with [`Client::set_progress`].
+pub trait Progress: Send {
+    /// A file transfer starts: its remote path, the offset it resumes from, and its full size
+    /// when known.
+    fn start(&mut self, remote: &[u8], offset: u64, total: Option<u64>);
+    /// `bytes` more bytes moved.
+    fn advance(&mut self, bytes: u64);
+    /// The file transfer ended (successfully or not).
+    fn finish(&mut self);
+}
+
 /// Copies `from` into `to` through one buffer; gives the bytes copied.
-async fn copy<F, T>(from: &mut F, to: &mut T, buffer_size: usize) -> Result<u64>
+async fn copy<F, T>(
+    from: &mut F,
+    to: &mut T,
+    buffer_size: usize,
+    progress: &mut Option<Box<dyn Progress>>,
+) -> Result<u64>
 where
     F: AsyncRead + Unpin,
     T: AsyncWrite + Unpin,
@@ -110,7 +127,18 @@ where
         };
         to.write_all(chunk).await.map_err(Error::from_io)?;
         total += n as u64;
+        if let Some(p) = progress.as_mut() {
+            p.advance(n as u64);
+        }
     }
+}
+
+/// Ends the progress report of one file whatever the outcome.
+fn report_end<T>(progress: &mut Option<Box<dyn Progress>>, result: Result<T>) -> Result<T> {
+    if let Some(p) = progress.as_mut() {
+        p.finish();
+    }
+    result
 }
 
 impl<R, S> Client<R, S>
@@ -127,19 +155,30 @@ where
         offset: u64,
     ) -> Result<u64> {
         let path = local.as_ref().to_owned();
-        let file = unblock(move || -> std::io::Result<std::fs::File> {
+        let (file, len) = unblock(move || -> std::io::Result<(std::fs::File, u64)> {
             use std::io::{Seek, SeekFrom};
             let mut file = std::fs::File::open(path)?;
+            let len = file.metadata()?.len();
             file.seek(SeekFrom::Start(offset))?;
-            Ok(file)
+            Ok((file, len))
         })
         .await?;
         let buffer_size = self.options.buffer_size;
         let mut file = Unblock::with_capacity(buffer_size, file);
-        let mut upload = self.stor(remote, offset).await?;
-        let sent = copy(&mut file, &mut upload, buffer_size).await?;
-        upload.finish().await?;
-        Ok(sent)
+        let mut progress = self.progress.take();
+        if let Some(p) = progress.as_mut() {
+            p.start(remote.as_ref(), offset, Some(len));
+        }
+        let result = async {
+            let mut upload = self.stor(remote, offset).await?;
+            let sent = copy(&mut file, &mut upload, buffer_size, &mut progress).await?;
+            upload.finish().await?;
+            Ok(sent)
+        }
+        .await;
+        let result = report_end(&mut progress, result);
+        self.progress = progress;
+        result
     }
 
     /// Downloads `remote` into the local file `local`, from byte `offset` on (`REST` +
@@ -152,27 +191,46 @@ where
         offset: u64,
     ) -> Result<u64> {
         let path = local.as_ref().to_owned();
-        let file = unblock(move || -> std::io::Result<std::fs::File> {
-            use std::io::{Seek, SeekFrom};
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)?;
-            file.set_len(offset)?;
-            file.seek(SeekFrom::Start(offset))?;
-            Ok(file)
-        })
-        .await?;
         let buffer_size = self.options.buffer_size;
-        let mut file = Unblock::with_capacity(buffer_size, file);
-        let mut download = self.retr(remote, offset).await?;
-        let received = copy(&mut download, &mut file, buffer_size).await?;
-        drop(download);
-        file.flush().await?;
-        let file = file.into_inner().await;
-        unblock(move || file.sync_all()).await?;
-        Ok(received)
+        let mut progress = self.progress.take();
+        if let Some(p) = progress.as_mut() {
+            // Worth a round trip only when somebody shows the total.
+            let total = self.size(remote.as_ref()).await.ok();
+            p.start(remote.as_ref(), offset, total);
+        }
+        let result = async {
+            // The local file is touched only once the server has accepted the download, so a
+            // refused one (550) leaves no empty file behind.
+            let mut download = self.retr(remote, offset).await?;
+            let file = unblock(move || -> std::io::Result<std::fs::File> {
+                use std::io::{Seek, SeekFrom};
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)?;
+                file.set_len(offset)?;
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(file)
+            })
+            .await?;
+            let mut file = Unblock::with_capacity(buffer_size, file);
+            let received = copy(&mut download, &mut file, buffer_size, &mut progress).await?;
+            drop(download);
+            file.flush().await?;
+            let file = file.into_inner().await;
+            unblock(move || file.sync_all()).await?;
+            Ok(received)
+        }
+        .await;
+        let result = report_end(&mut progress, result);
+        self.progress = progress;
+        result
+    }
+
+    /// Installs (or with `None` removes) the [`Progress`] hook of the file helpers.
+    pub fn set_progress(&mut self, progress: Option<Box<dyn Progress>>) {
+        self.progress = progress;
     }
 
     /// Continues an interrupted upload: sends only what the remote file (by `SIZE`) lacks.

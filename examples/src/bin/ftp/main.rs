@@ -1,0 +1,296 @@
+//! A minimal FTP client on tokio: an interactive shell like the classic Unix `ftp`, and
+//! one-shot subcommands for scripts.
+//!
+//! ```text
+//! ftp [URL]                                   interactive shell (type `help`)
+//! ftp ls [--active] URL                       list a directory
+//! ftp get [--active] [--resume] URL [LOCAL]   download a file
+//! ftp put [--active] [--resume] LOCAL URL     upload a file
+//! ftp mirror LOCAL_DIR URL                    LOCAL_DIR's contents become the remote directory's
+//! ftp mirror --download URL LOCAL_DIR         and the other way round
+//! ```
+//!
+//! URLs are `ftp://user:password@host:port/path`, the path relative to the login directory
+//! (`%2F` at its start makes it absolute). Without a user in the URL, credentials come from
+//! `FTP_USER` and `FTP_PASSWORD`, then from `~/.netrc`, else the login is anonymous. On
+//! failure the exit status is 1 and the server's reply (code and text) is on stderr. When
+//! stderr is a terminal, transfers show a progress bar.
+
+mod shell;
+mod url;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ftp_client::runtime::tokio::TokioRuntime;
+use ftp_client::tree::Progress;
+use ftp_client::{Client, DataMode, Options};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::url::{FtpUrl, netrc_lookup};
+
+/// A minimal FTP client.
+#[derive(Parser, Debug)]
+#[command(name = "ftp", version, about, args_conflicts_with_subcommands = true)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Open this URL (or host name) in the interactive shell.
+    target: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// List a directory (the server's LIST output).
+    Ls {
+        /// Active mode: the server connects to us (EPRT/PORT).
+        #[arg(long)]
+        active: bool,
+        /// ftp://[user[:password]@]host[:port]/path
+        url: String,
+    },
+    /// Download a file.
+    Get {
+        /// Active mode: the server connects to us (EPRT/PORT).
+        #[arg(long)]
+        active: bool,
+        /// Continue from the size of LOCAL.
+        #[arg(long)]
+        resume: bool,
+        /// ftp://[user[:password]@]host[:port]/path
+        url: String,
+        /// Where to save it (default: the remote file's name).
+        local: Option<PathBuf>,
+    },
+    /// Upload a file (to URL, or into URL when it ends with `/`).
+    Put {
+        /// Active mode: the server connects to us (EPRT/PORT).
+        #[arg(long)]
+        active: bool,
+        /// Continue from the size of the remote file.
+        #[arg(long)]
+        resume: bool,
+        /// The file to upload.
+        local: PathBuf,
+        /// ftp://[user[:password]@]host[:port]/path
+        url: String,
+    },
+    /// Make a remote directory's contents those of a local one (created if missing), or with
+    /// --download the other way round. Nothing is deleted.
+    Mirror {
+        /// Download: `mirror --download URL LOCAL_DIR`.
+        #[arg(long)]
+        download: bool,
+        /// Active mode: the server connects to us (EPRT/PORT).
+        #[arg(long)]
+        active: bool,
+        /// LOCAL_DIR (upload) or URL (download).
+        from: String,
+        /// URL (upload) or LOCAL_DIR (download).
+        to: String,
+    },
+}
+
+/// Why a command failed, for stderr.
+type Failure = Box<dyn std::error::Error>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        None => return shell::run(args.target).await,
+        Some(cmd) => one_shot(cmd).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ftp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
+    match cmd {
+        Cmd::Ls { active, url } => {
+            let url = FtpUrl::parse(&url)?;
+            let mut ftp = open(&url, active).await?;
+            let path = remote_arg(&url.path);
+            let path = (!path.is_empty()).then(|| String::from_utf8_lossy(path).into_owned());
+            for line in ftp.list_lines(path.as_deref()).await? {
+                println!("{}", String::from_utf8_lossy(&line));
+            }
+            ftp.quit().await?;
+        }
+        Cmd::Get {
+            active,
+            resume,
+            url,
+            local,
+        } => {
+            let url = FtpUrl::parse(&url)?;
+            let local = match local {
+                Some(l) => l,
+                None => local_name(url.file_name().ok_or("the URL names no file")?),
+            };
+            let mut ftp = open(&url, active).await?;
+            if resume {
+                ftp.resume_download(&url.path, &local).await?;
+            } else {
+                ftp.download_file(&url.path, &local, 0).await?;
+            }
+            ftp.quit().await?;
+        }
+        Cmd::Put {
+            active,
+            resume,
+            local,
+            url,
+        } => {
+            let url = FtpUrl::parse(&url)?;
+            let remote = if url.is_dir() {
+                let name = local.file_name().ok_or("LOCAL names no file")?;
+                ftp_client::tree::join_remote(remote_arg(&url.path), name.as_encoded_bytes())
+            } else {
+                url.path.clone()
+            };
+            let mut ftp = open(&url, active).await?;
+            if resume {
+                ftp.resume_upload(&local, &remote).await?;
+            } else {
+                ftp.upload_file(&local, &remote, 0).await?;
+            }
+            ftp.quit().await?;
+        }
+        Cmd::Mirror {
+            download,
+            active,
+            from,
+            to,
+        } => {
+            let (url, local) = if download { (from, to) } else { (to, from) };
+            let url = FtpUrl::parse(&url)?;
+            let mut ftp = open(&url, active).await?;
+            let remote = remote_arg(&url.path).to_vec();
+            let stats = if download {
+                ftp.download_tree(&remote, Path::new(&local)).await?
+            } else {
+                ftp.upload_tree(Path::new(&local), &remote).await?
+            };
+            if std::io::stderr().is_terminal() {
+                eprintln!(
+                    "{} files, {} directories, {} bytes",
+                    stats.files, stats.dirs, stats.bytes
+                );
+            }
+            ftp.quit().await?;
+        }
+    }
+    Ok(())
+}
+
+/// A URL path as a command argument: without a trailing `/` (but `/` itself stays).
+fn remote_arg(path: &[u8]) -> &[u8] {
+    match path.strip_suffix(b"/") {
+        Some(b"") | None => path,
+        Some(trimmed) => trimmed,
+    }
+}
+
+#[cfg(unix)]
+fn local_name(name: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(name))
+}
+
+#[cfg(not(unix))]
+fn local_name(name: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(name).into_owned())
+}
+
+/// User, password and account for `url`: the URL's own, else `FTP_USER`/`FTP_PASSWORD`, else
+/// `~/.netrc`, else anonymous.
+fn credentials(url: &FtpUrl) -> (String, String, Option<String>) {
+    let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    let netrc = || {
+        let home = std::env::var_os("HOME")?;
+        let text = std::fs::read_to_string(Path::new(&home).join(".netrc")).ok()?;
+        netrc_lookup(&text, &url.host)
+    };
+    if let Some(user) = &url.user {
+        let from_netrc = || netrc().filter(|e| e.login.as_ref() == Some(user));
+        let password = url
+            .password
+            .clone()
+            .or_else(|| env("FTP_PASSWORD"))
+            .or_else(|| from_netrc().and_then(|e| e.password))
+            .unwrap_or_default();
+        return (user.clone(), password, from_netrc().and_then(|e| e.account));
+    }
+    if let Some(user) = env("FTP_USER") {
+        return (user, env("FTP_PASSWORD").unwrap_or_default(), None);
+    }
+    if let Some(entry) = netrc() {
+        if let Some(login) = entry.login {
+            return (login, entry.password.unwrap_or_default(), entry.account);
+        }
+    }
+    ("anonymous".into(), "anonymous@".into(), None)
+}
+
+/// Connects and logs in as [`credentials`] says.
+pub(crate) async fn open(url: &FtpUrl, active: bool) -> Result<Client<TokioRuntime>, Failure> {
+    let mut options = Options::default();
+    if active {
+        options.data_mode = DataMode::Active { bind: None };
+    }
+    let mut ftp = Client::connect(TokioRuntime, &url.host, url.port, options).await?;
+    let (user, password, account) = credentials(url);
+    match account {
+        Some(acct) => ftp.login_with_account(&user, &password, &acct).await?,
+        None => ftp.login(&user, &password).await?,
+    };
+    if std::io::stderr().is_terminal() {
+        ftp.set_progress(Some(Box::new(Bar::new())));
+    }
+    Ok(ftp)
+}
+
+/// A progress bar on stderr: bytes, rate, ETA.
+pub(crate) struct Bar(ProgressBar);
+
+impl Bar {
+    pub(crate) fn new() -> Self {
+        Self(ProgressBar::hidden())
+    }
+}
+
+impl Progress for Bar {
+    fn start(&mut self, remote: &[u8], offset: u64, total: Option<u64>) {
+        let bar = match total {
+            Some(total) => ProgressBar::new(total).with_style(
+                ProgressStyle::with_template(
+                    "{msg:20!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{msg:20!} {spinner} {bytes} {binary_bytes_per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ),
+        };
+        bar.set_position(offset);
+        bar.set_message(String::from_utf8_lossy(remote).into_owned());
+        self.0 = bar;
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+
+    fn finish(&mut self) {
+        self.0.finish();
+    }
+}

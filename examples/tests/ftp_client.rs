@@ -1,0 +1,283 @@
+//! The example client `ftp` against the example server `ftpd`, both as the user runs them:
+//! the one-shot subcommands, credentials from the URL, the environment and ~/.netrc, and the
+//! interactive shell driven through stdin.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// A running `ftpd` with user `u`/`p` (writable) and anonymous read-only access; killed (by
+/// its own PID) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(root: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--user",
+                "u:p",
+                "--writable",
+                "--anonymous",
+            ])
+            .arg("--root")
+            .arg(root)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let addr = stdout
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+            .expect("ftpd did not start");
+        Self { child, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("ftp://u:p@{}/{path}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ftp ARGS` in `dir`, with a HOME of its own (no stray ~/.netrc) and no FTP_* variables.
+fn ftp(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftp"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("FTP_USER")
+        .env_remove("FTP_PASSWORD")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn ok(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a terminal: no progress bar, nothing extra on stderr.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn tree(files: &[(&str, &[u8])], root: &Path) {
+    for (name, contents) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+}
+
+#[test]
+fn one_shot_subcommands_in_both_modes() {
+    let srv_root = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = Server::start(srv_root.path());
+    let big: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(local.path().join("big.bin"), &big).unwrap();
+
+    for (mode, active) in [("passive", &[][..]), ("active", &["--active"][..])] {
+        let dir = format!("{mode}/");
+        // put into a directory URL keeps the file name; the directory must exist.
+        std::fs::create_dir_all(srv_root.path().join(mode)).unwrap();
+        let url = server.url(&dir);
+        ok(ftp(
+            local.path(),
+            &[&["put"], active, &["big.bin", &url]].concat(),
+        ));
+        assert_eq!(
+            std::fs::read(srv_root.path().join(mode).join("big.bin")).unwrap(),
+            big
+        );
+
+        let out = ok(ftp(local.path(), &[&["ls"], active, &[&url]].concat()));
+        let listing = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.ends_with(" big.bin") && l.contains("1500000")),
+            "{listing}"
+        );
+
+        let file_url = server.url(&format!("{mode}/big.bin"));
+        ok(ftp(
+            local.path(),
+            &[&["get"], active, &[&file_url, "copy.bin"]].concat(),
+        ));
+        assert_eq!(std::fs::read(local.path().join("copy.bin")).unwrap(), big);
+
+        // --resume continues from the local file's size.
+        std::fs::write(local.path().join("part.bin"), &big[..400_000]).unwrap();
+        ok(ftp(
+            local.path(),
+            &[&["get"], active, &["--resume", &file_url, "part.bin"]].concat(),
+        ));
+        assert_eq!(std::fs::read(local.path().join("part.bin")).unwrap(), big);
+
+        // put --resume continues from the remote size.
+        std::fs::write(srv_root.path().join(mode).join("up.bin"), &big[..99_999]).unwrap();
+        let up_url = server.url(&format!("{mode}/up.bin"));
+        ok(ftp(
+            local.path(),
+            &[&["put"], active, &["--resume", "big.bin", &up_url]].concat(),
+        ));
+        assert_eq!(
+            std::fs::read(srv_root.path().join(mode).join("up.bin")).unwrap(),
+            big
+        );
+    }
+
+    // Failures: exit status 1 and the server's reply on stderr; no empty file left behind.
+    let out = ftp(local.path(), &["get", &server.url("missing.bin")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("550"), "{stderr}");
+    assert!(!local.path().join("missing.bin").exists());
+    let bad_login = format!("ftp://u:wrong@{}/", server.addr);
+    let out = ftp(local.path(), &["ls", &bad_login]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("530"));
+    let out = ftp(local.path(), &["ls", "http://nope/"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn mirror_up_and_down_and_credentials() {
+    let srv_root = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = Server::start(srv_root.path());
+    let files: &[(&str, &[u8])] = &[
+        ("site/index.html", b"<h1>home</h1>\n"),
+        ("site/a dir/with space.txt", b"spaces\n"),
+        ("site/ünï/cödé.txt", "utf-8 names\n".as_bytes()),
+        ("site/deep/er/still/file.bin", &[0, 1, 2, 255, 254, 13, 10]),
+    ];
+    tree(files, local.path());
+
+    // The contents of site/ become those of the remote www/ (created, with its parent).
+    ok(ftp(
+        local.path(),
+        &["mirror", "site", &server.url("pub/www")],
+    ));
+    for (name, contents) in files {
+        let on_server = srv_root
+            .path()
+            .join("pub/www")
+            .join(name.strip_prefix("site/").unwrap());
+        assert_eq!(std::fs::read(&on_server).unwrap(), *contents, "{name}");
+    }
+
+    // Back down, with the user from the environment instead of the URL.
+    let down_url = format!("ftp://{}/pub/www", server.addr);
+    let mut cmd = ftp(local.path(), &["mirror", "--download", &down_url, "back"]);
+    cmd.env("FTP_USER", "u").env("FTP_PASSWORD", "p");
+    ok(cmd);
+    for (name, contents) in files {
+        let back = local
+            .path()
+            .join("back")
+            .join(name.strip_prefix("site/").unwrap());
+        assert_eq!(std::fs::read(&back).unwrap(), *contents, "{name}");
+    }
+
+    // ~/.netrc: its machine entry logs in as u (a write needs it: anonymous is read-only).
+    let host_only = format!("ftp://{}/pub/from-netrc.txt", server.addr);
+    std::fs::write(
+        local.path().join(".netrc"),
+        "machine 127.0.0.1\n  login u\n  password p\n",
+    )
+    .unwrap();
+    ok(ftp(local.path(), &["put", "site/index.html", &host_only]));
+    assert!(srv_root.path().join("pub/from-netrc.txt").is_file());
+    std::fs::remove_file(local.path().join(".netrc")).unwrap();
+
+    // No credentials anywhere: anonymous, which may read but not write.
+    let out = ok(ftp(
+        local.path(),
+        &["ls", &format!("ftp://{}/pub/", server.addr)],
+    ));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from-netrc.txt"));
+    let out = ftp(local.path(), &["put", "site/index.html", &host_only])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("550"));
+}
+
+#[test]
+fn interactive_shell_from_stdin() {
+    let srv_root = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = Server::start(srv_root.path());
+    std::fs::write(local.path().join("one.txt"), b"first\nsecond\n").unwrap();
+    std::fs::write(local.path().join("two.txt"), b"2\n").unwrap();
+    std::fs::write(local.path().join("skip.dat"), b"not matched").unwrap();
+    let (host, port) = server.addr.rsplit_once(':').unwrap();
+    let script = format!(
+        "help\nopen {host} {port}\nuser u p\nmkdir box\ncd box\npwd\nput one.txt\n\
+         mput *.txt\nls\ndir\nsize one.txt\nrename two.txt deux.txt\nascii\nget one.txt a.txt\n\
+         binary\nactive\nget one.txt b.txt\npassive\nmkdir sub\nrmdir sub\ndelete deux.txt\n\
+         status\nnonsense\ncd /\nmget none*\nbye\n"
+    );
+    let mut child = ftp(local.path(), &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // One command failed on purpose (`nonsense`), so the status says so.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "ftp: unknown command \"nonsense\" (try help)"
+    );
+    assert!(stdout.contains("mget PATTERN"), "help printed");
+    assert!(stdout.contains("/box"), "{stdout}");
+    assert!(stdout.contains("one.txt 13"), "size: {stdout}");
+    assert!(stdout.contains("Active mode on.") && stdout.contains("Type set to A"));
+    assert!(stdout.contains("211"), "server status: {stdout}");
+    let remote = srv_root.path().join("box");
+    assert_eq!(
+        std::fs::read(remote.join("one.txt")).unwrap(),
+        b"first\nsecond\n"
+    );
+    assert!(!remote.join("two.txt").exists() && !remote.join("deux.txt").exists());
+    assert!(!remote.join("skip.dat").exists() && !remote.join("sub").exists());
+    // ASCII and binary downloads of a LF file give the same bytes locally.
+    for copy in ["a.txt", "b.txt"] {
+        assert_eq!(
+            std::fs::read(local.path().join(copy)).unwrap(),
+            b"first\nsecond\n"
+        );
+    }
+}
