@@ -36,9 +36,10 @@ impl AddressError {
     }
 }
 
-/// Parses the argument of `PORT`: `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2).
+/// Parses the argument of `PORT`: `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2). On error, `offset` is
+/// where the argument stops following that grammar (`6` in `1,2,3,256,5,6`).
 pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, AddressError> {
-    parse_host_port(arg).ok_or(AddressError::Malformed { offset: 0 })
+    parse_host_port(arg).map_err(|offset| AddressError::Malformed { offset })
 }
 
 /// Formats the argument of `PORT` (and the numbers of a `227` reply).
@@ -49,7 +50,12 @@ pub fn format_port(addr: SocketAddrV4) -> String {
 }
 
 /// Parses the argument of `EPRT`: `<d><net-prt><d><net-addr><d><tcp-port><d>` (RFC 2428 §2),
-/// where `<d>` is any printable ASCII byte (`|` by convention), 1 means IPv4 and 2 IPv6.
+/// where 1 means IPv4 and 2 IPv6.
+///
+/// RFC 2428 lets `<d>` be any character in ASCII 33 to 126 (`|` by convention) but requires that
+/// it not appear in the fields. Digits, letters, `.` and `:` can appear in a protocol number, an
+/// IPv4 or IPv6 address or a port, so they are refused as delimiters (`1` would make
+/// `11112.3.4.51121` unreadable); any other printable byte, such as `#` or `!`, is taken.
 pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, AddressError> {
     let malformed = |offset| AddressError::Malformed { offset };
     let Some((&d, body)) = arg.split_first() else {
@@ -103,37 +109,92 @@ pub fn pasv_reply(addr: SocketAddrV4) -> Reply {
 }
 
 /// Reads the address of a `227` reply. Servers word the text differently (some drop the
-/// parentheses, some add text after), so this finds the first run of six comma-separated numbers
-/// anywhere in the first line, as curl and lftp do.
+/// parentheses, some add text after), so this finds the first run of exactly six
+/// comma-separated numbers `h1,h2,h3,h4,p1,p2` anywhere in the first line, as curl, lftp and
+/// Python's ftplib look for six numbers anywhere; numbers before it (`PASV 2026 ok (...)`)
+/// are skipped.
+///
+/// A run is a number, then more numbers each after a comma; spaces may follow a comma
+/// (`(10, 0, 0, 5, 4, 1)`, which lftp's `sscanf` accepts too). Where those clients take the
+/// first six numbers of a longer run, this refuses the run: a run of more than six numbers
+/// (`1,2,3,4,5,6,7`), a number over 255 or over three digits, or a space inside a number
+/// (`(192,168,1,2,195,80 5)`, which is neither port 50000 nor 805 for sure) make the run
+/// ambiguous, and connecting to a guessed port is worse than failing. Scanning then goes on
+/// after the run.
 pub fn parse_pasv_reply(text: &[u8]) -> Result<SocketAddrV4, AddressError> {
-    let mut start = 0;
-    while start < text.len() {
-        let Some(first) = text
-            .get(start..)
-            .and_then(|t| t.iter().position(u8::is_ascii_digit))
-        else {
-            break;
-        };
-        let from = start + first;
-        let rest = text.get(from..).unwrap_or_default();
-        let end = rest
-            .iter()
-            .position(|&b| !(b.is_ascii_digit() || b == b',' || b == b' '))
-            .unwrap_or(rest.len());
-        let candidate: Vec<u8> = rest
-            .get(..end)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(|&b| b != b' ')
-            .collect();
-        let candidate = candidate.strip_suffix(b",").unwrap_or(&candidate);
-        if let Some(addr) = parse_host_port(candidate) {
-            return Ok(addr);
+    let mut at = 0;
+    while let Some(b) = text.get(at) {
+        // A run starts at a digit that is not inside a longer number.
+        let after_digit = at
+            .checked_sub(1)
+            .and_then(|p| text.get(p))
+            .is_some_and(u8::is_ascii_digit);
+        let starts_run = b.is_ascii_digit() && !after_digit;
+        if !starts_run {
+            at += 1;
+            continue;
         }
-        start = from + end.max(1);
+        let (numbers, end) = number_run(text, at);
+        if let Some([h1, h2, h3, h4, p1, p2]) = numbers {
+            let ip = Ipv4Addr::new(h1, h2, h3, h4);
+            return Ok(SocketAddrV4::new(ip, u16::from_be_bytes([p1, p2])));
+        }
+        at = end.max(at + 1);
     }
     Err(AddressError::Malformed { offset: text.len() })
+}
+
+/// Reads the run of comma-separated numbers starting at `start` (a digit). Returns the six
+/// numbers if the run is exactly six numbers of at most three digits and 255, and where the run
+/// ends either way.
+fn number_run(text: &[u8], start: usize) -> (Option<[u8; 6]>, usize) {
+    let digits_at = |i: usize| {
+        text.get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut numbers = [0u8; 6];
+    let mut count = 0;
+    let mut valid = true;
+    let mut at = start;
+    loop {
+        let len = digits_at(at);
+        let value = text.get(at..at + len).and_then(decimal);
+        match (
+            value.and_then(|v| u8::try_from(v).ok()),
+            numbers.get_mut(count),
+        ) {
+            (Some(v), Some(slot)) if len <= 3 => *slot = v,
+            _ => valid = false,
+        }
+        count += 1;
+        at += len;
+        let spaces = |i: usize| {
+            text.get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&b| b == b' ')
+                .count()
+        };
+        match text.get(at) {
+            Some(b',') => {
+                let next = at + 1 + spaces(at + 1);
+                if digits_at(next) == 0 {
+                    break; // A trailing comma ends the run.
+                }
+                at = next;
+            }
+            Some(b' ') if digits_at(at + spaces(at)) > 0 => {
+                // A space inside a number: `80 5`.
+                valid = false;
+                at += spaces(at);
+            }
+            _ => break,
+        }
+    }
+    ((valid && count == 6).then_some(numbers), at)
 }
 
 /// The `229` reply for a passive listener on `port` (RFC 2428 §3).
@@ -239,6 +300,19 @@ mod tests {
         assert!(parse_port(b"1,2,3").is_err());
         assert!(parse_port(b"127,0,0,1,256,1").is_err());
         assert!(parse_port(b"127,0,0,1,1,1,1").is_err());
+        // The offset is where the grammar stops holding.
+        assert_eq!(
+            parse_port(b"1,2,3,256,5,6"),
+            Err(AddressError::Malformed { offset: 6 })
+        );
+        assert_eq!(
+            parse_port(b"127,0,0,1,1,1,1"),
+            Err(AddressError::Malformed { offset: 13 })
+        );
+        assert_eq!(
+            parse_port(b"1,2,3"),
+            Err(AddressError::Malformed { offset: 5 })
+        );
     }
 
     #[test]
@@ -269,6 +343,31 @@ mod tests {
             );
         }
         assert!(parse_pasv_reply(b"Entering Passive Mode (1,2,3,4,5)").is_err());
+        // Spaces after the commas are allowed, as lftp allows them.
+        assert_eq!(
+            parse_pasv_reply(b"Entering Passive Mode (10, 0, 0, 5, 4, 1)"),
+            Ok("10.0.0.5:1025".parse().unwrap())
+        );
+        // Ambiguous runs are no address, and scanning goes on after them.
+        for text in [
+            &b"Entering Passive Mode (192,168,1,2,195,80 5)"[..],
+            b"Entering Passive Mode (192,168,1,2,195,8 05)",
+            b"Entering Passive Mode (1,2,3,4,5,6,7)",
+            b"Entering Passive Mode (1234,5,6,7,8,9)",
+            b"Entering Passive Mode (0127,0,0,1,4,1)",
+            b"Entering Passive Mode (127,0,0,1,256,1)",
+        ] {
+            assert_eq!(
+                parse_pasv_reply(text),
+                Err(AddressError::Malformed { offset: text.len() }),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert_eq!(
+            parse_pasv_reply(b"1,2,3,4,5,6,7 then (127,0,0,1,4,1)"),
+            Ok("127.0.0.1:1025".parse().unwrap())
+        );
         let reply = pasv_reply("127.0.0.1:21090".parse().unwrap());
         assert_eq!(
             reply.to_bytes().as_ref(),
@@ -298,6 +397,25 @@ mod tests {
         assert!(parse_eprt(b"|1|1.2.3.4|21").is_err());
         assert!(parse_eprt(b"|1|1.2.3.4|21||").is_err());
         assert!(parse_eprt(b"").is_err());
+        // Delimiters that can appear in the fields are refused (RFC 2428 §2).
+        for arg in [
+            &b"111112.3.4151001"[..],
+            b"a1a1.2.3.4a5000a",
+            b".1.1.2.3.4.5000.",
+            b":2:::1:5000:",
+            b" 1 1.2.3.4 5000 ",
+        ] {
+            assert_eq!(
+                parse_eprt(arg),
+                Err(AddressError::Malformed { offset: 0 }),
+                "{}",
+                String::from_utf8_lossy(arg)
+            );
+        }
+        assert_eq!(
+            parse_eprt(b"!1!1.2.3.4!5000!"),
+            Ok("1.2.3.4:5000".parse().unwrap())
+        );
         for addr in ["1.2.3.4:21", "[fe80::1]:65535"] {
             let addr: SocketAddr = addr.parse().unwrap();
             assert_eq!(parse_eprt(format_eprt(addr).as_bytes()), Ok(addr));

@@ -984,8 +984,15 @@ fn host_port(i: &[u8]) -> NomResult<'_, SocketAddrV4> {
     Ok((i, SocketAddrV4::new(ip, u16::from_be_bytes([p1, p2]))))
 }
 
-pub(crate) fn parse_host_port(i: &[u8]) -> Option<SocketAddrV4> {
-    all_consuming(host_port).parse(i).ok().map(|(_, a)| a)
+/// The whole of `i` as `h1,h2,h3,h4,p1,p2`; the error is the offset where reading stopped.
+pub(crate) fn parse_host_port(i: &[u8]) -> Result<SocketAddrV4, usize> {
+    all_consuming(host_port)
+        .parse(i)
+        .map(|(_, a)| a)
+        .map_err(|e| match e {
+            nom::Err::Error(e) | nom::Err::Failure(e) => i.len() - e.input.len(),
+            nom::Err::Incomplete(_) => i.len(),
+        })
 }
 
 pub(crate) fn parse_ip(text: &[u8], v6: bool) -> Option<IpAddr> {
