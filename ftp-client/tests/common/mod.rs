@@ -48,6 +48,11 @@ impl Drop for Peer {
 
 /// Our own server (ftp-server on the file-system back-end), on its own tokio runtime.
 pub fn our_server() -> Peer {
+    our_server_on("127.0.0.1:0".parse().unwrap())
+}
+
+/// Our own server listening on `bind` (`[::1]:0` for IPv6).
+pub fn our_server_on(bind: SocketAddr) -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
@@ -63,7 +68,7 @@ pub fn our_server() -> Peer {
     let storage = FsStorage::new(&root).unwrap();
     let server = Server::new(TokioRuntime, storage, users, options);
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind(bind))
         .unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move { server.serve(TokioListener::new(listener)).await });

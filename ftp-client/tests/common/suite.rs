@@ -212,9 +212,34 @@ pub async fn run<R: Runtime + Clone>(rt: R, peer: &Peer, mode: DataMode, quirks:
     assert_eq!(e.code(), Some(550));
     // The connection stays usable after refusals.
     ftp.noop().await.unwrap();
-    // A raw command.
+    // A raw command, the server's status, and STOU (the server names the file).
     let reply = ftp.command("NOOP").await.unwrap();
     assert_eq!(reply.code().as_u16(), 200);
+    let status = ftp.status(None).await.unwrap();
+    assert!(
+        matches!(status.code().as_u16(), 211 | 212 | 213),
+        "{status}"
+    );
+    let mut w = ftp.stou().await.unwrap();
+    let named = w.preliminary().map(|r| r.text()).unwrap_or_default();
+    w.write_all(b"unique").await.unwrap();
+    assert_eq!(w.finish().await.unwrap().code().as_u16(), 226);
+    let stored: Vec<_> = std::fs::read_dir(disk.join(&work))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::read(p).is_ok_and(|c| c == b"unique"))
+        .collect();
+    assert_eq!(stored.len(), 1, "one file holds the STOU upload");
+    let name = stored[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        named.contains(&name),
+        "the 150 reply {named:?} names {name}"
+    );
+    ftp.delete(&name).await.unwrap();
 
     // A download cut short: aborted explicitly, then dropped; the next command still gets its
     // own reply each time.
