@@ -158,8 +158,27 @@ impl ListArgs {
 
 /// A command, as sent on the control connection.
 ///
-/// Every variant encodes to its wire form with [`Command::encode`], and parsing that gives the
-/// same value back.
+/// # Round trips
+///
+/// Every value [`Command::parse`] returns encodes with [`Command::encode`] to a line that
+/// parses back to the same value (through a [`LineDecoder`](crate::LineDecoder), which undoes
+/// the doubling of 0xFF bytes). A value built by hand round-trips if it is one `parse` could
+/// have returned; these are not, and come back different or not at all:
+///
+/// - an empty or all-space argument where the verb needs one: `Retr(Arg::default())` encodes
+///   as `RETR `, which is [`ParseErrorKind::MissingArgument`]; so are an empty `Acct` and an
+///   empty `Mfmt` path (an empty `Pass` is fine: it is sent as `PASS` and read back empty);
+/// - `Some` of an empty or all-space optional argument (of `Stou`, `Stat`, `Help`, `Lang`,
+///   `Mlst`, `Mlsd` or `Unknown`) or [`Opts`] value, which parses back as `None`;
+/// - [`ListArgs`] of a shape the parser does not produce: flags that are not words each
+///   starting with `-` (`la`, `-l name`, `-l ` with a trailing space, an empty one), a path that
+///   starts with `-` (read as flags), or one that starts with a space after flags;
+/// - `Unknown` whose verb is a known one in any case (`Unknown { verb: "RETR", .. }` parses as
+///   [`Command::Retr`]);
+/// - `Eprt` with an IPv6 scope id or flow label, which the wire form cannot carry.
+///
+/// The property tests check both halves: parsed lines and generated values in the rules above
+/// round-trip, and each exception comes back as documented.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Command {
