@@ -10,9 +10,9 @@ use ftp_proto::address::{
 };
 use ftp_proto::{
     Action, Arg, ClientConnection, Command, ConnectionInfo, EpsvArg, FormatControl, LineDecoder,
-    ListArgs, Opts, Outcome, Permissions, ProtectionLevel, Reply, ReplyCode, ReplyDecoder, Secret,
-    ServerConfig, ServerConnection, Structure, Timestamp, TransferMode, TransferType, Verb,
-    VirtualPath,
+    ListArgs, Opts, Outcome, Permissions, ProtectionLevel, Reply, ReplyCode, ReplyDecoder,
+    ReplyDecoderConfig, Secret, ServerConfig, ServerConnection, Structure, Timestamp, TransferMode,
+    TransferType, Verb, VirtualPath,
 };
 use proptest::prelude::*;
 
@@ -205,6 +205,42 @@ fn reply() -> impl Strategy<Value = Reply> {
         .prop_map(|(code, lines)| Reply::multiline(ReplyCode::new(code).unwrap(), lines).unwrap())
 }
 
+/// Control-connection bytes: mostly pieces that matter to framing and replies (line ends,
+/// Telnet commands, reply codes), with arbitrary bytes and runs long enough to pass a limit.
+fn wire_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(vec![
+            &b"\r\n"[..], b"\n", b"\r", b"\xff", b"\xff\xff", b"\xff\xf4", b"\xff\xfd",
+            b"\xff\xfa", b"\xff\xf0", b"211-", b"211 ", b"211", b"200 ok", b"230-",
+            b"220 ", b" text", b"12", b"x",
+        ]).prop_map(<[u8]>::to_vec),
+        1 => proptest::collection::vec(any::<u8>(), 0..8),
+        1 => (1usize..90, prop::sample::select(&b"a \n"[..])).prop_map(|(n, b)| vec![b; n]),
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+}
+
+/// Where to cut a stream into chunks.
+fn cut_points() -> impl Strategy<Value = Vec<prop::sample::Index>> {
+    proptest::collection::vec(any::<prop::sample::Index>(), 0..12)
+}
+
+/// `input` cut at `cuts` into consecutive chunks that together are all of it.
+fn chunks<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+    points.push(input.len());
+    points.sort_unstable();
+    let mut from = 0;
+    points
+        .into_iter()
+        .map(|to| {
+            let chunk = &input[from..to];
+            from = to;
+            chunk
+        })
+        .collect()
+}
+
 /// Frames `wire` with a fresh line decoder and parses the one line in it.
 fn through_the_wire(wire: &[u8]) -> Command {
     let mut buf = BytesMut::from(wire);
@@ -376,15 +412,57 @@ proptest! {
         let path = VirtualPath::root().resolve(&bytes);
         prop_assert!(path.as_bytes().starts_with(b"/"));
         prop_assert!(path.components().all(|c| c != b"." && c != b".." && !c.is_empty() && !c.contains(&0)));
-        let mut lines = LineDecoder::new(64);
-        let mut replies = ReplyDecoder::default();
-        for chunk in bytes.chunks(7) {
-            let mut a = BytesMut::from(chunk);
-            while lines.decode(&mut a).is_some() {}
-            prop_assert!(a.len() <= 66);
-            let mut b = BytesMut::from(chunk);
-            while replies.decode(&mut b).is_some() {}
+    }
+
+    /// One continuous stream fed in arbitrary chunks decodes to exactly the lines (and errors)
+    /// of the whole input at once, and between calls the decoder holds at most the line limit
+    /// (plus the CR of a CRLF whose LF is still in flight).
+    #[test]
+    fn chunked_lines_match_whole_and_stay_bounded(input in wire_bytes(), cuts in cut_points()) {
+        const LIMIT: usize = 64;
+        let whole = {
+            let mut dec = LineDecoder::new(LIMIT);
+            let mut buf = BytesMut::from(&input[..]);
+            std::iter::from_fn(|| dec.decode_eof(&mut buf)).collect::<Vec<_>>()
+        };
+        let mut dec = LineDecoder::new(LIMIT);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for chunk in chunks(&input, &cuts) {
+            buf.extend_from_slice(chunk);
+            while let Some(line) = dec.decode(&mut buf) {
+                got.push(line);
+            }
+            prop_assert!(buf.len() <= LIMIT + 1, "{} bytes held", buf.len());
         }
+        got.extend(std::iter::from_fn(|| dec.decode_eof(&mut buf)));
+        prop_assert!(buf.is_empty());
+        prop_assert_eq!(got, whole);
+    }
+
+    /// The same for replies: chunked decoding gives exactly the replies and errors of whole
+    /// decoding, and the bytes held stay under the line limit.
+    #[test]
+    fn chunked_replies_match_whole_and_stay_bounded(input in wire_bytes(), cuts in cut_points()) {
+        let mut config = ReplyDecoderConfig::default();
+        config.max_line_len(64).max_lines(4).max_reply_bytes(100);
+        let whole = {
+            let mut dec = ReplyDecoder::new(config.clone());
+            let mut buf = BytesMut::from(&input[..]);
+            std::iter::from_fn(|| dec.decode_eof(&mut buf)).collect::<Vec<_>>()
+        };
+        let mut dec = ReplyDecoder::new(config);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for chunk in chunks(&input, &cuts) {
+            buf.extend_from_slice(chunk);
+            while let Some(reply) = dec.decode(&mut buf) {
+                got.push(reply);
+            }
+            prop_assert!(buf.len() <= 65, "{} bytes held", buf.len());
+        }
+        got.extend(std::iter::from_fn(|| dec.decode_eof(&mut buf)));
+        prop_assert_eq!(got, whole);
     }
 
     /// A whole server session fed arbitrary input: no panic, every reply it sends decodes, and
@@ -394,6 +472,8 @@ proptest! {
         lines in proptest::collection::vec(prop_oneof![
             command().prop_map(|c| c.to_bytes().to_vec()),
             proptest::collection::vec(any::<u8>(), 0..40),
+            // Longer than the line limit.
+            proptest::collection::vec(any::<u8>(), 250..600),
         ], 0..30),
     ) {
         let info = ConnectionInfo { local: "127.0.0.1:21".parse().unwrap(), peer: "127.0.0.1:40000".parse().unwrap() };
@@ -403,9 +483,18 @@ proptest! {
         server.poll_transmit(&mut output);
         for line in lines {
             input.extend_from_slice(&line);
-            server.handle_input(&mut input);
-            prop_assert!(input.len() <= 4096, "input is consumed or bounded");
-            while let Some(action) = server.poll_action() {
+            // As a driver does: feed, answer the actions, feed what was held meanwhile.
+            loop {
+                server.handle_input(&mut input);
+                // A session that wants more has taken every whole line; what is left is part
+                // of one, within the limit (256, plus the CR of a CRLF).
+                prop_assert!(
+                    !server.wants_read() || input.len() <= 257,
+                    "{} bytes left unread", input.len()
+                );
+                let Some(action) = server.poll_action() else {
+                    break;
+                };
                 let (id, outcome) = match action {
                     Action::Authenticate { id, .. } | Action::Account { id, .. } => (id, Outcome::LoggedIn(Permissions::ALL)),
                     Action::OpenPassive { id, .. } => (id, Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap())),
