@@ -306,7 +306,9 @@ impl MemoryWriter {
         }
         let mut tree = lock(&self.tree);
         tree.used = tree.used.saturating_sub(mem::take(&mut self.reserved));
-        tree.put_file(&self.path, self.data.split().freeze())
+        // Taken, not split: a writer not dropped yet must not keep a share of the buffer,
+        // or the next upload over this file could not reuse its memory.
+        tree.put_file(&self.path, mem::take(&mut self.data).freeze())
     }
 }
 
@@ -509,6 +511,25 @@ impl Storage for MemoryStorage {
                     data.truncate(keep as usize);
                     *modified = SystemTime::now();
                 }
+                if keep == 0 {
+                    // A replaced file nobody reads any more lends its memory to the upload:
+                    // no reallocation, and no page faults on memory already touched once.
+                    let reused = match mem::take(data).try_into_mut() {
+                        Ok(mut buffer) => {
+                            buffer.clear();
+                            buffer
+                        }
+                        Err(_) => BytesMut::new(),
+                    };
+                    tree.used = tree.used.saturating_sub(len);
+                    return Ok(MemoryWriter {
+                        tree: Arc::clone(&self.tree),
+                        path: path.clone(),
+                        data: reused,
+                        reserved: 0,
+                        committed: false,
+                    });
+                }
                 (data.clone(), len - keep)
             }
             None if matches!(mode, WriteMode::At(offset) if offset > 0) => {
@@ -636,6 +657,32 @@ mod tests {
     }
 
     conformance::conformance_tests!(make);
+
+    #[test]
+    fn replacing_a_file_reuses_its_memory_only_when_nobody_reads_it() {
+        let s = MemoryStorage::new();
+        block_on(async {
+            write_all(&s, "f", WriteMode::Truncate, &[1; 4096])
+                .await
+                .unwrap();
+            let first = s.read_file("f").unwrap();
+            let first_ptr = first.as_ptr();
+            drop(first);
+            // Nobody holds the old contents: the upload writes into the same allocation.
+            write_all(&s, "f", WriteMode::Truncate, &[2; 4096])
+                .await
+                .unwrap();
+            let second = s.read_file("f").unwrap();
+            assert_eq!(second.as_ptr(), first_ptr);
+            assert_eq!(second, vec![2; 4096]);
+            // A reader holds the contents: they stay as they were, the upload goes elsewhere.
+            write_all(&s, "f", WriteMode::Truncate, &[3; 100])
+                .await
+                .unwrap();
+            assert_eq!(second, vec![2; 4096]);
+            assert_eq!(s.read_file("f").unwrap(), vec![3; 100]);
+        });
+    }
 
     #[test]
     fn quota() {
