@@ -531,13 +531,15 @@ where
         }
     }
 
-    /// Accepts the server's data connection, refusing any from another host.
-    async fn accept_from_server(&self, listener: &R::Listener) -> Result<R::Stream> {
-        let limit = self.options.data_timeout;
-        let (stream, from) = timeout(&self.runtime, limit, listener.accept())
+    /// Accepts the server's data connection, refusing any from another host. (It borrows only
+    /// what it needs: a `&Self` held across the wait would make the future `!Send`, `Client`
+    /// not being `Sync`.)
+    async fn accept_from_server(&mut self, listener: &R::Listener) -> Result<R::Stream> {
+        let (runtime, limit, peer) = (&self.runtime, self.options.data_timeout, self.peer.ip());
+        let (stream, from) = timeout(runtime, limit, listener.accept())
             .await
             .ok_or(Error::Timeout(Stage::DataConnect))??;
-        if !is_same_ip(from.ip(), self.peer.ip()) {
+        if !is_same_ip(from.ip(), peer) {
             return Err(Error::ForeignDataConnection(from));
         }
         Ok(stream)
