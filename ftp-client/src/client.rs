@@ -518,7 +518,10 @@ where
                     return Err(self.unexpected_data_target());
                 }
                 let (op, done) = self.start_transfer(cmd, offset).await?;
-                match self.accept_from_server(&listener).await {
+                let limit = self.options.data_timeout;
+                let accepted =
+                    Self::accept_from_server(&self.runtime, limit, self.peer.ip(), &listener);
+                match accepted.await {
                     Ok(stream) => Ok(Opened { stream, op, done }),
                     Err(e) => {
                         if done.is_none() {
@@ -531,11 +534,15 @@ where
         }
     }
 
-    /// Accepts the server's data connection, refusing any from another host. (It borrows only
+    /// Accepts the server's data connection, refusing any from another host. (It takes only
     /// what it needs: a `&Self` held across the wait would make the future `!Send`, `Client`
     /// not being `Sync`.)
-    async fn accept_from_server(&mut self, listener: &R::Listener) -> Result<R::Stream> {
-        let (runtime, limit, peer) = (&self.runtime, self.options.data_timeout, self.peer.ip());
+    async fn accept_from_server(
+        runtime: &R,
+        limit: std::time::Duration,
+        peer: std::net::IpAddr,
+        listener: &R::Listener,
+    ) -> Result<R::Stream> {
         let (stream, from) = timeout(runtime, limit, listener.accept())
             .await
             .ok_or(Error::Timeout(Stage::DataConnect))??;
