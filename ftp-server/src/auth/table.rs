@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use async_trait::async_trait;
 use ftp_proto::{Permissions, VirtualPath};
 
@@ -139,42 +139,103 @@ impl UserTable {
 
 /// Verifies off the executor: Argon2 costs tens of milliseconds of CPU and 19 MiB of memory by
 /// design. At most one verification per CPU runs at once, so a flood of logins queues instead of
-/// allocating 19 MiB per attempt.
+/// allocating 19 MiB per attempt, and each running verification works in one of as many
+/// reusable buffers: the memory is allocated once, not once per login on whichever blocking
+/// thread runs it (where the allocator kept it: 3 GiB after a few thousand logins).
 async fn verify(hash: Arc<str>, password: Vec<u8>) -> bool {
     blocking::unblock(move || {
-        let _permit = HashPermit::acquire();
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(&password, &parsed)
-                .is_ok()
-        })
+        let mut permit = HashPermit::acquire();
+        verify_in(&mut permit.blocks, &hash, &password)
     })
     .await
 }
 
-/// A counting semaphore over the blocking threads that run hashes.
-struct HashPermit;
+/// Checks `password` against the PHC string `hash`, with `blocks` as Argon2's working memory
+/// (grown to the hash's memory cost when needed). As `PasswordVerifier` does, with the output
+/// compared in constant time.
+fn verify_in(blocks: &mut Vec<Block>, hash: &str, password: &[u8]) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = parsed
+        .version
+        .map_or(Ok(Version::default()), Version::try_from)
+    else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let Some(memory) = blocks.get_mut(..needed) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    if argon2
+        .hash_password_into_with_memory(password, salt, &mut out, memory)
+        .is_err()
+    {
+        return false;
+    }
+    // Constant time: no early exit on the first differing byte.
+    let difference = out
+        .iter()
+        .zip(expected.as_bytes())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    difference == 0 && out.len() == expected.len()
+}
 
-static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+/// A counting semaphore over the blocking threads that run hashes; each permit carries a
+/// working-memory buffer, returned to the pool with the permit.
+struct HashPermit {
+    blocks: Vec<Block>,
+}
+
+/// The permits taken, and the buffers of the permits not taken.
+struct Pool {
+    taken: usize,
+    idle: Vec<Vec<Block>>,
+}
+
+/// The pool, and the signal that a permit was returned.
+static RUNNING: (Mutex<Pool>, Condvar) = (
+    Mutex::new(Pool {
+        taken: 0,
+        idle: Vec::new(),
+    }),
+    Condvar::new(),
+);
 
 impl HashPermit {
     fn acquire() -> Self {
         let limit = std::thread::available_parallelism().map_or(2, usize::from);
-        let (count, freed) = &RUNNING;
-        let mut running = count.lock().unwrap_or_else(PoisonError::into_inner);
-        while *running >= limit {
-            running = freed.wait(running).unwrap_or_else(PoisonError::into_inner);
+        let (state, freed) = &RUNNING;
+        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.taken >= limit {
+            state = freed.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
-        *running += 1;
-        Self
+        state.taken += 1;
+        let blocks = state.idle.pop().unwrap_or_default();
+        Self { blocks }
     }
 }
 
 impl Drop for HashPermit {
     fn drop(&mut self) {
-        let (count, freed) = &RUNNING;
-        let mut running = count.lock().unwrap_or_else(PoisonError::into_inner);
-        *running -= 1;
+        let (state, freed) = &RUNNING;
+        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.taken -= 1;
+        state.idle.push(std::mem::take(&mut self.blocks));
         freed.notify_one();
     }
 }
@@ -217,6 +278,33 @@ impl Authenticator for UserTable {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn other_argon2_variants_and_costs_verify_in_reused_memory() {
+        use argon2::PasswordHasher;
+        let small = Params::new(1024, 2, 1, Some(32)).unwrap();
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, small)
+            .hash_password(b"pw")
+            .unwrap()
+            .to_string();
+        assert!(argon2i.starts_with("$argon2i$v=19$m=1024,t=2,p=1$"));
+        let mut blocks = Vec::new();
+        // A large default-cost hash first, so the small one runs in a bigger buffer.
+        assert!(verify_in(&mut blocks, &hash_password(b"big"), b"big"));
+        let grown = blocks.len();
+        assert!(verify_in(&mut blocks, &argon2i, b"pw"));
+        assert!(!verify_in(&mut blocks, &argon2i, b"pw "));
+        assert_eq!(blocks.len(), grown, "the buffer is reused, not regrown");
+        for broken in [
+            "",
+            "$argon2id$",
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ",
+            "plain",
+        ] {
+            assert!(!verify_in(&mut blocks, broken, b"pw"), "{broken:?}");
+        }
+    }
+
     use super::*;
     use futures_lite::future::block_on;
 
