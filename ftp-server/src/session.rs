@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
@@ -102,11 +102,30 @@ pub(crate) async fn run<R: Runtime, S: Storage, A: Authenticator, C>(
     session.abort_transfer();
 }
 
+/// Reads what the control connection has into `input`, through a scratch buffer of the
+/// thread's: an idle session then holds no read buffer of its own (1 KiB each, a quarter of
+/// an idle session's memory).
+fn read_into<C: AsyncRead + Unpin>(
+    control: &mut C,
+    cx: &mut Context<'_>,
+    input: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<[u8; 1024]> = const { std::cell::RefCell::new([0; 1024]) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        let polled = Pin::new(control).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            input.extend_from_slice(buf.get(..n).unwrap_or_default());
+        }
+        polled
+    })
+}
+
 impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
     async fn drive<C: AsyncRead + AsyncWrite + Unpin>(&mut self, mut control: C) -> io::Result<()> {
         let mut input = BytesMut::new();
         let mut output = BytesMut::new();
-        let mut read_buf = vec![0u8; 1024];
         let mut shutdown = self.shared.shutdown_signal();
         let mut shutdown_seen = false;
         let mut deadline = self.shared.deadline_signal();
@@ -134,7 +153,9 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                     let _ = control.close().await;
                     return Ok(());
                 }
-                self.perform(action).await;
+                // Boxed: its state (storage calls, the login) would otherwise sit inline in
+                // every session's future for the session's whole life, idle or not.
+                Box::pin(self.perform(action)).await;
                 continue;
             }
             // Commands read earlier but held while an action ran.
@@ -152,7 +173,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                 let conn = &self.conn;
                 let transfer = &mut self.transfer;
                 let control = &mut control;
-                let read_buf = &mut read_buf;
+                let input = &mut input;
                 poll_fn(|cx| {
                     if !shutdown_seen && shutdown.poll_unpin(cx).is_ready() {
                         return Poll::Ready(Event::Shutdown);
@@ -166,7 +187,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                         }
                     }
                     if conn.wants_read() {
-                        if let Poll::Ready(r) = Pin::new(&mut *control).poll_read(cx, read_buf) {
+                        if let Poll::Ready(r) = read_into(&mut *control, cx, input) {
                             return Poll::Ready(Event::Read(r));
                         }
                     }
@@ -181,9 +202,8 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
             };
             match event {
                 Event::Read(Ok(0)) => self.conn.handle_eof(&mut input),
-                Event::Read(Ok(n)) => {
+                Event::Read(Ok(_)) => {
                     idle = None;
-                    input.extend_from_slice(read_buf.get(..n).unwrap_or_default());
                     self.conn.handle_input_with(&mut input, log);
                 }
                 Event::Read(Err(e)) => return Err(e),
