@@ -573,3 +573,32 @@ fn ftpd_masquerade() {
     assert_eq!(code, 229);
     assert!(!text.contains("203"), "{text}");
 }
+
+#[test]
+fn ftpd_connection_limits() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &["--max-connections", "3", "--max-connections-per-ip", "2"],
+    );
+    let first = Ctl::anonymous(server.addr);
+    let _second = Ctl::connect(server.addr);
+    // The third from the same address: 421 and closed.
+    let mut third = TcpStream::connect(server.addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut refused = String::new();
+    third.read_to_string(&mut refused).unwrap();
+    assert!(refused.starts_with("421 "), "{refused:?}");
+    // Another address (127.0.0.2 is loopback too) still gets the last place overall.
+    let other = std::process::Command::new("python3")
+        .args(["-c", &format!(
+            "import socket; s = socket.create_connection(('127.0.0.1', {}), source_address=('127.0.0.2', 0)); print(s.recv(100).decode().split()[0])",
+            server.addr.port()
+        )])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&other.stdout).trim(), "220");
+    drop(first);
+}
