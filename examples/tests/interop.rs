@@ -592,7 +592,7 @@ fn ftpd_connection_limits() {
     third.read_to_string(&mut refused).unwrap();
     assert!(refused.starts_with("421 "), "{refused:?}");
     // Another address (127.0.0.2 is loopback too) still gets the last place overall.
-    let other = std::process::Command::new("python3")
+    let other = Command::new("python3")
         .args(["-c", &format!(
             "import socket; s = socket.create_connection(('127.0.0.1', {}), source_address=('127.0.0.2', 0)); print(s.recv(100).decode().split()[0])",
             server.addr.port()
