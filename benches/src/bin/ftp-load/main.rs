@@ -95,6 +95,10 @@ pub(crate) struct Args {
     /// Files in the directory each session lists.
     #[arg(long, default_value_t = 100)]
     list_entries: usize,
+    /// List this existing directory in the session measurement instead of creating one (for
+    /// logins that may not write, such as anonymous ones).
+    #[arg(long)]
+    list_dir: Option<String>,
     /// Idle sessions held open for the memory measurement.
     #[arg(long, default_value_t = 1000)]
     idle_sessions: usize,
@@ -210,15 +214,10 @@ async fn run(args: &Args) -> Result<bool, String> {
         .trim()
         .to_owned();
     let mut created = Created::default();
-    let needs_files = [
-        Phase::Retr,
-        Phase::Stor,
-        Phase::Concurrent,
-        Phase::Sessions,
-        Phase::Small,
-    ]
-    .into_iter()
-    .any(|p| args.wants(p));
+    let needs_files = [Phase::Retr, Phase::Stor, Phase::Concurrent, Phase::Small]
+        .into_iter()
+        .any(|p| args.wants(p))
+        || (args.wants(Phase::Sessions) && args.list_dir.is_none());
     let work = remote_join(&args.dir, &format!("ftp-load-{}", std::process::id()));
     if needs_files {
         phases::make_work_dir(&mut ftp, &work, &mut created).await?;

@@ -395,9 +395,12 @@ pub(crate) async fn sessions(
     work: &str,
     created: &mut Created,
 ) -> Result<PhaseReport, String> {
-    let dir = remote_join(work, "list");
     let entries = args.list_entries;
-    {
+    let dir = match &args.list_dir {
+        Some(existing) => existing.clone(),
+        None => remote_join(work, "list"),
+    };
+    if args.list_dir.is_none() {
         let mut ftp = target.session().await.ctx(|| "connect and log in".into())?;
         ftp.mkdir(&dir).await.ctx(|| format!("MKD {dir}"))?;
         created.dirs.push(dir.clone());
