@@ -7,16 +7,17 @@
 //! [`blocking`] thread pool, so the back-end works under any executor.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Seek, SeekFrom};
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use blocking::{Unblock, unblock};
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use cap_std::fs::{Dir, OpenOptions, ReadDir};
 use ftp_proto::VirtualPath;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -156,9 +157,19 @@ fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
     }
 }
 
+/// How much of a file is read at once when it is opened: a file this small is served from
+/// memory with no further trip to a blocking thread (most files of a web site or a mail
+/// spool), a larger one streams on after it.
+const HEAD: usize = 64 * 1024;
+
 /// Streams a file's contents; see [`Storage::open_read`].
 #[derive(Debug)]
-pub struct FsReader(Unblock<std::fs::File>);
+pub struct FsReader {
+    /// The start of the file, read when it was opened, served first.
+    head: Bytes,
+    /// The rest, streamed from a blocking thread; `None` when the head held it all.
+    rest: Option<Unblock<std::fs::File>>,
+}
 
 impl AsyncRead for FsReader {
     fn poll_read(
@@ -166,18 +177,85 @@ impl AsyncRead for FsReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        if !self.head.is_empty() {
+            let n = buf.len().min(self.head.len());
+            let chunk = self.head.split_to(n);
+            if let Some(dst) = buf.get_mut(..n) {
+                dst.copy_from_slice(&chunk);
+            }
+            return Poll::Ready(Ok(n));
+        }
+        match self.rest.as_mut() {
+            Some(rest) => Pin::new(rest).poll_read(cx, buf),
+            None => Poll::Ready(Ok(0)),
+        }
     }
 }
 
 /// Streams an upload into a file; see [`Storage::open_write`].
 ///
-/// Writes run on a blocking thread behind a bounded pipe; `poll_close` waits until everything
-/// has reached the file (it does not `fsync`) and reports any write error. The server always
-/// closes a finished upload. A writer dropped without closing (an interrupted upload) leaves
-/// what had reached the file, like any file system; bytes still in the pipe may be lost.
+/// The first [`HEAD`] bytes are kept in memory: an upload that small reaches the file in one
+/// trip to a blocking thread when the writer is closed. A larger one streams on through a
+/// bounded pipe to a blocking thread. `poll_close` waits until everything has reached the
+/// file (it does not `fsync`) and reports any write error. The server always closes a
+/// finished upload. A writer dropped without closing (an interrupted upload) leaves what had
+/// reached the file, like any file system, and writes what it held in memory in the
+/// background; bytes still in the pipe may be lost.
 #[derive(Debug)]
-pub struct FsWriter(Unblock<std::fs::File>);
+pub struct FsWriter(WriterState);
+
+#[derive(Debug)]
+enum WriterState {
+    /// Fewer than `HEAD` bytes written so far, all in `held`.
+    Holding {
+        file: std::fs::File,
+        held: Vec<u8>,
+    },
+    /// Streaming; `backlog` (what was held) goes into the pipe before anything else.
+    Streaming {
+        pipe: Unblock<std::fs::File>,
+        backlog: Bytes,
+    },
+    /// Writing what was held, at close.
+    Closing(blocking::Task<io::Result<()>>),
+    Closed,
+}
+
+impl FsWriter {
+    fn new(file: std::fs::File) -> Self {
+        Self(WriterState::Holding {
+            file,
+            held: Vec::new(),
+        })
+    }
+
+    /// Moves from holding to streaming, and writes the backlog into the pipe.
+    fn poll_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&mut Unblock<std::fs::File>>> {
+        self.0 = match std::mem::replace(&mut self.0, WriterState::Closed) {
+            WriterState::Holding { file, held } => WriterState::Streaming {
+                pipe: Unblock::with_capacity(PIPE, file),
+                backlog: Bytes::from(held),
+            },
+            other => other,
+        };
+        match &mut self.0 {
+            WriterState::Streaming { pipe, backlog } => {
+                while !backlog.is_empty() {
+                    let n = ready!(Pin::new(&mut *pipe).poll_write(cx, backlog))?;
+                    if n == 0 {
+                        return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                    }
+                    backlog.advance(n);
+                }
+                Poll::Ready(Ok(pipe))
+            }
+            _ => Poll::Ready(Err(io::Error::other("write after close"))),
+        }
+    }
+}
 
 impl AsyncWrite for FsWriter {
     fn poll_write(
@@ -185,15 +263,73 @@ impl AsyncWrite for FsWriter {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        if let WriterState::Holding { held, .. } = &mut self.0 {
+            if held.len() + buf.len() <= HEAD {
+                held.extend_from_slice(buf);
+                return Poll::Ready(Ok(buf.len()));
+            }
+        }
+        let pipe = ready!(self.poll_stream(cx))?;
+        Pin::new(pipe).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        match &mut self.0 {
+            // Held bytes reach the file at close; nothing is on its way before that.
+            WriterState::Holding { .. } | WriterState::Closed => Poll::Ready(Ok(())),
+            WriterState::Closing(_) => Poll::Ready(Ok(())),
+            WriterState::Streaming { .. } => {
+                let pipe = ready!(self.poll_stream(cx))?;
+                Pin::new(pipe).poll_flush(cx)
+            }
+        }
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
+        loop {
+            match &mut self.0 {
+                WriterState::Holding { .. } => {
+                    self.0 = match std::mem::replace(&mut self.0, WriterState::Closed) {
+                        WriterState::Holding { mut file, held } => {
+                            WriterState::Closing(unblock(move || {
+                                use std::io::Write;
+                                file.write_all(&held)
+                            }))
+                        }
+                        other => other,
+                    };
+                }
+                WriterState::Closing(task) => {
+                    let result = ready!(Pin::new(task).poll(cx));
+                    self.0 = WriterState::Closed;
+                    return Poll::Ready(result);
+                }
+                WriterState::Streaming { .. } => {
+                    let pipe = ready!(self.poll_stream(cx))?;
+                    ready!(Pin::new(pipe).poll_close(cx))?;
+                    self.0 = WriterState::Closed;
+                    return Poll::Ready(Ok(()));
+                }
+                WriterState::Closed => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+impl Drop for FsWriter {
+    fn drop(&mut self) {
+        // An interrupted upload keeps what it sent, as it would had it streamed.
+        if let WriterState::Holding { mut file, held } =
+            std::mem::replace(&mut self.0, WriterState::Closed)
+        {
+            if !held.is_empty() {
+                unblock(move || {
+                    use std::io::Write;
+                    let _ = file.write_all(&held);
+                })
+                .detach();
+            }
+        }
     }
 }
 
@@ -271,16 +407,23 @@ impl Storage for FsStorage {
         offset: u64,
     ) -> Result<FsReader, StorageError> {
         let rel = relative(path)?;
-        let file = self
+        let (head, file) = self
             .run(move |dir| {
                 check_regular(&dir.metadata(&rel)?)?;
                 let mut file = dir.open(&rel)?.into_std();
                 // Past the end is fine: reading there yields nothing.
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(file)
+                let mut head = Vec::new();
+                (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
+                // Short of HEAD: that was the end of the file.
+                let rest = (head.len() == HEAD).then_some(file);
+                Ok((head, rest))
             })
             .await?;
-        Ok(FsReader(Unblock::with_capacity(PIPE, file)))
+        Ok(FsReader {
+            head: Bytes::from(head),
+            rest: file.map(|f| Unblock::with_capacity(PIPE, f)),
+        })
     }
 
     async fn open_write(
@@ -319,7 +462,7 @@ impl Storage for FsStorage {
                 Ok(file)
             })
             .await?;
-        Ok(FsWriter(Unblock::with_capacity(PIPE, file)))
+        Ok(FsWriter::new(file))
     }
 
     async fn mkdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
