@@ -506,14 +506,10 @@ impl Storage for MemoryStorage {
                     WriteMode::At(offset) => offset,
                     WriteMode::Truncate | WriteMode::CreateNew => 0,
                 };
-                // Truncate now, as a file system does when the file is opened.
-                if keep < len {
-                    data.truncate(keep as usize);
-                    *modified = SystemTime::now();
-                }
                 if keep == 0 {
                     // A replaced file nobody reads any more lends its memory to the upload:
                     // no reallocation, and no page faults on memory already touched once.
+                    // (Before any truncate: truncating a Vec-backed `Bytes` to 0 frees it.)
                     let reused = match mem::take(data).try_into_mut() {
                         Ok(mut buffer) => {
                             buffer.clear();
@@ -521,6 +517,7 @@ impl Storage for MemoryStorage {
                         }
                         Err(_) => BytesMut::new(),
                     };
+                    *modified = SystemTime::now();
                     tree.used = tree.used.saturating_sub(len);
                     return Ok(MemoryWriter {
                         tree: Arc::clone(&self.tree),
@@ -529,6 +526,11 @@ impl Storage for MemoryStorage {
                         reserved: 0,
                         committed: false,
                     });
+                }
+                // Truncate now, as a file system does when the file is opened.
+                if keep < len {
+                    data.truncate(keep as usize);
+                    *modified = SystemTime::now();
                 }
                 (data.clone(), len - keep)
             }
@@ -675,6 +677,20 @@ mod tests {
             let second = s.read_file("f").unwrap();
             assert_eq!(second.as_ptr(), first_ptr);
             assert_eq!(second, vec![2; 4096]);
+            // The same for contents backed by a Vec whose length is its capacity (how
+            // `Bytes::from(Vec)` and a BytesMut grown to exactly its size are kept).
+            // The writer starts with the old allocation (an address could be reused by the
+            // allocator by chance; a capacity at open cannot).
+            s.insert_file("exact", Bytes::from(vec![7u8; 4096]))
+                .unwrap();
+            let w = s
+                .open_write(&user(), &p("exact"), WriteMode::Truncate)
+                .await
+                .unwrap();
+            assert!(w.data.capacity() >= 4096, "capacity {}", w.data.capacity());
+            assert!(w.data.is_empty());
+            drop(w);
+            assert_eq!(s.read_file("exact").unwrap(), Bytes::new());
             // A reader holds the contents: they stay as they were, the upload goes elsewhere.
             write_all(&s, "f", WriteMode::Truncate, &[3; 100])
                 .await
