@@ -1,0 +1,200 @@
+//! A whole client (driver, machine, transfer streams) against a "server" whose every byte
+//! comes from the fuzzer: the control connection's replies, and the contents of each data
+//! connection. The client runs a fixed session (login, FEAT, the directory commands,
+//! listings, a download read to its end, one dropped early, an upload, QUIT), whatever the
+//! replies are. Streams end when the input does and timers never fire, so every wait ends by
+//! the input's end: a hang is a bug. Checked: no panic, every command the client sent parses
+//! back, and what it sent stays bounded.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use ftp_client::runtime::{BoxFuture, Listener, Runtime};
+use ftp_client::{Client, DataMode, Options};
+use ftp_proto::Command;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+/// An in-memory stream: reads come from `input` in `step`-sized chunks, then end; writes are
+/// recorded in a buffer the harness shares.
+struct Scripted {
+    input: Bytes,
+    step: usize,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl AsyncRead for Scripted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = self.input.len().min(self.step).min(buf.len());
+        let chunk = self.input.split_to(n);
+        buf[..n].copy_from_slice(&chunk);
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for Scripted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut out = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep what the control connection carries; data uploads only count.
+        if out.len() < 1 << 20 {
+            out.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Every data connection, passive or active, carries the same fuzzed bytes.
+#[derive(Clone)]
+struct Offline {
+    data: Bytes,
+    sink: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Offline {
+    fn stream(&self) -> Scripted {
+        Scripted {
+            input: self.data.clone(),
+            step: 4096,
+            output: Arc::clone(&self.sink),
+        }
+    }
+}
+
+struct Accepts(Offline);
+
+#[async_trait]
+impl Listener for Accepts {
+    type Stream = Scripted;
+    async fn accept(&self) -> io::Result<(Scripted, SocketAddr)> {
+        Ok((self.0.stream(), SocketAddr::from(([127, 0, 0, 1], 20))))
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::from(([127, 0, 0, 1], 50000)))
+    }
+}
+
+#[async_trait]
+impl Runtime for Offline {
+    type Stream = Scripted;
+    type Listener = Accepts;
+    async fn resolve(&self, _: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+    }
+    async fn connect(&self, _: SocketAddr) -> io::Result<(Scripted, SocketAddr)> {
+        Ok((self.stream(), SocketAddr::from(([127, 0, 0, 1], 40000))))
+    }
+    async fn bind(&self, _: SocketAddr) -> io::Result<Accepts> {
+        Ok(Accepts(self.clone()))
+    }
+    fn sleep(&self, _: Duration) -> BoxFuture<()> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// Runs the session on `data`: byte 0 picks the control chunk size and the data mode, byte 1
+/// the length of the data connections' contents (times 16), which follow; the rest is what
+/// the server says on the control connection.
+pub fn run(data: &[u8]) {
+    let [mode, data_len, rest @ ..] = data else {
+        return;
+    };
+    let data_len = (usize::from(*data_len) * 16).min(rest.len());
+    let (data_bytes, control) = rest.split_at(data_len);
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let runtime = Offline {
+        data: Bytes::copy_from_slice(data_bytes),
+        sink: Arc::new(Mutex::new(Vec::new())),
+    };
+    let stream = Scripted {
+        input: Bytes::copy_from_slice(control),
+        step: usize::from(mode & 0x3f) + 1,
+        output: Arc::clone(&sent),
+    };
+    let mut options = Options::default();
+    options.max_listing_bytes = 1 << 12;
+    options
+        .replies
+        .max_line_len(512)
+        .max_lines(64)
+        .max_reply_bytes(1 << 14);
+    if mode & 0x40 != 0 {
+        options.data_mode = DataMode::Active { bind: None };
+    }
+    let peer = SocketAddr::from(([127, 0, 0, 1], 21));
+    let local = SocketAddr::from(([127, 0, 0, 1], 40000));
+    futures_lite::future::block_on(async move {
+        let Ok(mut ftp) = Client::with_stream(runtime, stream, peer, local, options).await else {
+            return;
+        };
+        session(&mut ftp).await;
+        let _ = ftp.quit().await;
+    });
+    // Every line the client sent is a command it can parse back.
+    let sent = sent.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        sent.len() < 64 << 10,
+        "the client sent {} bytes",
+        sent.len()
+    );
+    for line in sent.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let line = line
+            .strip_suffix(b"\r")
+            .expect("every command ends in CRLF");
+        assert!(
+            Command::parse(Bytes::copy_from_slice(line)).is_ok(),
+            "sent {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+async fn session<S>(ftp: &mut Client<Offline, S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let _ = ftp.login("user", "pass").await;
+    let _ = ftp.features().await;
+    let _ = ftp.pwd().await;
+    let _ = ftp.cwd("dir").await;
+    let _ = ftp.size("file").await;
+    let _ = ftp.mdtm("file").await;
+    let _ = ftp.mlst(Some("file")).await;
+    let _ = ftp.list(None).await;
+    let _ = ftp.nlst(Some("dir")).await;
+    let _ = ftp.mlsd(None).await;
+    if let Ok(mut r) = ftp.retr("file", 10).await {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf).await;
+    }
+    if let Ok(mut r) = ftp.retr("file", 0).await {
+        let mut one = [0u8; 1];
+        let _ = r.read(&mut one).await;
+        // Dropped early: aborted before the next command.
+    }
+    if let Ok(mut w) = ftp.stor("up", 0).await {
+        let _ = w.write_all(b"uploaded bytes\n").await;
+        let _ = w.finish().await;
+    }
+    let _ = ftp.rename("a", "b").await;
+    let _ = ftp.noop().await;
+}
