@@ -26,12 +26,12 @@ impl Arg {
     /// Checks and wraps `bytes`.
     pub fn new(bytes: impl Into<Bytes>) -> Result<Self, InvalidArg> {
         let bytes = bytes.into();
-        match bytes
-            .iter()
-            .enumerate()
-            .find(|(_, b)| matches!(b, b'\r' | b'\n' | 0))
-        {
-            Some((at, &byte)) => Err(InvalidArg { byte, at }),
+        // memchr's vectorised search: arguments are mostly paths, scanned once per command.
+        match memchr::memchr3(b'\r', b'\n', 0, &bytes) {
+            Some(at) => Err(InvalidArg {
+                byte: bytes.get(at).copied().unwrap_or_default(),
+                at,
+            }),
             None => Ok(Self(bytes)),
         }
     }

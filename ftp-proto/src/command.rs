@@ -479,14 +479,21 @@ fn trim_end(raw: &[u8]) -> &[u8] {
 /// letters (every known verb does). Matching words instead of byte arrays lets the compiler
 /// turn the verb table into a binary search.
 fn upper4(verb: &[u8]) -> Option<u32> {
-    if verb.len() > 4 {
-        return None;
-    }
-    let mut out = [b' '; 4];
-    for (o, v) in out.iter_mut().zip(verb) {
-        *o = v.to_ascii_uppercase();
-    }
-    Some(u32::from_be_bytes(out))
+    // Every known verb has three or four letters; shorter and longer ones are unknown.
+    let bytes = match *verb {
+        [a, b, c] => [a, b, c, b' '],
+        [a, b, c, d] => [a, b, c, d],
+        _ => return None,
+    };
+    Some(fold_case(u32::from_be_bytes(bytes)))
+}
+
+/// Clears bit 5 of every byte: a letter becomes upper case, and no other byte becomes a letter
+/// (the bytes that map onto `A`..=`Z` are exactly the letters), so comparing folded words is
+/// comparing verbs case-insensitively. The padding space becomes 0, which no verb byte (graphic
+/// ASCII) can become.
+const fn fold_case(word: u32) -> u32 {
+    word & 0xDFDF_DFDF
 }
 
 /// The known verbs as [`upper4`] words.
@@ -548,7 +555,7 @@ mod verbs {
 
 /// A verb as the word [`upper4`] makes of it.
 const fn word(verb: &[u8; 4]) -> u32 {
-    u32::from_be_bytes(*verb)
+    fold_case(u32::from_be_bytes(*verb))
 }
 
 impl Command {
