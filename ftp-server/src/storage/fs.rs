@@ -194,7 +194,7 @@ impl AsyncRead for FsReader {
 
 /// Streams an upload into a file; see [`Storage::open_write`].
 ///
-/// The first [`HEAD`] bytes are kept in memory: an upload that small reaches the file in one
+/// The first 64 KiB are kept in memory: an upload that small reaches the file in one
 /// trip to a blocking thread when the writer is closed. A larger one streams on through a
 /// bounded pipe to a blocking thread. `poll_close` waits until everything has reached the
 /// file (it does not `fsync`) and reports any write error. The server always closes a

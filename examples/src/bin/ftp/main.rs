@@ -48,7 +48,7 @@ enum Cmd {
         /// Active mode: the server connects to us (EPRT/PORT).
         #[arg(long)]
         active: bool,
-        /// ftp://[user[:password]@]host[:port]/path
+        /// The URL, ftp://user:password@host:port/path (user, password and port optional)
         url: String,
     },
     /// Download a file.
@@ -59,7 +59,7 @@ enum Cmd {
         /// Continue from the size of LOCAL.
         #[arg(long)]
         resume: bool,
-        /// ftp://[user[:password]@]host[:port]/path
+        /// The URL, ftp://user:password@host:port/path (user, password and port optional)
         url: String,
         /// Where to save it (default: the remote file's name).
         local: Option<PathBuf>,
@@ -74,7 +74,7 @@ enum Cmd {
         resume: bool,
         /// The file to upload.
         local: PathBuf,
-        /// ftp://[user[:password]@]host[:port]/path
+        /// The URL, ftp://user:password@host:port/path (user, password and port optional)
         url: String,
     },
     /// Make a remote directory's contents those of a local one (created if missing), or with
