@@ -65,14 +65,18 @@ fn name_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
     name.to_string_lossy().into_owned().into_bytes()
 }
 
+/// A remote name as a local path: its bytes as they are on Unix (FTP names need not be UTF-8),
+/// converted lossily elsewhere. It is not checked; a name from a server may hold `/` or `..`.
 #[cfg(unix)]
-fn local_name(name: &[u8]) -> PathBuf {
+pub fn local_name(name: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(std::ffi::OsStr::from_bytes(name))
 }
 
+/// A remote name as a local path: its bytes as they are on Unix (FTP names need not be UTF-8),
+/// converted lossily elsewhere. It is not checked; a name from a server may hold `/` or `..`.
 #[cfg(not(unix))]
-fn local_name(name: &[u8]) -> PathBuf {
+pub fn local_name(name: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(name).into_owned())
 }
 

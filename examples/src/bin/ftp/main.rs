@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ftp_client::runtime::tokio::TokioRuntime;
-use ftp_client::tree::Progress;
+use ftp_client::tree::{Progress, local_name};
 use ftp_client::{Client, DataMode, Options};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -197,17 +197,6 @@ fn remote_arg(path: &[u8]) -> &[u8] {
         Some(b"") | None => path,
         Some(trimmed) => trimmed,
     }
-}
-
-#[cfg(unix)]
-fn local_name(name: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(name))
-}
-
-#[cfg(not(unix))]
-fn local_name(name: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(name).into_owned())
 }
 
 /// User, password and account for `url`: the URL's own, else `FTP_USER`/`FTP_PASSWORD`, else
