@@ -435,3 +435,42 @@ impl ConnectFrom {
         })
     }
 }
+
+#[test]
+fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
+    // No MLST: the tree is read from LIST, whose names are taken as they are; the server
+    // lists `../escaped` in the tree being downloaded. (MLSD names are cut to their last
+    // component, so there `../escaped` would become `escaped`, inside.)
+    let (addr, server) = serve(|c| {
+        let data = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = data.local_addr().unwrap().port();
+        let mut c = c.logged_in();
+        c.expect("FEAT", b"211-Features:\r\n SIZE\r\n211 End\r\n");
+        c.expect("EPSV", format!("229 (|||{port}|)\r\n").as_bytes());
+        let (mut d, _) = data.accept().unwrap();
+        c.expect("LIST", b"150 ok\r\n");
+        d.write_all(
+            b"-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 ../escaped\r\n\
+              -rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n",
+        )
+        .unwrap();
+        drop(d);
+        c.send(b"226 done\r\n");
+        c.drain();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("inside");
+    let target2 = target.clone();
+    on_tokio(async move {
+        let mut ftp = login(TokioRuntime, addr).await;
+        let err = ftp.download_tree("pub", &target2).await.unwrap_err();
+        assert!(err.to_string().contains("unsafe name"), "{err}");
+    });
+    server.join().unwrap();
+    assert!(!dir.path().join("escaped").exists());
+    assert_eq!(
+        std::fs::read_dir(&target).unwrap().count(),
+        0,
+        "nothing was downloaded"
+    );
+}
