@@ -45,6 +45,8 @@ pub(crate) enum Pending {
 pub(crate) struct Opened<T> {
     pub(crate) stream: T,
     pub(crate) op: OpId,
+    /// The preliminary reply (`150`; for `STOU` it names the file).
+    pub(crate) preliminary: Option<Reply>,
     /// The final reply, when the server sent it without a preliminary one.
     pub(crate) done: Option<Reply>,
 }
@@ -66,8 +68,6 @@ pub struct Client<R: Runtime, S = <R as Runtime>::Stream> {
     sent_type: Option<TransferType>,
     pub(crate) pending: Option<Pending>,
     pub(crate) broken: bool,
-    /// The preliminary reply of the transfer just started, for its stream to keep.
-    pub(crate) last_preliminary: Option<Reply>,
     /// The progress hook of the file helpers.
     pub(crate) progress: Option<Box<dyn crate::tree::Progress>>,
 }
@@ -146,7 +146,6 @@ where
             sent_type: None,
             pending: None,
             broken: false,
-            last_preliminary: None,
             progress: None,
         };
         client.greeting = client.finish(ftp_proto::ClientSession::GREETING).await?;
@@ -507,8 +506,13 @@ where
                 let (stream, _) = timeout(&self.runtime, limit, self.runtime.connect(addr))
                     .await
                     .ok_or(Error::Timeout(Stage::DataConnect))??;
-                let (op, done) = self.start_transfer(cmd, offset).await?;
-                Ok(Opened { stream, op, done })
+                let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
+                Ok(Opened {
+                    stream,
+                    op,
+                    preliminary,
+                    done,
+                })
             }
             DataMode::Active { bind } => {
                 let ip = bind.unwrap_or(self.local.ip());
@@ -517,12 +521,17 @@ where
                 if !matches!(self.negotiated(op).await?, DataTarget::Active) {
                     return Err(self.unexpected_data_target());
                 }
-                let (op, done) = self.start_transfer(cmd, offset).await?;
+                let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
                 let limit = self.options.data_timeout;
                 let accepted =
                     Self::accept_from_server(&self.runtime, limit, self.peer.ip(), &listener);
                 match accepted.await {
-                    Ok(stream) => Ok(Opened { stream, op, done }),
+                    Ok(stream) => Ok(Opened {
+                        stream,
+                        op,
+                        preliminary,
+                        done,
+                    }),
                     Err(e) => {
                         if done.is_none() {
                             self.pending = Some(Pending::Abort(op));
@@ -570,18 +579,20 @@ where
     }
 
     /// `REST` (when resuming), then the transfer command up to its preliminary reply.
-    async fn start_transfer(&mut self, cmd: Command, offset: u64) -> Result<(OpId, Option<Reply>)> {
+    /// Gives the operation and the reply that answered: preliminary, or already final.
+    async fn start_transfer(
+        &mut self,
+        cmd: Command,
+        offset: u64,
+    ) -> Result<(OpId, Option<Reply>, Option<Reply>)> {
         if offset > 0 {
             let op = self.control.session().command(Command::Rest(offset));
             self.finish(op).await?;
         }
         let op = self.control.session().command(cmd);
         match self.wait(op).await? {
-            Event::Continuing(reply) => {
-                self.last_preliminary = Some(reply);
-                Ok((op, None))
-            }
-            Event::Done(reply) => Ok((op, Some(reply))),
+            Event::Continuing(reply) => Ok((op, Some(reply), None)),
+            Event::Done(reply) => Ok((op, None, Some(reply))),
             Event::Data(_) => Err(self.unexpected_data_target()),
         }
     }

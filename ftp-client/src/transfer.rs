@@ -326,19 +326,13 @@ where
             client,
             stream: Some(opened.stream),
             op: opened.op,
-            preliminary: None,
+            preliminary: opened.preliminary,
             final_reply: opened.done,
             ascii: ascii.then(|| (AsciiEncoder::new(), BytesMut::new())),
             stall,
             transferred: 0,
             settled: false,
         }
-        .with_preliminary()
-    }
-
-    fn with_preliminary(mut self) -> Self {
-        self.preliminary = self.client.last_preliminary.take();
-        self
     }
 
     /// The server's preliminary reply (`150`); for `STOU` it names the file.
