@@ -1,10 +1,13 @@
 //! Data-channel addresses: `PORT` and the `227` reply (RFC 959), `EPRT` and the `229` reply
 //! (RFC 2428), for IPv4 and IPv6.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
-use crate::command::{ParseError, ParseErrorKind, parse_host_port, parse_ip};
 use crate::reply::{Reply, ReplyCode};
+use nom::Parser;
+use nom::bytes::complete::tag;
+use nom::character::complete::u8 as dec_u8;
+use nom::combinator::all_consuming;
 
 /// An address argument or reply that could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -19,21 +22,6 @@ pub enum AddressError {
     /// `EPRT` named a network protocol other than 1 (IPv4) and 2 (IPv6).
     #[error("unsupported network protocol {0}")]
     UnsupportedProtocol(u16),
-}
-
-impl AddressError {
-    pub(crate) fn into_parse_error(self, at: usize) -> ParseError {
-        match self {
-            Self::Malformed { offset } => ParseError {
-                kind: ParseErrorKind::InvalidArgument,
-                offset: at + offset,
-            },
-            Self::UnsupportedProtocol(p) => ParseError {
-                kind: ParseErrorKind::UnsupportedProtocol(p),
-                offset: at,
-            },
-        }
-    }
 }
 
 /// Parses the argument of `PORT`: `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2). On error, `offset` is
@@ -286,6 +274,47 @@ fn decimal(digits: &[u8]) -> Option<u64> {
             .iter()
             .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')),
     )
+}
+
+/// `host-port ::= h1,h2,h3,h4,p1,p2`, each a decimal number 0 to 255 (RFC 959 §5.3.2).
+pub(crate) fn host_port(i: &[u8]) -> nom::IResult<&[u8], SocketAddrV4> {
+    let comma = || tag(&b","[..]);
+    let (i, (h1, _, h2, _, h3, _, h4, _, p1, _, p2)) = (
+        dec_u8,
+        comma(),
+        dec_u8,
+        comma(),
+        dec_u8,
+        comma(),
+        dec_u8,
+        comma(),
+        dec_u8,
+        comma(),
+        dec_u8,
+    )
+        .parse(i)?;
+    let ip = Ipv4Addr::new(h1, h2, h3, h4);
+    Ok((i, SocketAddrV4::new(ip, u16::from_be_bytes([p1, p2]))))
+}
+
+/// The whole of `i` as `h1,h2,h3,h4,p1,p2`; the error is the offset where reading stopped.
+fn parse_host_port(i: &[u8]) -> Result<SocketAddrV4, usize> {
+    all_consuming(host_port)
+        .parse(i)
+        .map(|(_, a)| a)
+        .map_err(|e| match e {
+            nom::Err::Error(e) | nom::Err::Failure(e) => i.len() - e.input.len(),
+            nom::Err::Incomplete(_) => i.len(),
+        })
+}
+
+fn parse_ip(text: &[u8], v6: bool) -> Option<IpAddr> {
+    let text = std::str::from_utf8(text).ok()?;
+    if v6 {
+        text.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        text.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! (draft-somers-ftp-mfxx). Verbs are case-insensitive; arguments stay raw bytes.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::Parser;
@@ -15,7 +15,7 @@ use nom::character::complete::{char, u8 as dec_u8, u16 as dec_u16, u64 as dec_u6
 use nom::combinator::{all_consuming, opt};
 use nom::sequence::preceded;
 
-use crate::address;
+use crate::address::{self, AddressError};
 use crate::arg::{Arg, Secret};
 use crate::framing::put_telnet_data;
 use crate::time::Timestamp;
@@ -582,7 +582,7 @@ impl Command {
             verbs::SMNT => Self::Smnt(p.required()?),
             verbs::REIN => p.none().map(|()| Self::Rein)?,
             verbs::QUIT => p.none().map(|()| Self::Quit)?,
-            verbs::PORT => Self::Port(p.grammar(host_port)?),
+            verbs::PORT => Self::Port(p.grammar(address::host_port)?),
             verbs::PASV => p.none().map(|()| Self::Pasv)?,
             verbs::TYPE => Self::Type(p.type_code()?),
             verbs::STRU => Self::Stru(p.letter(|c| match c {
@@ -950,7 +950,7 @@ impl<'a> ArgParser<'a> {
     /// ASCII byte, `|` by convention.
     fn eprt(&self) -> Result<SocketAddr, ParseError> {
         let (raw, at) = self.required_raw()?;
-        address::parse_eprt(trim_end(raw)).map_err(|e| e.into_parse_error(at))
+        address::parse_eprt(trim_end(raw)).map_err(|e| address_error(e, at))
     }
 
     /// `EPSV [<SP> (net-prt | "ALL")]` (RFC 2428 §3).
@@ -989,49 +989,24 @@ impl<'a> ArgParser<'a> {
     }
 }
 
-/// `host-port ::= h1,h2,h3,h4,p1,p2`, each a decimal number 0 to 255 (RFC 959 §5.3.2).
-fn host_port(i: &[u8]) -> NomResult<'_, SocketAddrV4> {
-    let comma = || tag(&b","[..]);
-    let (i, (h1, _, h2, _, h3, _, h4, _, p1, _, p2)) = (
-        dec_u8,
-        comma(),
-        dec_u8,
-        comma(),
-        dec_u8,
-        comma(),
-        dec_u8,
-        comma(),
-        dec_u8,
-        comma(),
-        dec_u8,
-    )
-        .parse(i)?;
-    let ip = Ipv4Addr::new(h1, h2, h3, h4);
-    Ok((i, SocketAddrV4::new(ip, u16::from_be_bytes([p1, p2]))))
-}
-
-/// The whole of `i` as `h1,h2,h3,h4,p1,p2`; the error is the offset where reading stopped.
-pub(crate) fn parse_host_port(i: &[u8]) -> Result<SocketAddrV4, usize> {
-    all_consuming(host_port)
-        .parse(i)
-        .map(|(_, a)| a)
-        .map_err(|e| match e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => i.len() - e.input.len(),
-            nom::Err::Incomplete(_) => i.len(),
-        })
-}
-
-pub(crate) fn parse_ip(text: &[u8], v6: bool) -> Option<IpAddr> {
-    let text = std::str::from_utf8(text).ok()?;
-    if v6 {
-        text.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        text.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+/// An address argument that failed to read at offset `at` of the line, as a parse error.
+fn address_error(e: AddressError, at: usize) -> ParseError {
+    match e {
+        AddressError::Malformed { offset } => ParseError {
+            kind: ParseErrorKind::InvalidArgument,
+            offset: at + offset,
+        },
+        AddressError::UnsupportedProtocol(p) => ParseError {
+            kind: ParseErrorKind::UnsupportedProtocol(p),
+            offset: at,
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     fn arg(s: &str) -> Arg {

@@ -1,0 +1,112 @@
+//! [`ServerConnection`]: a session with its line decoder, bytes in and bytes out.
+
+use bytes::BytesMut;
+
+use super::{
+    Action, ActionId, ConnectionInfo, Outcome, Pending, ServerConfig, ServerSession,
+    UnexpectedOutcome,
+};
+use crate::command::{Command, ParseError};
+use crate::framing::LineDecoder;
+
+/// A [`ServerSession`] with its line decoder: bytes in, bytes and actions out.
+#[derive(Debug)]
+pub struct ServerConnection {
+    decoder: LineDecoder,
+    session: ServerSession,
+}
+
+impl ServerConnection {
+    /// A connection with the given session settings and line limit.
+    pub fn new(config: ServerConfig, info: ConnectionInfo, max_line_len: usize) -> Self {
+        Self {
+            decoder: LineDecoder::new(max_line_len),
+            session: ServerSession::new(config, info),
+        }
+    }
+
+    /// Decodes and feeds commands from the front of `input` while the session wants them.
+    /// Bytes not yet consumed stay in `input`.
+    pub fn handle_input(&mut self, input: &mut BytesMut) {
+        self.handle_input_with(input, |_| {});
+    }
+
+    /// Like [`handle_input`](Self::handle_input), showing each parsed command (or parse error)
+    /// to `inspect` before the session takes it: for logs. `Command`'s `Display` redacts
+    /// passwords.
+    pub fn handle_input_with(
+        &mut self,
+        input: &mut BytesMut,
+        mut inspect: impl FnMut(&Result<Command, ParseError>),
+    ) {
+        while self.session.wants_read() {
+            match self.decoder.decode(input) {
+                None => break,
+                Some(Ok(line)) => {
+                    let parsed = Command::parse(line);
+                    inspect(&parsed);
+                    match parsed {
+                        Ok(cmd) => self.session.handle_command(cmd),
+                        Err(e) => self.session.handle_parse_error(e),
+                    }
+                }
+                Some(Err(e)) => self.session.handle_decode_error(e),
+            }
+        }
+    }
+
+    /// The control connection reached end of input: what is left of a line is dropped and the
+    /// session closes (no reply can be read any more).
+    pub fn handle_eof(&mut self, input: &mut BytesMut) {
+        self.handle_input(input);
+        input.clear();
+        if !self.session.closed {
+            self.session.closed = true;
+            self.session.queued.clear();
+            if let Some((id, Pending::Transfer { .. })) = &self.session.pending {
+                let id = *id;
+                self.session.actions.push_back(Action::Abort { id });
+            }
+            self.session.actions.push_back(Action::Close);
+        }
+    }
+
+    /// Appends every queued reply, in wire form, to `out`. Returns whether anything was written.
+    pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        let mut wrote = false;
+        while let Some(r) = self.session.poll_reply() {
+            r.encode(out);
+            wrote = true;
+        }
+        wrote
+    }
+
+    /// See [`ServerSession::poll_action`].
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.session.poll_action()
+    }
+
+    /// See [`ServerSession::handle_outcome`].
+    pub fn handle_outcome(
+        &mut self,
+        id: ActionId,
+        outcome: Outcome,
+    ) -> Result<(), UnexpectedOutcome> {
+        self.session.handle_outcome(id, outcome)
+    }
+
+    /// See [`ServerSession::wants_read`].
+    pub fn wants_read(&self) -> bool {
+        self.session.wants_read()
+    }
+
+    /// The session.
+    pub fn session(&self) -> &ServerSession {
+        &self.session
+    }
+
+    /// The session, mutably (for timeouts and shutdown).
+    pub fn session_mut(&mut self) -> &mut ServerSession {
+        &mut self.session
+    }
+}

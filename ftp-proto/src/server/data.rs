@@ -1,0 +1,283 @@
+//! The data channel: TYPE, PORT/EPRT, PASV/EPSV, and transfers with their 1yz/2yz replies.
+
+use std::net::SocketAddr;
+
+use super::texts::{reply, reply_owned};
+use super::{
+    Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListFormat, Outcome,
+    Pending, Permissions, Representation, ServerSession, Transfer, TransferKind, UnexpectedOutcome,
+    WriteMode,
+};
+use crate::address::{self, is_same_ip};
+use crate::command::{EpsvArg, FormatControl, ListArgs, TransferType};
+use crate::path::VirtualPath;
+use crate::reply::ReplyCode;
+
+impl ServerSession {
+    pub(super) fn set_type(&mut self, t: TransferType) {
+        match t {
+            TransferType::Ascii(FormatControl::NonPrint) => {
+                self.representation = Representation::Ascii;
+                self.answer(reply(ReplyCode::OK, "Switching to ASCII mode."));
+            }
+            TransferType::Image | TransferType::Local(8) => {
+                self.representation = Representation::Binary;
+                self.answer(reply(ReplyCode::OK, "Switching to Binary mode."));
+            }
+            _ => self.answer(reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Unsupported type.",
+            )),
+        }
+    }
+
+    pub(super) fn local_family(&self) -> AddressFamily {
+        AddressFamily::of(self.info.local.ip())
+    }
+
+    pub(super) fn active(&mut self, addr: SocketAddr) {
+        if self.epsv_all {
+            return self.answer(reply(
+                ReplyCode::BAD_SEQUENCE,
+                "Only EPSV is allowed after EPSV ALL.",
+            ));
+        }
+        let family = self.local_family();
+        if AddressFamily::of(addr.ip()) != family {
+            let text = match family {
+                AddressFamily::V4 => "Network protocol not supported, use (1).",
+                AddressFamily::V6 => "Network protocol not supported, use (2).",
+            };
+            return self.answer(reply(ReplyCode::PROTOCOL_NOT_SUPPORTED, text));
+        }
+        // RFC 2577 §3: no connections to third parties (bounce) or to privileged ports.
+        let third_party = !is_same_ip(addr.ip(), self.info.peer.ip())
+            && !self.config.dangerous_allow_any_data_peer;
+        if third_party || addr.port() < 1024 {
+            return self.answer(reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Illegal PORT command.",
+            ));
+        }
+        if self.data == DataChannel::Passive {
+            self.actions.push_back(Action::CloseDataChannel);
+        }
+        self.data = DataChannel::Active(addr);
+        self.answer(reply(
+            ReplyCode::OK,
+            "PORT command successful. Consider using PASV.",
+        ));
+    }
+
+    pub(super) fn pasv(&mut self) {
+        if self.epsv_all {
+            return self.answer(reply(
+                ReplyCode::BAD_SEQUENCE,
+                "Only EPSV is allowed after EPSV ALL.",
+            ));
+        }
+        if self.local_family() != AddressFamily::V4 {
+            return self.answer(reply(
+                ReplyCode::PROTOCOL_NOT_SUPPORTED,
+                "PASV needs IPv4; use EPSV.",
+            ));
+        }
+        self.start(Pending::Passive { extended: false }, |id| {
+            Action::OpenPassive {
+                id,
+                family: AddressFamily::V4,
+            }
+        });
+    }
+
+    pub(super) fn epsv(&mut self, arg: Option<EpsvArg>) {
+        let family = self.local_family();
+        match arg {
+            Some(EpsvArg::All) => {
+                self.epsv_all = true;
+                self.answer(reply(ReplyCode::OK, "EPSV ALL ok."));
+            }
+            Some(EpsvArg::Protocol(p)) if p != family.protocol_number() => {
+                let text = match family {
+                    AddressFamily::V4 => "Network protocol not supported, use (1).",
+                    AddressFamily::V6 => "Network protocol not supported, use (2).",
+                };
+                self.answer(reply(ReplyCode::PROTOCOL_NOT_SUPPORTED, text));
+            }
+            _ => self.start(Pending::Passive { extended: true }, |id| {
+                Action::OpenPassive { id, family }
+            }),
+        }
+    }
+
+    pub(super) fn data_endpoint(&mut self) -> Option<DataEndpoint> {
+        let endpoint = match std::mem::replace(&mut self.data, DataChannel::None) {
+            DataChannel::None => return None,
+            DataChannel::Passive => DataEndpoint::Passive {
+                peer: (!self.config.dangerous_allow_any_data_peer).then_some(self.info.peer.ip()),
+            },
+            DataChannel::Active(addr) => DataEndpoint::Active(addr),
+        };
+        Some(endpoint)
+    }
+
+    pub(super) fn transfer(
+        &mut self,
+        granted: bool,
+        path: VirtualPath,
+        kind: TransferKind,
+        listing: bool,
+    ) {
+        if !granted {
+            return self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+        }
+        let Some(data) = self.data_endpoint() else {
+            return self.answer(reply(
+                ReplyCode::CANT_OPEN_DATA,
+                "Use PORT, EPRT, PASV or EPSV first.",
+            ));
+        };
+        let unique = matches!(
+            kind,
+            TransferKind::Store {
+                mode: WriteMode::Unique
+            }
+        );
+        let representation = if listing {
+            Representation::Ascii
+        } else {
+            self.representation
+        };
+        let protected = self.protected;
+        self.start(
+            Pending::Transfer {
+                listing,
+                started: false,
+                abort_requested: false,
+                unique,
+            },
+            |id| {
+                Action::Transfer(Transfer {
+                    id,
+                    kind,
+                    path,
+                    representation,
+                    data,
+                    protected,
+                })
+            },
+        );
+    }
+
+    pub(super) fn list(&mut self, perms: Permissions, args: &ListArgs, format: ListFormat) {
+        let path = self.resolve_opt(args.path.as_ref());
+        let show_hidden = matches!(format, ListFormat::Machine(_)) || args.shows_hidden();
+        self.transfer(
+            perms.list,
+            path,
+            TransferKind::List {
+                format,
+                show_hidden,
+            },
+            true,
+        );
+    }
+
+    pub(super) fn passive_open(&mut self, extended: bool, addr: SocketAddr) {
+        if extended {
+            self.data = DataChannel::Passive;
+            return self.answer(address::epsv_reply(addr.port()));
+        }
+        match addr {
+            SocketAddr::V4(v4) => {
+                self.data = DataChannel::Passive;
+                self.answer(address::pasv_reply(v4));
+            }
+            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                Some(ip) => {
+                    self.data = DataChannel::Passive;
+                    self.answer(address::pasv_reply(std::net::SocketAddrV4::new(
+                        ip,
+                        v6.port(),
+                    )));
+                }
+                None => {
+                    self.actions.push_back(Action::CloseDataChannel);
+                    self.answer(reply(
+                        ReplyCode::CANT_OPEN_DATA,
+                        "No IPv4 address for PASV; use EPSV.",
+                    ));
+                }
+            },
+        }
+    }
+
+    pub(super) fn transfer_outcome(
+        &mut self,
+        id: ActionId,
+        outcome: Outcome,
+        listing: bool,
+        started: bool,
+        abort_requested: bool,
+        unique: bool,
+    ) -> Result<(), UnexpectedOutcome> {
+        match outcome {
+            Outcome::TransferStarting { unique_name } if !started => {
+                let text: Vec<u8> = match (unique, unique_name) {
+                    // RFC 1123 §4.1.2.9: the 150 of STOU names the file.
+                    (true, Some(name)) => {
+                        let mut t = b"FILE: ".to_vec();
+                        t.extend_from_slice(name.as_bytes());
+                        t
+                    }
+                    _ if listing => b"Here comes the directory listing.".to_vec(),
+                    _ => match self.representation {
+                        Representation::Ascii => b"Opening ASCII mode data connection.".to_vec(),
+                        Representation::Binary => b"Opening BINARY mode data connection.".to_vec(),
+                    },
+                };
+                self.answer(reply_owned(ReplyCode::FILE_STATUS_OK, text));
+                self.pending = Some((
+                    id,
+                    Pending::Transfer {
+                        listing,
+                        started: true,
+                        abort_requested,
+                        unique,
+                    },
+                ));
+                return Ok(());
+            }
+            Outcome::TransferComplete { .. } => {
+                let text = if listing {
+                    "Directory send OK."
+                } else {
+                    "Transfer complete."
+                };
+                self.answer(reply(ReplyCode::CLOSING_DATA, text));
+            }
+            Outcome::Failed(kind) if abort_requested => {
+                let _ = kind;
+                self.answer(reply(
+                    ReplyCode::TRANSFER_ABORTED,
+                    "Connection closed; transfer aborted.",
+                ));
+            }
+            Outcome::Failed(kind) => self.fail(kind),
+            _ => self.fail(FailureKind::LocalError),
+        }
+        if abort_requested {
+            self.answer(reply(ReplyCode::CLOSING_DATA, "ABOR successful."));
+        }
+        if self.quit_after_transfer {
+            self.close_with(reply(ReplyCode::CLOSING, "Goodbye."));
+        } else if self.shutting_down {
+            self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Server shutting down.",
+            ));
+        }
+        self.run_queued();
+        Ok(())
+    }
+}

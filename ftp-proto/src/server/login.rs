@@ -1,0 +1,136 @@
+//! The login: USER, PASS, ACCT, HOST and REIN.
+
+use super::texts::reply;
+use super::{Action, DataChannel, Outcome, Pending, Phase, ServerSession};
+use crate::arg::{Arg, Secret};
+use crate::path::VirtualPath;
+use crate::reply::ReplyCode;
+
+impl ServerSession {
+    pub(super) fn user_cmd(&mut self, user: Arg) {
+        if self.config.require_tls && !self.control_tls {
+            return self.answer(reply(
+                ReplyCode::NOT_LOGGED_IN,
+                "TLS required: send AUTH TLS first.",
+            ));
+        }
+        // USER at any time starts a new login (RFC 959 §4.1.1 allows a change of user).
+        self.phase = Phase::AwaitingPass { user };
+        self.answer(reply(
+            ReplyCode::NEED_PASSWORD,
+            "Please specify the password.",
+        ));
+    }
+
+    pub(super) fn pass_cmd(&mut self, password: Secret<Arg>) {
+        match &self.phase {
+            Phase::AwaitingPass { user } => {
+                let user = user.clone();
+                let host = self.host.clone();
+                self.start(Pending::Login, |id| Action::Authenticate {
+                    id,
+                    user,
+                    password,
+                    host,
+                });
+            }
+            Phase::LoggedIn { .. } => {
+                self.answer(reply(ReplyCode::SUPERFLUOUS, "Already logged in."))
+            }
+            _ => self.answer(reply(ReplyCode::BAD_SEQUENCE, "Login with USER first.")),
+        }
+    }
+
+    pub(super) fn acct_cmd(&mut self, account: Secret<Arg>) {
+        match &self.phase {
+            Phase::AwaitingAccount { user } => {
+                let user = user.clone();
+                self.start(Pending::Login, |id| Action::Account { id, user, account });
+            }
+            Phase::LoggedIn { .. } => {
+                self.answer(reply(ReplyCode::SUPERFLUOUS, "ACCT not needed."))
+            }
+            _ => self.answer(reply(
+                ReplyCode::BAD_SEQUENCE,
+                "Login with USER and PASS first.",
+            )),
+        }
+    }
+
+    pub(super) fn rein(&mut self) {
+        if self.data != DataChannel::None {
+            self.actions.push_back(Action::CloseDataChannel);
+        }
+        let fresh = Self::new(self.config.clone(), self.info);
+        // Keep what REIN does not reset: the id counter (ids stay unique) and the TLS state of
+        // the control connection, which REIN cannot undo.
+        let (next_id, control_tls, failures) =
+            (self.next_id, self.control_tls, self.login_failures);
+        let replies = std::mem::take(&mut self.replies);
+        let actions = std::mem::take(&mut self.actions);
+        *self = fresh;
+        self.next_id = next_id;
+        self.control_tls = control_tls;
+        self.login_failures = failures;
+        self.replies = replies;
+        self.actions = actions;
+        self.answer(reply(
+            ReplyCode::SERVICE_READY,
+            "Service ready for new user.",
+        ));
+    }
+
+    pub(super) fn host_cmd(&mut self, host: Arg) {
+        // RFC 7151 §3: HOST comes before USER; afterwards it is a bad sequence.
+        if matches!(self.phase, Phase::AwaitingUser) {
+            self.host = Some(host);
+            self.answer(reply(ReplyCode::SERVICE_READY, "Host accepted."));
+        } else {
+            self.answer(reply(
+                ReplyCode::BAD_SEQUENCE,
+                "HOST must come before USER.",
+            ));
+        }
+    }
+
+    pub(super) fn login_rejected(&mut self) {
+        self.phase = Phase::AwaitingUser;
+        self.login_failures += 1;
+        self.answer(reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect."));
+        if self.login_failures >= self.config.max_login_failures {
+            self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Too many failed logins.",
+            ));
+        }
+    }
+
+    /// The authenticator's verdict on the login in flight.
+    pub(super) fn login_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::LoggedIn(permissions) => {
+                let user = match std::mem::replace(&mut self.phase, Phase::AwaitingUser) {
+                    Phase::AwaitingPass { user }
+                    | Phase::AwaitingAccount { user }
+                    | Phase::LoggedIn { user, .. } => user,
+                    Phase::AwaitingUser => Arg::default(),
+                };
+                self.phase = Phase::LoggedIn { user, permissions };
+                self.login_failures = 0;
+                self.cwd = VirtualPath::root();
+                self.answer(reply(ReplyCode::LOGGED_IN, "Login successful."));
+            }
+            Outcome::NeedAccount => {
+                if let Phase::AwaitingPass { user } =
+                    std::mem::replace(&mut self.phase, Phase::AwaitingUser)
+                {
+                    self.phase = Phase::AwaitingAccount { user };
+                    self.answer(reply(ReplyCode::NEED_ACCOUNT, "Need account for login."));
+                } else {
+                    self.login_rejected();
+                }
+            }
+            _ => self.login_rejected(),
+        }
+    }
+}

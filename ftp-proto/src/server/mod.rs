@@ -1,0 +1,515 @@
+//! The server side: a pure state machine that turns commands into replies and actions.
+//!
+//! [`ServerSession`] decides every reply. What needs the outside world (checking a password,
+//! opening a listener, touching storage, moving data) it asks for as an [`Action`], and it takes
+//! the result back as an [`Outcome`] tied to the action by its [`ActionId`]. It reads no clock and
+//! does no I/O, so every rule below is testable without sockets.
+//!
+//! Driver contract: after every `handle_*` call, drain [`ServerSession::poll_reply`] and
+//! [`ServerSession::poll_action`] until both return `None`, then wait for I/O. Feed commands only
+//! while [`ServerSession::wants_read`] is true; that keeps pipelined commands answered in order
+//! with bounded buffering. During a transfer it stays true, so `ABOR`, `STAT` and `QUIT` are
+//! always seen at once; other commands are held, at most
+//! [`max_queued_commands`](ServerConfig::max_queued_commands) of them.
+//!
+//! Rules it follows (RFC 959 unless noted): a 220 greeting; 530 for commands that need a login;
+//! 503 for `PASS` without `USER`, `RNTO` without `RNFR` and other bad sequences; `REST` applies
+//! to the next transfer command only; `RNFR` must be followed by `RNTO`; one data connection per
+//! transfer, 425 without one; `PORT`/`EPRT` only to the control peer and never to a port below
+//! 1024 (RFC 2577); `EPSV ALL` refuses the other data-channel commands (RFC 2428); `ABOR`
+//! during a transfer yields 426 for the transfer and 226 for the `ABOR`; `QUIT` during a
+//! transfer closes after it ends; the user name is never confirmed or denied before the password.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use crate::arg::Arg;
+use crate::command::{Command, ParseError};
+use crate::framing::DecodeError;
+use crate::listing::FactSet;
+use crate::path::VirtualPath;
+use crate::reply::{Reply, ReplyCode};
+use crate::time::Timestamp;
+
+mod action;
+mod config;
+mod connection;
+mod data;
+mod files;
+mod info;
+mod login;
+mod texts;
+mod tls;
+
+pub use action::{
+    Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListFormat, Outcome,
+    Representation, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
+};
+pub use config::{ConnectionInfo, Features, Permissions, ServerConfig};
+pub use connection::ServerConnection;
+use texts::{reply, reply_owned};
+
+#[derive(Clone, Debug)]
+enum Phase {
+    AwaitingUser,
+    AwaitingPass { user: Arg },
+    AwaitingAccount { user: Arg },
+    LoggedIn { user: Arg, permissions: Permissions },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataChannel {
+    None,
+    Passive,
+    Active(SocketAddr),
+}
+
+#[derive(Debug)]
+enum Pending {
+    Login,
+    Passive {
+        extended: bool,
+    },
+    Cwd(VirtualPath),
+    Mkd(VirtualPath),
+    Rmd,
+    Dele,
+    Rnfr(VirtualPath),
+    Rnto,
+    Size,
+    Mdtm,
+    Mfmt(VirtualPath, Timestamp),
+    Mlst(VirtualPath),
+    StatPath(VirtualPath),
+    Transfer {
+        listing: bool,
+        started: bool,
+        abort_requested: bool,
+        unique: bool,
+    },
+}
+
+#[derive(Debug)]
+enum Queued {
+    Command(Command),
+    Reply(Reply),
+}
+
+/// The server's protocol state machine. See the [module docs](self) for the driver contract.
+#[derive(Debug)]
+pub struct ServerSession {
+    config: ServerConfig,
+    info: ConnectionInfo,
+    phase: Phase,
+    login_failures: u32,
+    host: Option<Arg>,
+    cwd: VirtualPath,
+    representation: Representation,
+    data: DataChannel,
+    epsv_all: bool,
+    rest: Option<u64>,
+    rnfr: Option<VirtualPath>,
+    utf8: bool,
+    mlst_facts: FactSet,
+    control_tls: bool,
+    pbsz: bool,
+    protected: bool,
+    pending: Option<(ActionId, Pending)>,
+    queued: VecDeque<Queued>,
+    quit_after_transfer: bool,
+    shutting_down: bool,
+    closed: bool,
+    replies: VecDeque<Reply>,
+    actions: VecDeque<Action>,
+    next_id: u64,
+}
+
+impl ServerSession {
+    /// A session for a new control connection; the greeting is queued at once.
+    pub fn new(config: ServerConfig, info: ConnectionInfo) -> Self {
+        let greeting = reply_owned(ReplyCode::SERVICE_READY, config.greeting.to_vec());
+        let mlst_facts = config.features.mlst;
+        let mut session = Self {
+            config,
+            info,
+            phase: Phase::AwaitingUser,
+            login_failures: 0,
+            host: None,
+            cwd: VirtualPath::root(),
+            representation: Representation::Ascii,
+            data: DataChannel::None,
+            epsv_all: false,
+            rest: None,
+            rnfr: None,
+            utf8: true,
+            mlst_facts,
+            control_tls: false,
+            pbsz: false,
+            protected: false,
+            pending: None,
+            queued: VecDeque::new(),
+            quit_after_transfer: false,
+            shutting_down: false,
+            closed: false,
+            replies: VecDeque::new(),
+            actions: VecDeque::new(),
+            next_id: 0,
+        };
+        session.replies.push_back(greeting);
+        session
+    }
+
+    /// Whether the driver should read and feed more commands. False while an action other than a
+    /// transfer is in flight and after the session closed. Always true during a transfer, so
+    /// that `ABOR` can be read (see [`ServerConfig::max_queued_commands`] for what bounds the
+    /// commands held meanwhile).
+    pub fn wants_read(&self) -> bool {
+        if self.closed {
+            return false;
+        }
+        matches!(self.pending, None | Some((_, Pending::Transfer { .. })))
+    }
+
+    /// Whether the session has ended (after `QUIT`, too many failed logins, a timeout or a
+    /// shutdown). The driver closes the connection once the replies are sent.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&Arg> {
+        match &self.phase {
+            Phase::LoggedIn { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    /// The current directory.
+    pub fn cwd(&self) -> &VirtualPath {
+        &self.cwd
+    }
+
+    /// The current representation type.
+    pub fn representation(&self) -> Representation {
+        self.representation
+    }
+
+    /// Whether a transfer is running.
+    pub fn is_transferring(&self) -> bool {
+        matches!(self.pending, Some((_, Pending::Transfer { .. })))
+    }
+
+    /// Feeds one parsed command.
+    pub fn handle_command(&mut self, cmd: Command) {
+        if self.closed {
+            return;
+        }
+        if let Some((
+            id,
+            Pending::Transfer {
+                abort_requested, ..
+            },
+        )) = &mut self.pending
+        {
+            match cmd {
+                Command::Abor if !*abort_requested => {
+                    *abort_requested = true;
+                    let id = *id;
+                    self.actions.push_back(Action::Abort { id });
+                }
+                Command::Quit => self.quit_after_transfer = true,
+                Command::Stat(None) => self
+                    .replies
+                    .push_back(reply(ReplyCode::SYSTEM_STATUS, "Transfer in progress.")),
+                cmd => self.hold(Queued::Command(cmd)),
+            }
+            return;
+        }
+        if self.pending.is_some() {
+            self.hold(Queued::Command(cmd));
+            return;
+        }
+        self.dispatch(cmd);
+    }
+
+    /// Feeds a command line that did not parse: the reply is 500, 501, 504 or 522 as
+    /// [`ParseError::reply_code`] says, in order with the other replies.
+    pub fn handle_parse_error(&mut self, err: ParseError) {
+        let text: &'static str = match err.reply_code().as_u16() {
+            500 => "Syntax error, command unrecognized.",
+            504 => "Command not implemented for that parameter.",
+            522 => "Network protocol not supported, use (1,2).",
+            _ => "Syntax error in parameters or arguments.",
+        };
+        self.answer_in_order(reply(err.reply_code(), text));
+    }
+
+    /// Feeds a framing error (a line over the limit): `500`, and the session carries on.
+    pub fn handle_decode_error(&mut self, err: DecodeError) {
+        match err {
+            DecodeError::LineTooLong { .. } => {
+                self.answer_in_order(reply(ReplyCode::SYNTAX_ERROR, "Command line too long."))
+            }
+            _ => self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Connection closed.",
+            )),
+        }
+    }
+
+    /// The driver's idle timer fired: `421` and close.
+    pub fn handle_timeout(&mut self) {
+        self.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Timeout: closing control connection.",
+        ));
+    }
+
+    /// The server is shutting down: `421` and close, at once when idle or after the running
+    /// transfer ends.
+    pub fn handle_shutdown(&mut self) {
+        if self.is_transferring() {
+            self.shutting_down = true;
+        } else {
+            self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Server shutting down.",
+            ));
+        }
+    }
+
+    /// The shutdown deadline passed with this session still open: whatever is in flight is
+    /// abandoned (a transfer that had sent its `150` gets `426`), then `421` and close. The
+    /// driver aborts the running transfer when it performs the [`Action::Close`] that follows;
+    /// outcomes arriving after that are refused as unexpected.
+    pub fn handle_shutdown_deadline(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Some((_, Pending::Transfer { started: true, .. })) = self.pending {
+            self.answer(reply(
+                ReplyCode::TRANSFER_ABORTED,
+                "Server shutting down; transfer aborted.",
+            ));
+        }
+        self.pending = None;
+        self.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Server shutting down.",
+        ));
+    }
+
+    /// Feeds the outcome of the action `id`. Once the session has closed, the outcome of the
+    /// action that was in flight is taken without a reply.
+    pub fn handle_outcome(
+        &mut self,
+        id: ActionId,
+        outcome: Outcome,
+    ) -> Result<(), UnexpectedOutcome> {
+        let Some((pending_id, pending)) = self.pending.take() else {
+            return Err(UnexpectedOutcome { id });
+        };
+        if pending_id != id {
+            self.pending = Some((pending_id, pending));
+            return Err(UnexpectedOutcome { id });
+        }
+        if self.closed {
+            // Closed with the action in flight (end of input, a flood of commands during a
+            // transfer): nobody reads replies any more.
+            return Ok(());
+        }
+        if let Pending::Transfer {
+            listing,
+            started,
+            abort_requested,
+            unique,
+        } = pending
+        {
+            return self.transfer_outcome(id, outcome, listing, started, abort_requested, unique);
+        }
+        self.finish_action(pending, outcome);
+        self.run_queued();
+        Ok(())
+    }
+
+    /// Takes the next reply to send.
+    pub fn poll_reply(&mut self) -> Option<Reply> {
+        self.replies.pop_front()
+    }
+
+    /// Takes the next action to perform.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn next_id(&mut self) -> ActionId {
+        self.next_id += 1;
+        ActionId(self.next_id)
+    }
+
+    fn start(&mut self, pending: Pending, action: impl FnOnce(ActionId) -> Action) {
+        let id = self.next_id();
+        self.actions.push_back(action(id));
+        self.pending = Some((id, pending));
+    }
+
+    fn answer(&mut self, r: Reply) {
+        self.replies.push_back(r);
+    }
+
+    /// Replies now, or after the running action if commands are queued behind it.
+    fn answer_in_order(&mut self, r: Reply) {
+        if self.pending.is_some() {
+            self.hold(Queued::Reply(r));
+        } else {
+            self.answer(r);
+        }
+    }
+
+    /// Holds a command (or a reply to a line that did not parse) until the action in flight is
+    /// done, within [`ServerConfig::max_queued_commands`]. Past that the client is flooding the
+    /// control connection: `421`, the transfer aborted, and close, so memory stays bounded
+    /// however long the transfer runs. After `QUIT` nothing is held: the session closes when
+    /// the transfer ends, and nothing after `QUIT` would be answered.
+    fn hold(&mut self, q: Queued) {
+        if self.quit_after_transfer {
+            return;
+        }
+        if self.queued.len() < self.config.max_queued_commands {
+            self.queued.push_back(q);
+            return;
+        }
+        if let Some((
+            id,
+            Pending::Transfer {
+                abort_requested, ..
+            },
+        )) = &mut self.pending
+        {
+            if !*abort_requested {
+                *abort_requested = true;
+                let id = *id;
+                self.actions.push_back(Action::Abort { id });
+            }
+        }
+        self.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Too many commands during the transfer; closing.",
+        ));
+    }
+
+    fn close_with(&mut self, r: Reply) {
+        if self.closed {
+            return;
+        }
+        self.answer(r);
+        self.closed = true;
+        self.queued.clear();
+        self.actions.push_back(Action::Close);
+    }
+
+    fn run_queued(&mut self) {
+        while self.pending.is_none() && !self.closed {
+            match self.queued.pop_front() {
+                Some(Queued::Command(cmd)) => self.dispatch(cmd),
+                Some(Queued::Reply(r)) => self.answer(r),
+                None => break,
+            }
+        }
+    }
+
+    fn permissions(&self) -> Option<Permissions> {
+        match &self.phase {
+            Phase::LoggedIn { permissions, .. } => Some(*permissions),
+            _ => None,
+        }
+    }
+
+    fn dispatch(&mut self, cmd: Command) {
+        // RFC 959 §4.1.1: RNFR must be followed at once by RNTO; REST by the transfer it
+        // applies to. Any other command clears them. Data-channel setup and TYPE are let through
+        // REST because clients send them in between (FileZilla and lftp send PASV after REST).
+        if !matches!(cmd, Command::Rnto(_)) {
+            self.rnfr = None;
+        }
+        let keeps_rest = matches!(
+            cmd,
+            Command::Retr(_)
+                | Command::Stor(_)
+                | Command::Appe(_)
+                | Command::Rest(_)
+                | Command::Pasv
+                | Command::Epsv(_)
+                | Command::Port(_)
+                | Command::Eprt(_)
+                | Command::Type(_)
+        );
+        if !keeps_rest {
+            self.rest = None;
+        }
+        let logged_in = self.permissions().is_some();
+        // Before login only the login itself (USER, PASS, ACCT, and HOST, which RFC 7151 §3
+        // puts before USER), what RFC 4217 runs before it (AUTH, PBSZ, PROT, CCC), session
+        // housekeeping (QUIT, REIN, NOOP) and the questions clients ask first (FEAT, OPTS, as
+        // RFC 2389 §3 allows; SYST, HELP, LANG, RFC 2640 §4.1) are answered. An unknown verb
+        // still gets 500: nothing is revealed by saying we do not know it. Everything else,
+        // SITE and SMNT included, is 530 (RFC 959 §5.4 lists 530 for both).
+        let open_before_login = matches!(
+            cmd,
+            Command::User(_)
+                | Command::Pass(_)
+                | Command::Acct(_)
+                | Command::Quit
+                | Command::Noop
+                | Command::Feat
+                | Command::Help(_)
+                | Command::Syst
+                | Command::Auth(_)
+                | Command::Pbsz(_)
+                | Command::Prot(_)
+                | Command::Ccc
+                | Command::Host(_)
+                | Command::Opts(_)
+                | Command::Lang(_)
+                | Command::Rein
+                | Command::Unknown { .. }
+        );
+        if !logged_in && !open_before_login {
+            return self.answer(reply(
+                ReplyCode::NOT_LOGGED_IN,
+                "Please login with USER and PASS.",
+            ));
+        }
+        match cmd {
+            Command::User(user) => self.user_cmd(user),
+            Command::Pass(password) => self.pass_cmd(password),
+            Command::Acct(account) => self.acct_cmd(account),
+            Command::Quit => {
+                self.close_with(reply(ReplyCode::CLOSING, "Goodbye."));
+            }
+            Command::Rein => self.rein(),
+            Command::Noop => self.answer(reply(ReplyCode::OK, "NOOP ok.")),
+            Command::Syst => self.answer(reply(ReplyCode::SYSTEM_TYPE, "UNIX Type: L8")),
+            Command::Feat => self.feat(),
+            Command::Help(topic) => self.help(topic),
+            Command::Opts(opts) => self.opts(opts),
+            Command::Lang(tag) => self.lang(tag),
+            Command::Host(host) => self.host_cmd(host),
+            Command::Auth(mech) => self.auth(mech),
+            Command::Pbsz(_) => self.pbsz(),
+            Command::Prot(level) => self.prot(level),
+            Command::Ccc => self.answer(reply(ReplyCode::NOT_IMPLEMENTED, "CCC not supported.")),
+            Command::Smnt(_) => {
+                self.answer(reply(ReplyCode::NOT_IMPLEMENTED, "SMNT not implemented."))
+            }
+            Command::Site(_) => self.answer(reply(
+                ReplyCode::NOT_IMPLEMENTED,
+                "SITE commands not implemented.",
+            )),
+            Command::Unknown { .. } => {
+                self.answer(reply(ReplyCode::SYNTAX_ERROR, "Unknown command."))
+            }
+            cmd => self.logged_in_cmd(cmd),
+        }
+    }
+}
