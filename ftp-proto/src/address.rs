@@ -3,11 +3,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
-use crate::reply::{Reply, ReplyCode};
 use nom::Parser;
 use nom::bytes::complete::tag;
 use nom::character::complete::u8 as dec_u8;
 use nom::combinator::all_consuming;
+
+use crate::reply::{Reply, ReplyCode};
 
 /// An address argument or reply that could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
