@@ -58,7 +58,7 @@ fn serve<S: Storage>(rt: &tokio::runtime::Runtime, storage: S) -> SocketAddr {
     addr
 }
 
-async fn client(addr: SocketAddr) -> Client<ClientRuntime> {
+async fn client(addr: SocketAddr) -> Client {
     let mut options = Options::default();
     options.buffer_size = BUF;
     let mut ftp = Client::connect_addr(ClientRuntime, addr, options)
@@ -68,7 +68,7 @@ async fn client(addr: SocketAddr) -> Client<ClientRuntime> {
     ftp
 }
 
-async fn retr(ftp: &mut Client<ClientRuntime>, path: &str, expected: usize) {
+async fn retr(ftp: &mut Client, path: &str, expected: usize) {
     let mut buf = vec![0u8; BUF];
     let mut r = ftp.retr(path, 0).await.expect("RETR");
     let mut total = 0;
@@ -82,7 +82,7 @@ async fn retr(ftp: &mut Client<ClientRuntime>, path: &str, expected: usize) {
     assert_eq!(total, expected);
 }
 
-async fn stor(ftp: &mut Client<ClientRuntime>, path: &str, chunk: &[u8], total: usize) {
+async fn stor(ftp: &mut Client, path: &str, chunk: &[u8], total: usize) {
     let mut w = ftp.stor(path, 0).await.expect("STOR");
     let mut left = total;
     while left > 0 {

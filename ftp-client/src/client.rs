@@ -2,6 +2,7 @@
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ftp_proto::address::{is_same_ip, resolve_pasv_address};
@@ -10,6 +11,7 @@ use ftp_proto::{
     Arg, Command, DataTarget, ListArgs, OpId, Progress, ProtocolError, Reply, ReplyCode, Secret,
     Timestamp, TransferType,
 };
+use ftp_runtime::{IntoRuntime, Listener, Runtime, TcpStream, timeout};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncReadExt;
 
@@ -17,7 +19,6 @@ use crate::control::Control;
 use crate::error::{Error, Result, Stage};
 use crate::features::Features;
 use crate::options::{DataMode, Options};
-use crate::runtime::{Listener, Runtime, timeout};
 use crate::transfer::{DataReader, DataWriter};
 
 /// What a reply did to the operation awaited.
@@ -53,12 +54,12 @@ pub(crate) struct Opened<T> {
 
 /// An FTP client on one control connection.
 ///
-/// `R` brings data connections and timers (see [`crate::runtime`]); `S` is the control stream,
-/// by default the runtime's TCP stream. Every method waits at most the timeouts of its
+/// The runtime (see [`crate::runtime`]) brings data connections and timers; `S` is the control
+/// stream, by default a TCP stream of the runtime. Every method waits at most the timeouts of its
 /// [`Options`]. A method that fails with a server reply ([`Error::Server`]) leaves the
 /// connection usable; a timeout or an unreadable reply leaves it [`Error::Broken`].
-pub struct Client<R: Runtime, S = <R as Runtime>::Stream> {
-    pub(crate) runtime: R,
+pub struct Client<S = TcpStream> {
+    pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) control: Control<S>,
     pub(crate) options: Options,
     peer: SocketAddr,
@@ -72,7 +73,7 @@ pub struct Client<R: Runtime, S = <R as Runtime>::Stream> {
     pub(crate) progress: Option<Box<dyn crate::tree::Progress>>,
 }
 
-impl<R: Runtime, S> std::fmt::Debug for Client<R, S> {
+impl<S> std::fmt::Debug for Client<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("peer", &self.peer)
@@ -84,12 +85,20 @@ impl<R: Runtime, S> std::fmt::Debug for Client<R, S> {
     }
 }
 
-impl<R: Runtime> Client<R> {
+impl Client {
     /// Connects to `host` (a name or an address literal) on `port`, trying each address it
     /// resolves to, and reads the greeting.
-    pub async fn connect(runtime: R, host: &str, port: u16, options: Options) -> Result<Self> {
+    ///
+    /// `runtime` is any [`Runtime`], or one shared as `Arc<dyn Runtime>`.
+    pub async fn connect(
+        runtime: impl IntoRuntime,
+        host: &str,
+        port: u16,
+        options: Options,
+    ) -> Result<Self> {
+        let runtime = runtime.into_runtime();
         let limit = options.connect_timeout;
-        let addrs = timeout(&runtime, limit, runtime.resolve(host, port))
+        let addrs = timeout(&*runtime, limit, runtime.resolve(host, port))
             .await
             .ok_or(Error::Timeout(Stage::Connect))??;
         let mut last = Error::Io(std::io::Error::new(
@@ -97,8 +106,9 @@ impl<R: Runtime> Client<R> {
             format!("{host} resolves to no address"),
         ));
         for addr in addrs {
-            match timeout(&runtime, limit, runtime.connect(addr)).await {
-                Some(Ok((stream, local))) => {
+            match timeout(&*runtime, limit, runtime.connect(addr, None)).await {
+                Some(Ok(stream)) => {
+                    let local = stream.local_addr();
                     return Self::with_stream(runtime, stream, addr, local, options).await;
                 }
                 Some(Err(e)) => last = Error::Io(e),
@@ -109,18 +119,23 @@ impl<R: Runtime> Client<R> {
     }
 
     /// Connects to `addr` and reads the greeting.
-    pub async fn connect_addr(runtime: R, addr: SocketAddr, options: Options) -> Result<Self> {
+    pub async fn connect_addr(
+        runtime: impl IntoRuntime,
+        addr: SocketAddr,
+        options: Options,
+    ) -> Result<Self> {
+        let runtime = runtime.into_runtime();
         let limit = options.connect_timeout;
-        let (stream, local) = timeout(&runtime, limit, runtime.connect(addr))
+        let stream = timeout(&*runtime, limit, runtime.connect(addr, None))
             .await
             .ok_or(Error::Timeout(Stage::Connect))??;
+        let local = stream.local_addr();
         Self::with_stream(runtime, stream, addr, local, options).await
     }
 }
 
-impl<R, S> Client<R, S>
+impl<S> Client<S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     /// A client over a control stream the caller connected (a TLS stream, a proxy tunnel, a
@@ -128,7 +143,7 @@ where
     /// active ones must come from; `local` is the address active-mode listeners bind to.
     /// Reads the greeting.
     pub async fn with_stream(
-        runtime: R,
+        runtime: impl IntoRuntime,
         stream: S,
         peer: SocketAddr,
         local: SocketAddr,
@@ -136,7 +151,7 @@ where
     ) -> Result<Self> {
         let control = Control::new(stream, options.replies.clone());
         let mut client = Self {
-            runtime,
+            runtime: runtime.into_runtime(),
             control,
             options,
             peer,
@@ -393,11 +408,7 @@ where
     /// stream of the file's bytes. Reading it to its end also reads the server's final reply
     /// (a failed transfer ends in an error, not in a short file). Dropping it early aborts the
     /// transfer before the next command; [`DataReader::abort`] does so at once.
-    pub async fn retr(
-        &mut self,
-        path: impl AsRef<[u8]>,
-        offset: u64,
-    ) -> Result<DataReader<'_, R, S>> {
+    pub async fn retr(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataReader<'_, S>> {
         let cmd = Command::Retr(arg(path)?);
         let ascii = self.is_ascii();
         let opened = self.open_data(cmd, offset, true).await?;
@@ -407,28 +418,24 @@ where
     /// Uploads to `path` (`STOR`), from byte `offset` on (`REST`, to resume; 0 creates or
     /// truncates): a stream to write the bytes to, then [`DataWriter::finish`] for the final
     /// reply.
-    pub async fn stor(
-        &mut self,
-        path: impl AsRef<[u8]>,
-        offset: u64,
-    ) -> Result<DataWriter<'_, R, S>> {
+    pub async fn stor(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataWriter<'_, S>> {
         let cmd = Command::Stor(arg(path)?);
         self.writer(cmd, offset).await
     }
 
     /// Appends to `path` (`APPE`), creating it when missing.
-    pub async fn appe(&mut self, path: impl AsRef<[u8]>) -> Result<DataWriter<'_, R, S>> {
+    pub async fn appe(&mut self, path: impl AsRef<[u8]>) -> Result<DataWriter<'_, S>> {
         let cmd = Command::Appe(arg(path)?);
         self.writer(cmd, 0).await
     }
 
     /// Uploads under a name the server picks (`STOU`); the name is in the preliminary reply
     /// ([`DataWriter::preliminary`]).
-    pub async fn stou(&mut self) -> Result<DataWriter<'_, R, S>> {
+    pub async fn stou(&mut self) -> Result<DataWriter<'_, S>> {
         self.writer(Command::Stou(None), 0).await
     }
 
-    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, R, S>> {
+    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, S>> {
         let ascii = self.is_ascii();
         let opened = self.open_data(cmd, offset, true).await?;
         Ok(DataWriter::new(self, opened, ascii))
@@ -481,7 +488,7 @@ where
         cmd: Command,
         offset: u64,
         set_type: bool,
-    ) -> Result<Opened<R::Stream>> {
+    ) -> Result<Opened<TcpStream>> {
         self.settle().await?;
         if set_type {
             self.ensure_type(self.transfer_type).await?;
@@ -503,7 +510,7 @@ where
                     _ => return Err(self.unexpected_data_target()),
                 };
                 let limit = self.options.data_timeout;
-                let (stream, _) = timeout(&self.runtime, limit, self.runtime.connect(addr))
+                let stream = timeout(&*self.runtime, limit, self.runtime.connect(addr, None))
                     .await
                     .ok_or(Error::Timeout(Stage::DataConnect))??;
                 let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
@@ -524,7 +531,7 @@ where
                 let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
                 let limit = self.options.data_timeout;
                 let accepted =
-                    Self::accept_from_server(&self.runtime, limit, self.peer.ip(), &listener);
+                    Self::accept_from_server(&*self.runtime, limit, self.peer.ip(), &*listener);
                 match accepted.await {
                     Ok(stream) => Ok(Opened {
                         stream,
@@ -547,14 +554,15 @@ where
     /// what it needs: a `&Self` held across the wait would make the future `!Send`, `Client`
     /// not being `Sync`.)
     async fn accept_from_server(
-        runtime: &R,
+        runtime: &dyn Runtime,
         limit: std::time::Duration,
         peer: std::net::IpAddr,
-        listener: &R::Listener,
-    ) -> Result<R::Stream> {
-        let (stream, from) = timeout(runtime, limit, listener.accept())
+        listener: &dyn Listener,
+    ) -> Result<TcpStream> {
+        let stream = timeout(runtime, limit, listener.accept())
             .await
             .ok_or(Error::Timeout(Stage::DataConnect))??;
+        let from = stream.peer_addr();
         if !is_same_ip(from.ip(), peer) {
             return Err(Error::ForeignDataConnection(from));
         }
@@ -616,11 +624,11 @@ where
     /// does not take the close for the end of a complete file; servers that only look at the
     /// control connection between blocks (vsftpd without `async_abor_enable`) notice the close
     /// instead, answer `426` and then `ABOR`.
-    pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<R::Stream>) -> Result<()> {
+    pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<TcpStream>) -> Result<()> {
         let abor = self.control.session().abort();
         let limit = self.options.reply_timeout;
         let sent = timeout(
-            &self.runtime,
+            &*self.runtime,
             limit,
             poll_fn(|cx| self.control.poll_send(cx)),
         )
@@ -655,7 +663,7 @@ where
         let limit = self.options.reply_timeout;
         loop {
             let next = poll_fn(|cx| self.control.poll_progress(cx));
-            let progress = match timeout(&self.runtime, limit, next).await {
+            let progress = match timeout(&*self.runtime, limit, next).await {
                 Some(Ok(progress)) => progress,
                 Some(Err(e)) => {
                     self.broken = true;

@@ -47,7 +47,6 @@ mod control;
 mod error;
 mod features;
 mod options;
-pub mod runtime;
 mod transfer;
 pub mod tree;
 
@@ -55,5 +54,8 @@ pub use client::Client;
 pub use error::{Error, Result, Stage};
 pub use features::Features;
 pub use ftp_proto as proto;
+/// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
+/// `tokio` and `smol`.
+pub use ftp_runtime as runtime;
 pub use options::{DataMode, Options};
 pub use transfer::{DataReader, DataWriter};

@@ -3,7 +3,7 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use ftp_proto::{AsciiDecoder, AsciiEncoder, OpId, Reply};
@@ -11,30 +11,44 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::client::{Client, Event, Opened, Pending};
 use crate::error::{Error, Result, Stage};
-use crate::runtime::{BoxFuture, Runtime};
+use ftp_runtime::{Runtime, TcpStream, Timer};
 
-/// A timer armed only while an I/O call waits, so a transfer that keeps moving allocates none.
+/// A timer armed only while an I/O call waits: one timer per transfer, made at its first wait
+/// and moved (not replaced) at each later one, so a transfer that keeps moving allocates none.
 struct Stall {
-    timer: Option<BoxFuture<()>>,
+    timer: Option<Box<dyn Timer>>,
+    armed: bool,
     limit: Duration,
 }
 
 impl Stall {
     fn new(limit: Duration) -> Self {
-        Self { timer: None, limit }
+        Self {
+            timer: None,
+            armed: false,
+            limit,
+        }
     }
 
     /// Call after an I/O call returned `Pending`: `Ready` when the time ran out.
-    fn poll_expired<R: Runtime>(&mut self, runtime: &R, cx: &mut Context<'_>) -> Poll<()> {
-        let limit = self.limit;
-        self.timer
-            .get_or_insert_with(|| runtime.sleep(limit))
-            .as_mut()
-            .poll(cx)
+    fn poll_expired(&mut self, runtime: &dyn Runtime, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.armed {
+            self.armed = true;
+            let deadline = Instant::now() + self.limit;
+            match &mut self.timer {
+                Some(timer) => timer.reset(deadline),
+                None => self.timer = Some(runtime.timer(deadline)),
+            }
+        }
+        match &mut self.timer {
+            Some(timer) => Pin::new(timer).poll(cx),
+            None => Poll::Pending,
+        }
     }
 
+    /// Progress was made: the next wait counts from its own start.
     fn reset(&mut self) {
-        self.timer = None;
+        self.armed = false;
     }
 }
 
@@ -78,9 +92,9 @@ struct AsciiIn {
 /// that returns 0) also takes the server's final reply, and fails when the server says the
 /// transfer failed. Dropping it before the end aborts the transfer before the client's next
 /// command.
-pub struct DataReader<'a, R: Runtime, S> {
-    client: &'a mut Client<R, S>,
-    stream: Option<R::Stream>,
+pub struct DataReader<'a, S = TcpStream> {
+    client: &'a mut Client<S>,
+    stream: Option<TcpStream>,
     op: OpId,
     state: ReadState,
     final_reply: Option<Reply>,
@@ -91,7 +105,7 @@ pub struct DataReader<'a, R: Runtime, S> {
     settled: bool,
 }
 
-impl<R: Runtime, S> std::fmt::Debug for DataReader<'_, R, S> {
+impl<S> std::fmt::Debug for DataReader<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataReader")
             .field("state", &self.state)
@@ -101,16 +115,11 @@ impl<R: Runtime, S> std::fmt::Debug for DataReader<'_, R, S> {
     }
 }
 
-impl<'a, R, S> DataReader<'a, R, S>
+impl<'a, S> DataReader<'a, S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    pub(crate) fn new(
-        client: &'a mut Client<R, S>,
-        opened: Opened<R::Stream>,
-        ascii: bool,
-    ) -> Self {
+    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<TcpStream>, ascii: bool) -> Self {
         let stall = Stall::new(client.options.data_timeout);
         let reply_wait = Stall::new(client.options.reply_timeout);
         let ascii = ascii.then(|| AsciiIn {
@@ -176,7 +185,7 @@ where
         };
         match Pin::new(stream).poll_read(cx, target) {
             Poll::Pending => {
-                ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                ready!(self.stall.poll_expired(&*self.client.runtime, cx));
                 Poll::Ready(Err(timed_out(Stage::Data)))
             }
             Poll::Ready(result) => {
@@ -199,7 +208,7 @@ where
                     return Poll::Ready(Err(e.into()));
                 }
                 Poll::Pending => {
-                    ready!(self.reply_wait.poll_expired(&self.client.runtime, cx));
+                    ready!(self.reply_wait.poll_expired(&*self.client.runtime, cx));
                     self.client.broken = true;
                     return Poll::Ready(Err(timed_out(Stage::Reply)));
                 }
@@ -217,9 +226,8 @@ where
     }
 }
 
-impl<R, S> AsyncRead for DataReader<'_, R, S>
+impl<S> AsyncRead for DataReader<'_, S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     fn poll_read(
@@ -274,7 +282,7 @@ where
     }
 }
 
-impl<R: Runtime, S> Drop for DataReader<'_, R, S> {
+impl<S> Drop for DataReader<'_, S> {
     fn drop(&mut self) {
         if !self.settled && self.final_reply.is_none() {
             self.client.pending = Some(match self.state {
@@ -290,9 +298,9 @@ impl<R: Runtime, S> Drop for DataReader<'_, R, S> {
 /// the server the file is complete, and gives the server's final reply. Dropping it without
 /// `finish` aborts the transfer before the client's next command (the server may keep what it
 /// received).
-pub struct DataWriter<'a, R: Runtime, S> {
-    client: &'a mut Client<R, S>,
-    stream: Option<R::Stream>,
+pub struct DataWriter<'a, S = TcpStream> {
+    client: &'a mut Client<S>,
+    stream: Option<TcpStream>,
     op: OpId,
     preliminary: Option<Reply>,
     final_reply: Option<Reply>,
@@ -302,7 +310,7 @@ pub struct DataWriter<'a, R: Runtime, S> {
     settled: bool,
 }
 
-impl<R: Runtime, S> std::fmt::Debug for DataWriter<'_, R, S> {
+impl<S> std::fmt::Debug for DataWriter<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataWriter")
             .field("ascii", &self.ascii.is_some())
@@ -311,16 +319,11 @@ impl<R: Runtime, S> std::fmt::Debug for DataWriter<'_, R, S> {
     }
 }
 
-impl<'a, R, S> DataWriter<'a, R, S>
+impl<'a, S> DataWriter<'a, S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    pub(crate) fn new(
-        client: &'a mut Client<R, S>,
-        opened: Opened<R::Stream>,
-        ascii: bool,
-    ) -> Self {
+    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<TcpStream>, ascii: bool) -> Self {
         let stall = Stall::new(client.options.data_timeout);
         Self {
             client,
@@ -383,7 +386,7 @@ where
             };
             match Pin::new(stream).poll_write(cx, pending) {
                 Poll::Pending => {
-                    ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                    ready!(self.stall.poll_expired(&*self.client.runtime, cx));
                     return Poll::Ready(Err(timed_out(Stage::Data)));
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -405,7 +408,7 @@ where
         };
         match Pin::new(stream).poll_close(cx) {
             Poll::Pending => {
-                ready!(self.stall.poll_expired(&self.client.runtime, cx));
+                ready!(self.stall.poll_expired(&*self.client.runtime, cx));
                 Poll::Ready(Err(timed_out(Stage::Data)))
             }
             Poll::Ready(result) => {
@@ -416,9 +419,8 @@ where
     }
 }
 
-impl<R, S> AsyncWrite for DataWriter<'_, R, S>
+impl<S> AsyncWrite for DataWriter<'_, S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     fn poll_write(
@@ -441,7 +443,7 @@ where
         };
         match Pin::new(stream).poll_write(cx, buf) {
             Poll::Pending => {
-                ready!(this.stall.poll_expired(&this.client.runtime, cx));
+                ready!(this.stall.poll_expired(&*this.client.runtime, cx));
                 Poll::Ready(Err(timed_out(Stage::Data)))
             }
             Poll::Ready(result) => {
@@ -469,7 +471,7 @@ where
     }
 }
 
-impl<R: Runtime, S> Drop for DataWriter<'_, R, S> {
+impl<S> Drop for DataWriter<'_, S> {
     fn drop(&mut self) {
         if !self.settled && self.final_reply.is_none() {
             self.client.pending = Some(Pending::Abort(self.op));

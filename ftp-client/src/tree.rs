@@ -16,7 +16,6 @@ use futures_util::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::runtime::Runtime;
 
 /// What a tree copy did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,9 +144,8 @@ fn report_end<T>(progress: &mut Option<Box<dyn Progress>>, result: Result<T>) ->
     result
 }
 
-impl<R, S> Client<R, S>
+impl<S> Client<S>
 where
-    R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     /// Uploads the local file `local` to `remote`, from byte `offset` of both on (`REST` +

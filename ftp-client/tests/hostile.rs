@@ -86,7 +86,7 @@ impl Conn {
     }
 }
 
-async fn login<R: Runtime>(rt: R, addr: SocketAddr) -> Client<R> {
+async fn login(rt: impl Runtime, addr: SocketAddr) -> Client {
     let mut ftp = Client::connect_addr(rt, addr, options()).await.unwrap();
     ftp.login("u", "p").await.unwrap();
     ftp
@@ -169,7 +169,7 @@ fn endless_line_without_line_end_is_refused() {
     });
     on_smol(async move {
         let start = Instant::now();
-        let err = Client::connect_addr(SmolRuntime, addr, options())
+        let err = Client::connect_addr(SmolRuntime::default(), addr, options())
             .await
             .unwrap_err();
         within_limits(start);
@@ -298,7 +298,7 @@ fn active_data_connection_that_never_comes_and_pasv_fallback_to_peer() {
         c.drain();
     });
     on_smol(async move {
-        let mut ftp = login(SmolRuntime, addr).await;
+        let mut ftp = login(SmolRuntime::default(), addr).await;
         ftp.set_data_mode(DataMode::Active { bind: None });
         let start = Instant::now();
         let err = ftp.retr("f", 0).await.unwrap_err();

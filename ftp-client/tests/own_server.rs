@@ -31,7 +31,7 @@ fn tokio_active() {
 fn smol_passive() {
     let peer = our_server();
     on_smol(suite::run(
-        SmolRuntime,
+        SmolRuntime::default(),
         &peer,
         DataMode::Passive,
         Quirks::default(),
@@ -41,7 +41,12 @@ fn smol_passive() {
 #[test]
 fn smol_active() {
     let peer = our_server();
-    on_smol(suite::run(SmolRuntime, &peer, ACTIVE, Quirks::default()));
+    on_smol(suite::run(
+        SmolRuntime::default(),
+        &peer,
+        ACTIVE,
+        Quirks::default(),
+    ));
 }
 
 /// IPv6 end to end: EPSV and EPRT `|2|` (PASV and PORT cannot carry IPv6 addresses).
@@ -58,5 +63,10 @@ fn ipv6_passive_and_active() {
         Quirks::default(),
     ));
     let peer = our_server_on("[::1]:0".parse().unwrap());
-    on_smol(suite::run(SmolRuntime, &peer, ACTIVE, Quirks::default()));
+    on_smol(suite::run(
+        SmolRuntime::default(),
+        &peer,
+        ACTIVE,
+        Quirks::default(),
+    ));
 }

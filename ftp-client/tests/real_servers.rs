@@ -38,13 +38,18 @@ fn pyftpdlib_passive_tokio() {
 #[test]
 fn pyftpdlib_active_smol() {
     let peer = pyftpdlib();
-    on_smol(suite::run(SmolRuntime, &peer, ACTIVE, PYFTPDLIB));
+    on_smol(suite::run(SmolRuntime::default(), &peer, ACTIVE, PYFTPDLIB));
 }
 
 #[test]
 fn vsftpd_passive_smol() {
     let peer = vsftpd();
-    on_smol(suite::run(SmolRuntime, &peer, DataMode::Passive, VSFTPD));
+    on_smol(suite::run(
+        SmolRuntime::default(),
+        &peer,
+        DataMode::Passive,
+        VSFTPD,
+    ));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use ftp_client::{Client, DataReader, DataWriter};
 fn is_send<T: Send>(_: &T) {}
 
 #[allow(dead_code, clippy::diverging_sub_expression)]
-async fn every_future_is_send(mut ftp: Client<TokioRuntime>) {
+async fn every_future_is_send(mut ftp: Client) {
     is_send(&ftp.login("u", "p"));
     is_send(&ftp.retr("f", 0));
     is_send(&ftp.stor("f", 0));
@@ -19,10 +19,10 @@ async fn every_future_is_send(mut ftp: Client<TokioRuntime>) {
     is_send(&ftp.download_tree("a", "b"));
     is_send(&ftp.resume_upload("a", "b"));
     is_send(&ftp.resume_download("a", "b"));
-    let reader: DataReader<'_, TokioRuntime, _> = ftp.retr("f", 0).await.unwrap();
+    let reader: DataReader<'_> = ftp.retr("f", 0).await.unwrap();
     is_send(&reader);
     is_send(&reader.finish());
-    let writer: DataWriter<'_, TokioRuntime, _> = ftp.stor("f", 0).await.unwrap();
+    let writer: DataWriter<'_> = ftp.stor("f", 0).await.unwrap();
     is_send(&writer);
     is_send(&writer.finish());
     is_send(&ftp.quit());

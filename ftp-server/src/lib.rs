@@ -29,12 +29,14 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod runtime;
 mod server;
 mod session;
 pub mod storage;
 mod transfer;
 
+/// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
+/// `tokio` and `smol`.
+pub use ftp_runtime as runtime;
 pub use server::{Options, Server, ServerBuilder, ShutdownHandle};
 
 // The README's examples are compiled and run as doctests.

@@ -13,8 +13,9 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, FutureExt, Shared as SharedFuture, select};
 use futures_util::io::AsyncWriteExt;
 
+use ftp_runtime::{IntoRuntime, Listener, Runtime};
+
 use crate::auth::Authenticator;
-use crate::runtime::{Listener, Runtime};
 use crate::session;
 use crate::storage::Storage;
 
@@ -142,29 +143,36 @@ impl Options {
     }
 }
 
-pub(crate) struct Shared<R, S, A> {
-    pub(crate) runtime: R,
+pub(crate) struct Shared<S, A> {
+    pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) storage: Arc<S>,
     pub(crate) auth: A,
     pub(crate) options: Options,
+    life: Arc<Lifecycle>,
+    pub(crate) next_passive_port: AtomicUsize,
+}
+
+/// What the server's connections share that knows nothing of storage or users: the shutdown
+/// signals and the connection counts, held by the [`ShutdownHandle`] too.
+struct Lifecycle {
+    runtime: Arc<dyn Runtime>,
     shutdown_rx: SharedFuture<oneshot::Receiver<()>>,
     shutdown_tx: Mutex<Option<oneshot::Sender<()>>>,
     deadline_rx: SharedFuture<oneshot::Receiver<()>>,
     deadline_tx: Mutex<Option<oneshot::Sender<()>>>,
     active: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
-    pub(crate) next_passive_port: AtomicUsize,
 }
 
-impl<R, S, A> Shared<R, S, A> {
+impl<S, A> Shared<S, A> {
     /// Completes when shutdown starts.
     pub(crate) fn shutdown_signal(&self) -> SharedFuture<oneshot::Receiver<()>> {
-        self.shutdown_rx.clone()
+        self.life.shutdown_rx.clone()
     }
 
     /// Completes when the shutdown deadline has passed: sessions still open must close now.
     pub(crate) fn deadline_signal(&self) -> SharedFuture<oneshot::Receiver<()>> {
-        self.deadline_rx.clone()
+        self.life.deadline_rx.clone()
     }
 }
 
@@ -185,11 +193,11 @@ fn fire(tx: &Mutex<Option<oneshot::Sender<()>>>) {
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// An FTP server. Cheap to clone; clones share connections, limits and shutdown.
-pub struct Server<R, S, A> {
-    shared: Arc<Shared<R, S, A>>,
+pub struct Server<S, A> {
+    shared: Arc<Shared<S, A>>,
 }
 
-impl<R, S, A> Clone for Server<R, S, A> {
+impl<S, A> Clone for Server<S, A> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
@@ -197,21 +205,25 @@ impl<R, S, A> Clone for Server<R, S, A> {
     }
 }
 
-impl<R, S, A> std::fmt::Debug for Server<R, S, A> {
+impl<S, A> std::fmt::Debug for Server<S, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("options", &self.shared.options)
-            .field("connections", &self.shared.active.load(Ordering::Relaxed))
+            .field(
+                "connections",
+                &self.shared.life.active.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }
 
 /// Stops a server gracefully. Obtained from [`Server::shutdown_handle`].
-pub struct ShutdownHandle<R, S, A> {
-    shared: Arc<Shared<R, S, A>>,
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    life: Arc<Lifecycle>,
 }
 
-impl<R, S, A> std::fmt::Debug for ShutdownHandle<R, S, A> {
+impl std::fmt::Debug for ShutdownHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShutdownHandle").finish_non_exhaustive()
     }
@@ -237,14 +249,14 @@ impl<R, S, A> std::fmt::Debug for ShutdownHandle<R, S, A> {
 /// ```
 #[derive(Debug)]
 #[must_use]
-pub struct ServerBuilder<R, S, A> {
-    runtime: R,
+pub struct ServerBuilder<S, A> {
+    runtime: Arc<dyn Runtime>,
     storage: S,
     auth: A,
     options: Options,
 }
 
-impl<R: Runtime, S: Storage, A: Authenticator> ServerBuilder<R, S, A> {
+impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
     /// Replaces all options at once.
     pub fn options(mut self, options: Options) -> Self {
         self.options = options;
@@ -270,16 +282,16 @@ impl<R: Runtime, S: Storage, A: Authenticator> ServerBuilder<R, S, A> {
     }
 
     /// The server.
-    pub fn build(self) -> Server<R, S, A> {
+    pub fn build(self) -> Server<S, A> {
         Server::new(self.runtime, self.storage, self.auth, self.options)
     }
 }
 
-impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
+impl<S: Storage, A: Authenticator> Server<S, A> {
     /// A builder for a server on `runtime`, serving `storage` to the users `auth` admits.
-    pub fn builder(runtime: R, storage: S, auth: A) -> ServerBuilder<R, S, A> {
+    pub fn builder(runtime: impl IntoRuntime, storage: S, auth: A) -> ServerBuilder<S, A> {
         ServerBuilder {
-            runtime,
+            runtime: runtime.into_runtime(),
             storage,
             auth,
             options: Options::default(),
@@ -287,21 +299,27 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
     }
 
     /// A server on `runtime`, serving `storage` to the users `auth` admits.
-    pub fn new(runtime: R, storage: S, auth: A, options: Options) -> Self {
+    /// `runtime` is any [`Runtime`](ftp_runtime::Runtime), or one shared as `Arc<dyn Runtime>`.
+    pub fn new(runtime: impl IntoRuntime, storage: S, auth: A, options: Options) -> Self {
+        let runtime = runtime.into_runtime();
         let (tx, rx) = oneshot::channel();
         let (deadline_tx, deadline_rx) = oneshot::channel();
+        let life = Arc::new(Lifecycle {
+            runtime: Arc::clone(&runtime),
+            shutdown_rx: rx.shared(),
+            shutdown_tx: Mutex::new(Some(tx)),
+            deadline_rx: deadline_rx.shared(),
+            deadline_tx: Mutex::new(Some(deadline_tx)),
+            active: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+        });
         Self {
             shared: Arc::new(Shared {
                 runtime,
                 storage: Arc::new(storage),
                 auth,
                 options,
-                shutdown_rx: rx.shared(),
-                shutdown_tx: Mutex::new(Some(tx)),
-                deadline_rx: deadline_rx.shared(),
-                deadline_tx: Mutex::new(Some(deadline_tx)),
-                active: AtomicUsize::new(0),
-                per_ip: Mutex::new(HashMap::new()),
+                life,
                 next_passive_port: AtomicUsize::new(0),
             }),
         }
@@ -314,19 +332,19 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
 
     /// Control connections now open.
     pub fn connections(&self) -> usize {
-        self.shared.active.load(Ordering::Acquire)
+        self.shared.life.active.load(Ordering::Acquire)
     }
 
     /// A handle that stops this server.
-    pub fn shutdown_handle(&self) -> ShutdownHandle<R, S, A> {
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
-            shared: Arc::clone(&self.shared),
+            life: Arc::clone(&self.shared.life),
         }
     }
 
     /// Accepts connections on `listener` and serves each on its own task until shutdown
     /// starts. Errors accepting one connection are logged and do not stop the loop.
-    pub async fn serve(&self, listener: R::Listener) -> io::Result<()> {
+    pub async fn serve(&self, listener: impl Listener) -> io::Result<()> {
         let local = listener.local_addr()?;
         let mut shutdown = self.shared.shutdown_signal();
         loop {
@@ -335,7 +353,8 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
                 Either::Right(_) => return Ok(()),
             };
             match accepted {
-                Ok((stream, peer)) => {
+                Ok(stream) => {
+                    let peer = stream.peer_addr();
                     let server = self.clone();
                     self.shared.runtime.spawn(Box::pin(async move {
                         server.handle_connection(stream, peer, local).await;
@@ -344,7 +363,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     // Out of file descriptors and the like: back off instead of spinning.
-                    self.shared.runtime.sleep(Duration::from_millis(50)).await;
+                    ftp_runtime::sleep(&*self.shared.runtime, Duration::from_millis(50)).await;
                 }
             }
         }
@@ -359,7 +378,11 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
     where
         C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let Some(_slot) = Slot::take(&self.shared, peer.ip()) else {
+        let limits = (
+            self.shared.options.max_connections,
+            self.shared.options.max_connections_per_ip,
+        );
+        let Some(_slot) = Slot::take(&self.shared.life, peer.ip(), limits) else {
             tracing::info!(%peer, "refused: too many connections");
             let _ = stream
                 .write_all(b"421 Too many connections, try again later.\r\n")
@@ -374,7 +397,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
         let deadline = self.shared.deadline_signal();
         let backstop = async {
             let _ = deadline.await;
-            self.shared.runtime.sleep(CLOSE_GRACE).await;
+            ftp_runtime::sleep(&*self.shared.runtime, CLOSE_GRACE).await;
         };
         if let Either::Right(_) = select(std::pin::pin!(session), std::pin::pin!(backstop)).await {
             tracing::info!(%peer, "session dropped after the shutdown deadline");
@@ -384,21 +407,20 @@ impl<R: Runtime, S: Storage, A: Authenticator> Server<R, S, A> {
 }
 
 /// A counted place among the open connections; freed on drop.
-struct Slot<'a, R, S, A> {
-    shared: &'a Shared<R, S, A>,
+struct Slot<'a> {
+    shared: &'a Lifecycle,
     ip: IpAddr,
 }
 
-impl<'a, R, S, A> Slot<'a, R, S, A> {
-    fn take(shared: &'a Shared<R, S, A>, ip: IpAddr) -> Option<Self> {
+impl<'a> Slot<'a> {
+    /// A place for a connection from `ip`, within the limits (in all, from one address).
+    fn take(shared: &'a Lifecycle, ip: IpAddr, (max, max_per_ip): (usize, usize)) -> Option<Self> {
         let mut per_ip = shared
             .per_ip
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mine = per_ip.entry(ip).or_insert(0);
-        if *mine >= shared.options.max_connections_per_ip
-            || shared.active.load(Ordering::Acquire) >= shared.options.max_connections
-        {
+        if *mine >= max_per_ip || shared.active.load(Ordering::Acquire) >= max {
             return None;
         }
         *mine += 1;
@@ -407,7 +429,7 @@ impl<'a, R, S, A> Slot<'a, R, S, A> {
     }
 }
 
-impl<R, S, A> Drop for Slot<'_, R, S, A> {
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
         let mut per_ip = self
             .shared
@@ -424,7 +446,7 @@ impl<R, S, A> Drop for Slot<'_, R, S, A> {
     }
 }
 
-impl<R: Runtime, S: Storage, A: Authenticator> ShutdownHandle<R, S, A> {
+impl ShutdownHandle {
     /// Stops accepting, asks every connection to close (`421` once idle, after its running
     /// transfer), and waits until all are closed or `deadline` passes. Connections still open
     /// then are closed: a running transfer is aborted (`426`), the session gets `421`, and one
@@ -434,21 +456,23 @@ impl<R: Runtime, S: Storage, A: Authenticator> ShutdownHandle<R, S, A> {
     /// Cancel safety: dropping the future after shutdown started leaves the sessions closing
     /// gracefully; the deadline is then never enforced.
     pub async fn shutdown(&self, deadline: Duration) -> bool {
-        fire(&self.shared.shutdown_tx);
+        let life = &*self.life;
+        let runtime = &*life.runtime;
+        fire(&life.shutdown_tx);
         let start = Instant::now();
-        let open = || self.shared.active.load(Ordering::Acquire) > 0;
+        let open = || life.active.load(Ordering::Acquire) > 0;
         while open() {
             if start.elapsed() >= deadline {
-                fire(&self.shared.deadline_tx);
+                fire(&life.deadline_tx);
                 // Every session is gone within CLOSE_GRACE (the backstop); wait a little
                 // longer for their tasks to be scheduled.
                 let forced = Instant::now();
                 while open() && forced.elapsed() < CLOSE_GRACE * 3 {
-                    self.shared.runtime.sleep(Duration::from_millis(20)).await;
+                    ftp_runtime::sleep(runtime, Duration::from_millis(20)).await;
                 }
                 return false;
             }
-            self.shared.runtime.sleep(Duration::from_millis(20)).await;
+            ftp_runtime::sleep(runtime, Duration::from_millis(20)).await;
         }
         true
     }

@@ -21,8 +21,9 @@ use futures_util::future::FutureExt;
 use futures_util::io::AsyncWriteExt;
 use futures_util::stream::StreamExt;
 
+use ftp_runtime::{Listener, Timer};
+
 use crate::auth::{Authenticator, Credentials, Principal};
-use crate::runtime::{BoxFuture, Listener, Runtime};
 use crate::server::Shared;
 use crate::storage::{FileKind, Storage, StorageError};
 use crate::transfer::{self, Job, TransferEvent, format_entry, mlsx_entry};
@@ -35,13 +36,13 @@ struct Running {
     abort: Option<oneshot::Sender<()>>,
 }
 
-struct Session<R: Runtime, S, A> {
-    shared: Arc<Shared<R, S, A>>,
+struct Session<S, A> {
+    shared: Arc<Shared<S, A>>,
     conn: ServerConnection,
     peer: SocketAddr,
     local: SocketAddr,
     principal: Option<Principal>,
-    passive: Option<R::Listener>,
+    passive: Option<Box<dyn Listener>>,
     transfer: Option<Running>,
     /// The 150 of the running transfer is queued; say go once it is written.
     go_after_flush: bool,
@@ -68,8 +69,8 @@ enum Access {
     Change,
 }
 
-pub(crate) async fn run<R: Runtime, S: Storage, A: Authenticator, C>(
-    shared: Arc<Shared<R, S, A>>,
+pub(crate) async fn run<S: Storage, A: Authenticator, C>(
+    shared: Arc<Shared<S, A>>,
     control: C,
     peer: SocketAddr,
     local: SocketAddr,
@@ -122,7 +123,7 @@ fn read_into<C: AsyncRead + Unpin>(
     })
 }
 
-impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
+impl<S: Storage, A: Authenticator> Session<S, A> {
     async fn drive<C: AsyncRead + AsyncWrite + Unpin>(&mut self, mut control: C) -> io::Result<()> {
         let mut input = BytesMut::new();
         let mut output = BytesMut::new();
@@ -130,7 +131,7 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
         let mut shutdown_seen = false;
         let mut deadline = self.shared.deadline_signal();
         let mut deadline_seen = false;
-        let mut idle: Option<BoxFuture<()>> = None;
+        let mut idle: Option<Box<dyn Timer>> = None;
         let peer = self.peer;
         let log = |cmd: &Result<ftp_proto::Command, ftp_proto::ParseError>| match cmd {
             Ok(cmd) => tracing::debug!(%peer, "<- {cmd}"),
@@ -167,7 +168,8 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
                 }
             }
             if idle.is_none() && self.transfer.is_none() {
-                idle = Some(self.shared.runtime.sleep(self.shared.options.idle_timeout));
+                let deadline = std::time::Instant::now() + self.shared.options.idle_timeout;
+                idle = Some(self.shared.runtime.timer(deadline));
             }
             let event = {
                 let conn = &self.conn;
@@ -446,10 +448,11 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
             }
             Err(e) => {
                 tracing::info!(peer = %self.peer, user = %user, error = %e, "login failed");
-                self.shared
-                    .runtime
-                    .sleep(self.shared.options.failed_login_delay)
-                    .await;
+                ftp_runtime::sleep(
+                    &*self.shared.runtime,
+                    self.shared.options.failed_login_delay,
+                )
+                .await;
                 Outcome::LoginRejected
             }
         }
@@ -457,27 +460,15 @@ impl<R: Runtime, S: Storage, A: Authenticator> Session<R, S, A> {
 
     async fn open_passive(&mut self, family: AddressFamily) -> Outcome {
         self.passive = None;
-        let ip = self.local.ip();
-        let bound = match self.shared.options.passive_ports.clone() {
-            None => self.shared.runtime.bind(SocketAddr::new(ip, 0)).await.ok(),
-            Some(range) => {
-                let (start, end) = (usize::from(*range.start()), usize::from(*range.end()));
-                let len = end.saturating_sub(start) + 1;
-                let first = self
-                    .shared
-                    .next_passive_port
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let mut found = None;
-                for i in 0..len {
-                    let port = u16::try_from(start + (first + i) % len).unwrap_or(0);
-                    if let Ok(l) = self.shared.runtime.bind(SocketAddr::new(ip, port)).await {
-                        found = Some(l);
-                        break;
-                    }
-                }
-                found
-            }
-        };
+        let ports = self.shared.options.passive_ports.as_ref();
+        let start = self
+            .shared
+            .next_passive_port
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let runtime = &*self.shared.runtime;
+        let bound = ftp_runtime::bind_in_range(runtime, self.local.ip(), ports, start)
+            .await
+            .ok();
         let Some(listener) = bound else {
             tracing::warn!(peer = %self.peer, "no passive port available");
             return Outcome::Failed(FailureKind::LocalError);

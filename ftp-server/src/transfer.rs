@@ -18,8 +18,9 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, select};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
+use ftp_runtime::{Listener, Runtime, TcpStream, timeout};
+
 use crate::auth::Principal;
-use crate::runtime::{Listener, Runtime, timeout};
 use crate::server::Shared;
 use crate::storage::{self, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError};
 
@@ -33,14 +34,14 @@ pub(crate) enum TransferEvent {
 }
 
 /// Everything a transfer task needs, owned.
-pub(crate) struct Job<R: Runtime> {
+pub(crate) struct Job {
     pub(crate) transfer: Transfer,
     pub(crate) principal: Principal,
     /// The path in the storage namespace.
     pub(crate) path: VirtualPath,
     /// The path as the client sees it (for `STOU`'s reply).
     pub(crate) client_path: VirtualPath,
-    pub(crate) listener: Option<R::Listener>,
+    pub(crate) listener: Option<Box<dyn Listener>>,
     pub(crate) local_ip: IpAddr,
     /// Uploads may only create new files (the anonymous upload directory).
     pub(crate) create_only: bool,
@@ -58,9 +59,9 @@ enum Listing<S: Storage> {
 }
 
 /// Runs one transfer to its end, reporting through `events`.
-pub(crate) async fn run<R: Runtime, S: Storage, A>(
-    shared: Arc<Shared<R, S, A>>,
-    job: Job<R>,
+pub(crate) async fn run<S: Storage, A>(
+    shared: Arc<Shared<S, A>>,
+    job: Job,
     events: mpsc::UnboundedSender<TransferEvent>,
     go: oneshot::Receiver<()>,
     abort: oneshot::Receiver<()>,
@@ -84,7 +85,7 @@ pub(crate) async fn run<R: Runtime, S: Storage, A>(
     }
     let mut abort = abort;
     // ABOR while the data connection is still being set up stops the wait at once.
-    let opening = std::pin::pin!(open_data(&shared.runtime, &job, &shared.options));
+    let opening = std::pin::pin!(open_data(&*shared.runtime, &job, &shared.options));
     let opened = match select(opening, &mut abort).await {
         Either::Left((opened, _)) => opened,
         Either::Right(_) => Err(FailureKind::Aborted),
@@ -121,7 +122,7 @@ pub(crate) async fn run<R: Runtime, S: Storage, A>(
 
 async fn prepare<S: Storage>(
     storage: &S,
-    job: &Job<impl Runtime>,
+    job: &Job,
 ) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
     use storage::StorageErrorKind as K;
     let user = &job.principal;
@@ -178,7 +179,7 @@ async fn prepare<S: Storage>(
 /// `STOU`: the requested name if free, else the first free `name.N`.
 async fn store_unique<S: Storage>(
     storage: &S,
-    job: &Job<impl Runtime>,
+    job: &Job,
 ) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
     let base = name_of(&job.path);
     let mut last = None;
@@ -210,11 +211,11 @@ fn name_of(path: &VirtualPath) -> Bytes {
     Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"))
 }
 
-async fn open_data<R: Runtime>(
-    runtime: &R,
-    job: &Job<R>,
+async fn open_data(
+    runtime: &dyn Runtime,
+    job: &Job,
     options: &crate::Options,
-) -> Result<R::Stream, FailureKind> {
+) -> Result<TcpStream, FailureKind> {
     let limit = options.data_connect_timeout;
     match job.transfer.data {
         DataEndpoint::Passive { peer } => {
@@ -225,7 +226,8 @@ async fn open_data<R: Runtime>(
             let accept = async {
                 // RFC 2577 §5 (port stealing): only the control connection's peer may connect.
                 for _ in 0..16 {
-                    let (stream, from) = listener.accept().await.ok()?;
+                    let stream = listener.accept().await.ok()?;
+                    let from = stream.peer_addr();
                     if peer.is_none_or(|p| ftp_proto::address::is_same_ip(p, from.ip())) {
                         return Some(stream);
                     }
@@ -255,16 +257,16 @@ async fn open_data<R: Runtime>(
     }
 }
 
-async fn move_data<R: Runtime, S: Storage, A>(
-    shared: &Shared<R, S, A>,
-    job: &Job<R>,
+async fn move_data<S: Storage, A>(
+    shared: &Shared<S, A>,
+    job: &Job,
     prepared: Prepared<S>,
-    mut data: R::Stream,
+    mut data: TcpStream,
     abort: oneshot::Receiver<()>,
 ) -> Result<u64, FailureKind> {
     let mut io = Io {
         limits: Limits {
-            runtime: &shared.runtime,
+            runtime: &*shared.runtime,
             stall: shared.options.data_stall_timeout,
         },
         buf: vec![0; shared.options.transfer_buffer],
@@ -317,8 +319,8 @@ async fn until_aborted<T>(
 
 /// Closes the data connection after sending: the client sees end of file only once every byte
 /// is flushed.
-async fn finish_data<R: Runtime, T: AsyncWrite + Unpin>(
-    io: &Io<'_, R>,
+async fn finish_data<T: AsyncWrite + Unpin>(
+    io: &Io<'_>,
     mut data: T,
     result: Result<u64, FailureKind>,
 ) -> Result<u64, FailureKind> {
@@ -330,18 +332,18 @@ async fn finish_data<R: Runtime, T: AsyncWrite + Unpin>(
     Ok(n)
 }
 
-struct Io<'a, R> {
-    limits: Limits<'a, R>,
+struct Io<'a> {
+    limits: Limits<'a>,
     buf: Vec<u8>,
 }
 
 /// The stall timeout, applied to each I/O step.
-struct Limits<'a, R> {
-    runtime: &'a R,
+struct Limits<'a> {
+    runtime: &'a dyn Runtime,
     stall: std::time::Duration,
 }
 
-impl<R: Runtime> Limits<'_, R> {
+impl Limits<'_> {
     async fn run<T>(&self, fut: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
         timeout(self.runtime, self.stall, fut)
             .await
@@ -385,7 +387,7 @@ impl Convert {
     }
 }
 
-impl<R: Runtime> Io<'_, R> {
+impl Io<'_> {
     /// Copies until `from` ends, counting the bytes on the data connection. Errors on the data
     /// connection abort the transfer (426); errors on the storage side map by their kind.
     async fn pump(

@@ -11,11 +11,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use ftp_client::runtime::{BoxFuture, Listener, Runtime};
+use ftp_client::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
 use ftp_client::{Client, DataMode, Options};
 use ftp_proto::Command;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -64,50 +64,71 @@ impl AsyncWrite for Scripted {
 }
 
 /// Every data connection, passive or active, carries the same fuzzed bytes.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Offline {
     data: Bytes,
     sink: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Offline {
-    fn stream(&self) -> Scripted {
-        Scripted {
+    fn stream(&self) -> TcpStream {
+        let stream = Scripted {
             input: self.data.clone(),
             step: 4096,
             output: Arc::clone(&self.sink),
-        }
+        };
+        let (server, client) = (
+            SocketAddr::from(([127, 0, 0, 1], 20)),
+            SocketAddr::from(([127, 0, 0, 1], 40000)),
+        );
+        TcpStream::new(stream, client, server)
     }
 }
 
+#[derive(Debug)]
 struct Accepts(Offline);
 
 #[async_trait]
 impl Listener for Accepts {
-    type Stream = Scripted;
-    async fn accept(&self) -> io::Result<(Scripted, SocketAddr)> {
-        Ok((self.0.stream(), SocketAddr::from(([127, 0, 0, 1], 20))))
+    async fn accept(&self) -> io::Result<TcpStream> {
+        Ok(self.0.stream())
     }
     fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(SocketAddr::from(([127, 0, 0, 1], 50000)))
     }
 }
 
+/// A timer that never fires: every wait ends by the input's end.
+#[derive(Debug)]
+struct Never;
+
+impl Future for Never {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+impl Timer for Never {
+    fn reset(&mut self, _: Instant) {}
+}
+
 #[async_trait]
 impl Runtime for Offline {
-    type Stream = Scripted;
-    type Listener = Accepts;
     async fn resolve(&self, _: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
     }
-    async fn connect(&self, _: SocketAddr) -> io::Result<(Scripted, SocketAddr)> {
-        Ok((self.stream(), SocketAddr::from(([127, 0, 0, 1], 40000))))
+    async fn connect(&self, _: SocketAddr, _: Option<SocketAddr>) -> io::Result<TcpStream> {
+        Ok(self.stream())
     }
-    async fn bind(&self, _: SocketAddr) -> io::Result<Accepts> {
-        Ok(Accepts(self.clone()))
+    async fn bind(&self, _: SocketAddr) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(Accepts(self.clone())))
     }
-    fn sleep(&self, _: Duration) -> BoxFuture<()> {
-        Box::pin(std::future::pending())
+    fn timer(&self, _: Instant) -> Box<dyn Timer> {
+        Box::new(Never)
+    }
+    fn spawn(&self, _: BoxFuture<()>) {
+        // The client never spawns.
     }
 }
 
@@ -168,7 +189,7 @@ pub fn run(data: &[u8]) {
     }
 }
 
-async fn session<S>(ftp: &mut Client<Offline, S>)
+async fn session<S>(ftp: &mut Client<S>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {

@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use async_trait::async_trait;
 use ftp_proto::{Permissions, ReplyDecoder, VirtualPath};
 use ftp_server::auth::Principal;
-use ftp_server::runtime::{BoxFuture, Listener, Runtime};
+use ftp_server::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
 use ftp_server::storage::memory::MemoryStorage;
 use ftp_server::{Options, Server};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -25,15 +25,15 @@ use futures_io::{AsyncRead, AsyncWrite};
 ///
 /// The executor is held weakly: tasks hold the server, which holds the runtime, and a strong
 /// reference would make a cycle that outlives each run.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Offline(std::sync::Weak<Executor<'static>>);
 
+#[derive(Debug)]
 struct NeverAccepts;
 
 #[async_trait]
 impl Listener for NeverAccepts {
-    type Stream = Control;
-    async fn accept(&self) -> io::Result<(Control, SocketAddr)> {
+    async fn accept(&self) -> io::Result<TcpStream> {
         std::future::pending().await
     }
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -41,18 +41,34 @@ impl Listener for NeverAccepts {
     }
 }
 
+/// A timer that has always already fired.
+#[derive(Debug)]
+struct Fired;
+
+impl Future for Fired {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+}
+
+impl Timer for Fired {
+    fn reset(&mut self, _: Instant) {}
+}
+
 #[async_trait]
 impl Runtime for Offline {
-    type Stream = Control;
-    type Listener = NeverAccepts;
-    async fn bind(&self, _: SocketAddr) -> io::Result<NeverAccepts> {
-        Ok(NeverAccepts)
+    async fn resolve(&self, _: &str, _: u16) -> io::Result<Vec<SocketAddr>> {
+        Err(io::ErrorKind::NotFound.into())
     }
-    async fn connect(&self, _: SocketAddr, _: Option<SocketAddr>) -> io::Result<Control> {
+    async fn bind(&self, _: SocketAddr) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(NeverAccepts))
+    }
+    async fn connect(&self, _: SocketAddr, _: Option<SocketAddr>) -> io::Result<TcpStream> {
         Err(io::ErrorKind::ConnectionRefused.into())
     }
-    fn sleep(&self, _: Duration) -> BoxFuture<()> {
-        Box::pin(std::future::ready(()))
+    fn timer(&self, _: Instant) -> Box<dyn Timer> {
+        Box::new(Fired)
     }
     fn spawn(&self, task: BoxFuture<()>) {
         if let Some(ex) = self.0.upgrade() {

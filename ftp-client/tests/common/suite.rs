@@ -21,7 +21,7 @@ pub struct Quirks {
     pub ascii_stored_raw: bool,
 }
 
-pub async fn connect<R: Runtime>(rt: R, peer: &Peer, mode: DataMode) -> Client<R> {
+pub async fn connect(rt: impl Runtime, peer: &Peer, mode: DataMode) -> Client {
     let mut options = Options::default();
     options.data_mode = mode;
     options.reply_timeout = std::time::Duration::from_secs(20);
@@ -38,7 +38,7 @@ pub async fn connect<R: Runtime>(rt: R, peer: &Peer, mode: DataMode) -> Client<R
     ftp
 }
 
-async fn upload<R: Runtime>(ftp: &mut Client<R>, path: &str, offset: u64, bytes: &[u8]) {
+async fn upload(ftp: &mut Client, path: &str, offset: u64, bytes: &[u8]) {
     let mut w = ftp.stor(path, offset).await.unwrap();
     // Uneven writes, so that chunking cannot hide an off-by-one.
     for chunk in bytes.chunks(7919) {
@@ -48,7 +48,7 @@ async fn upload<R: Runtime>(ftp: &mut Client<R>, path: &str, offset: u64, bytes:
     assert_eq!(reply.code().as_u16(), 226, "STOR {path}: {reply}");
 }
 
-async fn download<R: Runtime>(ftp: &mut Client<R>, path: &str, offset: u64) -> Vec<u8> {
+async fn download(ftp: &mut Client, path: &str, offset: u64) -> Vec<u8> {
     let mut r = ftp.retr(path, offset).await.unwrap();
     let mut out = Vec::new();
     r.read_to_end(&mut out).await.unwrap();
@@ -57,7 +57,7 @@ async fn download<R: Runtime>(ftp: &mut Client<R>, path: &str, offset: u64) -> V
 }
 
 /// Everything, in one session (and a second one for the tree helpers).
-pub async fn run<R: Runtime + Clone>(rt: R, peer: &Peer, mode: DataMode, quirks: Quirks) {
+pub async fn run(rt: impl Runtime + Clone, peer: &Peer, mode: DataMode, quirks: Quirks) {
     let mut ftp = connect(rt.clone(), peer, mode).await;
     let disk = &peer.root;
     let work = format!("w-{}", std::process::id());

@@ -339,7 +339,7 @@ impl FailureKind {
     }
 }
 
-/// The result of an action, fed back with [`ServerSession::handle_outcome`].
+/// The result of an action, fed back with [`ServerSession::handle_outcome`](super::ServerSession::handle_outcome).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {

@@ -78,7 +78,7 @@ impl Default for Features {
     }
 }
 
-/// Settings of a [`ServerSession`].
+/// Settings of a [`ServerSession`](super::ServerSession).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ServerConfig {

@@ -9,7 +9,7 @@ use super::{
 use crate::command::{Command, ParseError};
 use crate::framing::LineDecoder;
 
-/// A [`ServerSession`] with its line decoder: bytes in, bytes and actions out.
+/// A [`ServerSession`](super::ServerSession) with its line decoder: bytes in, bytes and actions out.
 #[derive(Debug)]
 pub struct ServerConnection {
     decoder: LineDecoder,
@@ -81,12 +81,12 @@ impl ServerConnection {
         wrote
     }
 
-    /// See [`ServerSession::poll_action`].
+    /// See [`ServerSession::poll_action`](super::ServerSession::poll_action).
     pub fn poll_action(&mut self) -> Option<Action> {
         self.session.poll_action()
     }
 
-    /// See [`ServerSession::handle_outcome`].
+    /// See [`ServerSession::handle_outcome`](super::ServerSession::handle_outcome).
     pub fn handle_outcome(
         &mut self,
         id: ActionId,
@@ -95,7 +95,7 @@ impl ServerConnection {
         self.session.handle_outcome(id, outcome)
     }
 
-    /// See [`ServerSession::wants_read`].
+    /// See [`ServerSession::wants_read`](super::ServerSession::wants_read).
     pub fn wants_read(&self) -> bool {
         self.session.wants_read()
     }

@@ -5,17 +5,15 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::Instant;
 
 use async_trait::async_trait;
-use ftp_client::runtime::tokio::{TokioListener, TokioRuntime};
-use ftp_client::runtime::{BoxFuture, Runtime};
+use ftp_client::runtime::tokio::TokioRuntime;
+use ftp_client::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
 use ftp_client::{Client, Error, Options};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 /// The client type every phase uses.
-pub(crate) type Ftp = Client<LoadRuntime>;
+pub(crate) type Ftp = Client;
 
 /// tokio, with outgoing connections (control and passive data alike) bound to one source
 /// address. Servers limit connections per client address (ours to 64, by default) and refuse
@@ -28,34 +26,25 @@ pub(crate) struct LoadRuntime {
 
 #[async_trait]
 impl Runtime for LoadRuntime {
-    type Stream = Compat<TcpStream>;
-    type Listener = TokioListener;
-
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         TokioRuntime.resolve(host, port).await
     }
 
-    async fn connect(&self, to: SocketAddr) -> io::Result<(Self::Stream, SocketAddr)> {
-        let Some(ip) = self.source else {
-            return TokioRuntime.connect(to).await;
-        };
-        let socket = match to {
-            SocketAddr::V4(_) => TcpSocket::new_v4()?,
-            SocketAddr::V6(_) => TcpSocket::new_v6()?,
-        };
-        socket.bind(SocketAddr::new(ip, 0))?;
-        let stream = socket.connect(to).await?;
-        stream.set_nodelay(true)?;
-        let local = stream.local_addr()?;
-        Ok((stream.compat(), local))
+    async fn connect(&self, to: SocketAddr, from: Option<SocketAddr>) -> io::Result<TcpStream> {
+        let from = from.or(self.source.map(|ip| SocketAddr::new(ip, 0)));
+        TokioRuntime.connect(to, from).await
     }
 
-    async fn bind(&self, addr: SocketAddr) -> io::Result<TokioListener> {
+    async fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
         TokioRuntime.bind(addr).await
     }
 
-    fn sleep(&self, duration: Duration) -> BoxFuture<()> {
-        TokioRuntime.sleep(duration)
+    fn timer(&self, deadline: Instant) -> Box<dyn Timer> {
+        TokioRuntime.timer(deadline)
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) {
+        TokioRuntime.spawn(task);
     }
 }
 

@@ -230,7 +230,7 @@ fn credentials(url: &FtpUrl) -> (String, String, Option<String>) {
 }
 
 /// Connects and logs in as [`credentials`] says.
-pub(crate) async fn open(url: &FtpUrl, active: bool) -> Result<Client<TokioRuntime>, Failure> {
+pub(crate) async fn open(url: &FtpUrl, active: bool) -> Result<Client, Failure> {
     let mut options = Options::default();
     if active {
         options.data_mode = DataMode::Active { bind: None };

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ftp_client::proto::{FormatControl, TransferType};
-use ftp_client::runtime::tokio::TokioRuntime;
 use ftp_client::{Client, DataMode};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
@@ -35,7 +34,7 @@ help                          this text
 bye (quit, exit)              log out and leave";
 
 struct Shell {
-    ftp: Option<Client<TokioRuntime>>,
+    ftp: Option<Client>,
     ascii: bool,
     active: bool,
     lines: Lines<BufReader<Stdin>>,
@@ -152,7 +151,7 @@ fn need<'a>(words: &'a [String], n: usize, usage: &str) -> Result<&'a [String], 
 }
 
 impl Shell {
-    fn client(&mut self) -> Result<&mut Client<TokioRuntime>, Failure> {
+    fn client(&mut self) -> Result<&mut Client, Failure> {
         self.ftp
             .as_mut()
             .ok_or_else(|| "not connected (use open)".into())

@@ -1,0 +1,301 @@
+//! # ftp-runtime: the async runtime layer of the FTP workspace
+//!
+//! What `ftp-server` and `ftp-client` need from an async runtime beyond the control stream:
+//! name resolution, outgoing TCP connections (from a chosen local address when asked),
+//! listeners, timers and task spawning. One object-safe trait, [`Runtime`], held as
+//! `Arc<dyn Runtime>` by both drivers, so that no user ever spells a runtime type in
+//! `Server<S, A>` or `Client<S>`; streams and listeners cross it type-erased, as [`TcpStream`]
+//! and `Box<dyn Listener>`.
+//!
+//! Two implementations behave the same way: `tokio::TokioRuntime` (feature `tokio`) and
+//! `smol::SmolRuntime` (feature `smol`, on async-io). Both connect without blocking a
+//! thread, bind listeners with `SO_REUSEADDR`, set `TCP_NODELAY` on every stream, and count
+//! timers from absolute deadlines ([`Runtime::timer`]), so a timer means the same whenever it
+//! is first polled. Implement [`Runtime`] to bring another, or to wrap one (a load tool that
+//! picks source addresses, a test runtime with no network).
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # fn main() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use std::time::{Duration, Instant};
+//!
+//! use ftp_runtime::Runtime;
+//! use ftp_runtime::tokio::TokioRuntime;
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! rt.block_on(async {
+//!     let runtime: Arc<dyn Runtime> = Arc::new(TokioRuntime);
+//!     let listener = runtime.bind("127.0.0.1:0".parse().unwrap()).await?;
+//!     let addr = listener.local_addr()?;
+//!     let client = runtime.connect(addr, None).await?;
+//!     let server = listener.accept().await?;
+//!     assert_eq!(server.peer_addr(), client.local_addr());
+//!     // A timer is a deadline, and can be moved.
+//!     let mut timer = runtime.timer(Instant::now() + Duration::from_secs(3600));
+//!     timer.reset(Instant::now());
+//!     timer.await;
+//!     Ok(())
+//! })
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_io::{AsyncRead, AsyncWrite};
+
+#[cfg(feature = "smol")]
+pub mod smol;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An async runtime as the FTP drivers use it. Object-safe: drivers hold it as
+/// `Arc<dyn Runtime>`.
+#[async_trait]
+pub trait Runtime: Send + Sync + fmt::Debug + 'static {
+    /// Resolves a host name (or an address literal) to socket addresses.
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>>;
+
+    /// Connects to `to`; from the local address `from` when given (active mode from port 20,
+    /// a load tool's source address), bound with `SO_REUSEADDR` so that several connections
+    /// can share it. Never blocks a thread.
+    async fn connect(&self, to: SocketAddr, from: Option<SocketAddr>) -> io::Result<TcpStream>;
+
+    /// Binds a listener (with `SO_REUSEADDR` where the platform needs it for quick
+    /// rebinding).
+    async fn bind(&self, addr: SocketAddr) -> io::Result<Box<dyn Listener>>;
+
+    /// A timer that fires at `deadline` (at once if it has passed), and can be moved with
+    /// [`Timer::reset`].
+    fn timer(&self, deadline: Instant) -> Box<dyn Timer>;
+
+    /// Runs `task` in the background.
+    fn spawn(&self, task: BoxFuture<()>);
+}
+
+/// What drivers take as their runtime: any [`Runtime`] by value, or one already shared as
+/// `Arc<dyn Runtime>` (so that a program's parts can use one runtime object).
+pub trait IntoRuntime {
+    /// The runtime, shared.
+    fn into_runtime(self) -> Arc<dyn Runtime>;
+}
+
+impl<R: Runtime> IntoRuntime for R {
+    fn into_runtime(self) -> Arc<dyn Runtime> {
+        Arc::new(self)
+    }
+}
+
+impl IntoRuntime for Arc<dyn Runtime> {
+    fn into_runtime(self) -> Arc<dyn Runtime> {
+        self
+    }
+}
+
+/// A bound TCP listener.
+#[async_trait]
+pub trait Listener: Send + Sync + fmt::Debug + 'static {
+    /// Accepts the next connection; its peer is [`TcpStream::peer_addr`].
+    ///
+    /// Cancel safety: dropping the future loses no connection.
+    async fn accept(&self) -> io::Result<TcpStream>;
+
+    /// The bound address.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// A resettable timer: a future that completes at its deadline.
+pub trait Timer: Future<Output = ()> + Send + Unpin + fmt::Debug {
+    /// Moves the deadline (earlier or later); the timer fires again after it had fired.
+    fn reset(&mut self, deadline: Instant);
+}
+
+/// What a [`TcpStream`] wraps: any runtime's byte stream.
+pub trait RawStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> RawStream for T {}
+
+/// A connected TCP stream of any runtime, with its two addresses.
+pub struct TcpStream {
+    io: Box<dyn RawStream>,
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+impl TcpStream {
+    /// Wraps a runtime's stream whose ends are `local` and `peer`.
+    pub fn new(io: impl RawStream, local: SocketAddr, peer: SocketAddr) -> Self {
+        Self {
+            io: Box::new(io),
+            local,
+            peer,
+        }
+    }
+
+    /// Our end.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The other end.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local)
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_read_vectored(cx, bufs)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.io).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.io).poll_close(cx)
+    }
+}
+
+/// Sleeps for `duration` on `runtime`'s timers.
+pub async fn sleep(runtime: &dyn Runtime, duration: Duration) {
+    runtime.timer(Instant::now() + duration).await;
+}
+
+/// Runs `fut` for at most `duration`; `None` when the time ran out first.
+pub async fn timeout<T>(
+    runtime: &dyn Runtime,
+    duration: Duration,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
+    use futures_util::future::{Either, select};
+    let fut = std::pin::pin!(fut);
+    match select(fut, runtime.timer(Instant::now() + duration)).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(((), _)) => None,
+    }
+}
+
+/// Binds a listener on `ip`: on any free port when `ports` is `None`, else on the first free
+/// port of the range, trying them in turn from the `start`-th on (a counter shared by the
+/// callers spreads listeners over the range instead of probing it from its start each time).
+pub async fn bind_in_range(
+    runtime: &dyn Runtime,
+    ip: IpAddr,
+    ports: Option<&RangeInclusive<u16>>,
+    start: usize,
+) -> io::Result<Box<dyn Listener>> {
+    let Some(range) = ports else {
+        return runtime.bind(SocketAddr::new(ip, 0)).await;
+    };
+    let (first, last) = (usize::from(*range.start()), usize::from(*range.end()));
+    let len = (last + 1).saturating_sub(first);
+    let mut error = io::Error::new(io::ErrorKind::AddrInUse, "the port range is empty");
+    for i in 0..len {
+        let Ok(port) = u16::try_from(first + (start + i) % len) else {
+            continue;
+        };
+        match runtime.bind(SocketAddr::new(ip, port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => error = e,
+        }
+    }
+    Err(error)
+}
+
+/// A non-blocking TCP socket bound to `from` (with `SO_REUSEADDR`) whose connect to `to` is
+/// under way; for runtimes whose own connect cannot bind first. Wait for it to become
+/// writable, then check [`connect_result`].
+#[cfg(feature = "smol")]
+pub(crate) fn start_connect_from(
+    to: SocketAddr,
+    from: SocketAddr,
+) -> io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&from.into())?;
+    match socket.connect(&to.into()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock || in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
+/// Whether a connect started by [`start_connect_from`] and now writable succeeded.
+#[cfg(feature = "smol")]
+pub(crate) fn connect_result(stream: &std::net::TcpStream) -> io::Result<()> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    // Writable without an error but not connected cannot happen on Linux; elsewhere, asking
+    // for the peer tells.
+    stream.peer_addr().map(drop)
+}
+
+#[cfg(all(unix, feature = "smol"))]
+fn in_progress(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+#[cfg(all(not(unix), feature = "smol"))]
+fn in_progress(_: &io::Error) -> bool {
+    false
+}
