@@ -37,7 +37,7 @@
 //! // The machine never judges passwords: it asks the driver.
 //! let Some(Action::Authenticate { id, user, .. }) = session.poll_action() else { unreachable!() };
 //! assert_eq!(user.as_bytes(), b"alice");
-//! session.handle_outcome(id, Outcome::LoggedIn(Permissions::READ_ONLY))?;
+//! session.handle_outcome(id, Outcome::LoggedIn(Permissions::READ_ONLY.into()))?;
 //! assert_eq!(session.poll_reply().unwrap().code().as_u16(), 230);
 //!
 //! // Read-only users cannot delete; the machine answers without asking the driver.
@@ -61,6 +61,7 @@
     )
 )]
 
+mod access;
 pub mod address;
 mod arg;
 mod ascii;
@@ -73,6 +74,7 @@ mod reply;
 pub mod server;
 mod time;
 
+pub use access::{PathUse, Permissions, UserAccess};
 pub use arg::{Arg, InvalidArg, Secret};
 pub use ascii::{AsciiDecoder, AsciiEncoder};
 pub use client::{ClientConnection, ClientSession, DataTarget, OpId, Progress, ProtocolError};
@@ -86,7 +88,6 @@ pub use reply::{
     InvalidReplyText, Reply, ReplyClass, ReplyCode, ReplyDecoder, ReplyDecoderConfig, ReplyError,
 };
 pub use server::{
-    Action, ActionId, ConnectionInfo, Outcome, Permissions, ServerConfig, ServerConnection,
-    ServerSession,
+    Action, ActionId, ConnectionInfo, Outcome, ServerConfig, ServerConnection, ServerSession,
 };
 pub use time::{InvalidTimestamp, Timestamp};

@@ -81,7 +81,7 @@ fn login_epsv_retr_quit() {
     let quit = pair.client.session().command(Command::Quit);
     pair.run(|action| match action {
         Action::Authenticate { password, .. } if password.expose_secret().as_bytes() == b"pw" => {
-            vec![Outcome::LoggedIn(Permissions::READ_ONLY)]
+            vec![Outcome::LoggedIn(Permissions::READ_ONLY.into())]
         }
         Action::Authenticate { .. } => vec![Outcome::LoginRejected],
         Action::OpenPassive { .. } => vec![Outcome::PassiveListening(

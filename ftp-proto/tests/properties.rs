@@ -8,6 +8,7 @@ use ftp_proto::address::{
     epsv_reply, format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply,
     parse_port, pasv_reply,
 };
+use ftp_proto::listing::{FileKind, Metadata};
 use ftp_proto::{
     Action, Arg, ClientConnection, Command, ConnectionInfo, EpsvArg, FormatControl, LineDecoder,
     ListArgs, Opts, Outcome, Permissions, ProtectionLevel, Reply, ReplyCode, ReplyDecoder,
@@ -496,22 +497,24 @@ proptest! {
                     break;
                 };
                 let (id, outcome) = match action {
-                    Action::Authenticate { id, .. } | Action::Account { id, .. } => (id, Outcome::LoggedIn(Permissions::ALL)),
+                    Action::Authenticate { id, .. } | Action::Account { id, .. } => (id, Outcome::LoggedIn(Permissions::ALL.into())),
                     Action::OpenPassive { id, .. } => (id, Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap())),
                     Action::Transfer(t) => {
                         prop_assert!(t.path.as_bytes().starts_with(b"/"));
                         let _ = server.handle_outcome(t.id, Outcome::TransferStarting { unique_name: None });
                         (t.id, Outcome::TransferComplete { bytes: 0 })
                     }
-                    Action::ChangeDirectory { id, path } | Action::MakeDirectory { id, path } | Action::Delete { id, path } => {
+                    Action::Metadata { id, path } => {
+                        prop_assert!(!path.components().any(|c| c == b".."));
+                        (id, Outcome::Metadata(Box::new(Metadata::new(FileKind::Directory, 0))))
+                    }
+                    Action::MakeDirectory { id, path } | Action::Delete { id, path } => {
                         prop_assert!(!path.components().any(|c| c == b".."));
                         (id, Outcome::Done)
                     }
-                    Action::RemoveDirectory { id, .. } | Action::Exists { id, .. } | Action::Rename { id, .. }
+                    Action::RemoveDirectory { id, .. } | Action::ProbeDirectory { id, .. } | Action::Rename { id, .. }
                     | Action::SetModified { id, .. } => (id, Outcome::Done),
-                    Action::Size { id, .. } => (id, Outcome::Size(1)),
-                    Action::Modified { id, .. } => (id, Outcome::Modified(Timestamp::from_unix(0, 0).unwrap())),
-                    Action::Facts { id, .. } | Action::StatusListing { id, .. } => (id, Outcome::Failed(ftp_proto::server::FailureKind::NotFound)),
+                    Action::StatusListing { id, .. } => (id, Outcome::Failed(ftp_proto::server::FailureKind::NotFound)),
                     _ => continue,
                 };
                 prop_assert!(server.handle_outcome(id, outcome).is_ok());

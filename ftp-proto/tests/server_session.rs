@@ -2,13 +2,14 @@
 
 use std::net::SocketAddr;
 
+use ftp_proto::listing::{DirEntry, FileKind, ListFormat, Metadata};
 use ftp_proto::server::{
-    AddressFamily, DataEndpoint, FailureKind, Features, ListFormat, Representation, Transfer,
-    TransferKind, WriteMode,
+    AddressFamily, DataEndpoint, FailureKind, Features, ListSource, Representation, Transfer,
+    TransferKind, WriteMode, unique_name,
 };
 use ftp_proto::{
-    Action, Command, ConnectionInfo, Outcome, Permissions, Reply, ServerConfig, ServerSession,
-    Timestamp,
+    Action, ActionId, Command, ConnectionInfo, Outcome, Permissions, Reply, ServerConfig,
+    ServerConnection, ServerSession, Timestamp, UserAccess, VirtualPath,
 };
 
 struct Harness {
@@ -55,7 +56,7 @@ impl Harness {
             (&b"bench"[..], &b"bench"[..])
         );
         self.session
-            .handle_outcome(id, Outcome::LoggedIn(permissions))
+            .handle_outcome(id, Outcome::LoggedIn(permissions.into()))
             .unwrap();
         assert_eq!(self.codes(), [230]);
     }
@@ -108,11 +109,39 @@ impl Harness {
         );
     }
 
+    /// The transfer asked for. A listing asks for its path's metadata first: answered as a
+    /// directory.
     fn transfer(&mut self) -> Transfer {
         match self.action() {
             Action::Transfer(t) => t,
+            Action::Metadata { id, .. } => {
+                self.session
+                    .handle_outcome(id, Outcome::Metadata(Box::new(dir())))
+                    .unwrap();
+                self.transfer()
+            }
             other => panic!("expected a transfer, got {other:?}"),
         }
+    }
+
+    /// The file is open: the 150 is queued, then the action to start moving data.
+    fn started(&mut self, id: ActionId) -> Vec<u16> {
+        self.session
+            .handle_outcome(id, Outcome::TransferStarting { unique_name: None })
+            .unwrap();
+        assert_eq!(self.action(), Action::StartData { id });
+        self.codes()
+    }
+
+    /// Answers the metadata the last command asked for.
+    fn metadata(&mut self, meta: Metadata) -> VirtualPath {
+        let Action::Metadata { id, path } = self.action() else {
+            panic!("expected a metadata action")
+        };
+        self.session
+            .handle_outcome(id, Outcome::Metadata(Box::new(meta)))
+            .unwrap();
+        path
     }
 }
 
@@ -252,7 +281,7 @@ fn account_dialogue() {
         (&b"acme"[..], &b"sales"[..])
     );
     h.session
-        .handle_outcome(id, Outcome::LoggedIn(Permissions::READ_ONLY))
+        .handle_outcome(id, Outcome::LoggedIn(Permissions::READ_ONLY.into()))
         .unwrap();
     assert_eq!(h.codes(), [230]);
     assert_eq!(h.session.user().unwrap().as_bytes(), b"acme");
@@ -263,18 +292,14 @@ fn rename_needs_rnfr_first() {
     let mut h = Harness::logged_in(Permissions::ALL);
     assert_eq!(h.cmd("RNTO b"), [503]);
     assert_eq!(h.cmd("RNFR a"), Vec::<u16>::new());
-    let Action::Exists { id, path } = h.action() else {
-        panic!()
-    };
-    assert_eq!(path.as_bytes(), b"/a");
-    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.metadata(file(1)).as_bytes(), b"/a");
     assert_eq!(h.codes(), [350]);
     // Any other command in between cancels the rename.
     assert_eq!(h.cmd("NOOP"), [200]);
     assert_eq!(h.cmd("RNTO b"), [503]);
     // A missing source is a 550 and no rename follows.
     h.cmd("RNFR missing");
-    let Action::Exists { id, .. } = h.action() else {
+    let Action::Metadata { id, .. } = h.action() else {
         panic!()
     };
     h.session
@@ -284,10 +309,7 @@ fn rename_needs_rnfr_first() {
     assert_eq!(h.cmd("RNTO b"), [503]);
     // The full dialogue.
     h.cmd("RNFR a");
-    let Action::Exists { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    h.metadata(file(1));
     h.codes();
     assert_eq!(h.cmd("RNTO dir/b"), Vec::<u16>::new());
     let Action::Rename { id, from, to } = h.action() else {
@@ -390,10 +412,7 @@ fn abort_during_transfer() {
     h.epsv();
     h.cmd("STOR big");
     let t = h.transfer();
-    h.session
-        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
-        .unwrap();
-    assert_eq!(h.codes(), [150]);
+    assert_eq!(h.started(t.id), [150]);
     assert!(
         h.session.wants_read(),
         "ABOR must be readable during a transfer"
@@ -411,10 +430,8 @@ fn abort_during_transfer() {
     h.epsv();
     h.cmd("RETR f");
     let t = h.transfer();
-    h.session
-        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
-        .unwrap();
-    assert_eq!(h.cmd("ABOR"), [150]);
+    assert_eq!(h.started(t.id), [150]);
+    assert_eq!(h.cmd("ABOR"), Vec::<u16>::new());
     h.session
         .handle_outcome(t.id, Outcome::TransferComplete { bytes: 1 })
         .unwrap();
@@ -427,10 +444,7 @@ fn pipelined_commands_wait_for_the_transfer_and_quit_waits_too() {
     h.epsv();
     h.cmd("RETR f");
     let t = h.transfer();
-    h.session
-        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
-        .unwrap();
-    assert_eq!(h.codes(), [150]);
+    assert_eq!(h.started(t.id), [150]);
     assert_eq!(h.cmd("PWD"), Vec::<u16>::new());
     assert_eq!(h.cmd("BAD\u{1}"), Vec::<u16>::new());
     assert_eq!(h.cmd("TYPE I"), Vec::<u16>::new());
@@ -521,7 +535,7 @@ fn abor_stat_and_quit_are_read_with_no_queue() {
     let Some(Action::Authenticate { id, .. }) = conn.poll_action() else {
         panic!()
     };
-    conn.handle_outcome(id, Outcome::LoggedIn(Permissions::ALL))
+    conn.handle_outcome(id, Outcome::LoggedIn(Permissions::ALL.into()))
         .unwrap();
     feed(&mut conn, b"EPSV\r\n");
     let Some(Action::OpenPassive { id, .. }) = conn.poll_action() else {
@@ -538,7 +552,11 @@ fn abor_stat_and_quit_are_read_with_no_queue() {
     };
     conn.handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
         .unwrap();
-    conn.poll_transmit(&mut out);
+    // The data connection is used only after the 150 is written: the action comes after it.
+    assert!(conn.poll_transmit(&mut out));
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(text.lines().last().unwrap().starts_with("150 "), "{text}");
+    assert_eq!(conn.poll_action(), Some(Action::StartData { id: t.id }));
     out.clear();
     assert!(conn.wants_read());
     feed(&mut conn, b"STAT\r\nABOR\r\nQUIT\r\n");
@@ -587,7 +605,9 @@ fn port_and_eprt_refuse_bounces() {
         t.kind,
         TransferKind::List {
             format: ListFormat::Long,
-            show_hidden: true
+            show_hidden: true,
+            source: ListSource::Directory,
+            permissions: Permissions::ALL,
         }
     );
     assert_eq!(t.representation, Representation::Ascii);
@@ -711,7 +731,9 @@ fn tls_negotiation() {
         t.kind,
         TransferKind::List {
             format: ListFormat::Names,
-            show_hidden: false
+            show_hidden: false,
+            source: ListSource::Directory,
+            permissions: Permissions::ALL,
         }
     );
 }
@@ -720,18 +742,14 @@ fn tls_negotiation() {
 fn directories_and_files() {
     let mut h = Harness::logged_in(Permissions::ALL);
     h.cmd("CWD pub");
-    let Action::ChangeDirectory { id, path } = h.action() else {
-        panic!()
-    };
-    assert_eq!(path.as_bytes(), b"/pub");
-    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert_eq!(h.metadata(dir()).as_bytes(), b"/pub");
     assert_eq!(h.codes(), [250]);
     assert_eq!(
         h.replies_of("PWD"),
         "257 \"/pub\" is the current directory\r\n"
     );
     h.cmd("XCWD missing");
-    let Action::ChangeDirectory { id, .. } = h.action() else {
+    let Action::Metadata { id, .. } = h.action() else {
         panic!()
     };
     h.session
@@ -739,31 +757,57 @@ fn directories_and_files() {
         .unwrap();
     assert_eq!(h.codes(), [550]);
     assert_eq!(h.session.cwd().as_bytes(), b"/pub");
-    h.cmd("CDUP");
-    let Action::ChangeDirectory { id, path } = h.action() else {
+    // A file is no directory to enter.
+    h.cmd("CWD a");
+    h.metadata(file(3));
+    assert_eq!(h.codes(), [550]);
+    // A symbolic link is entered if it leads to a directory, found out by asking.
+    h.cmd("CWD link");
+    h.metadata(Metadata::new(FileKind::Symlink, 0));
+    let Action::ProbeDirectory { id, path } = h.action() else {
         panic!()
     };
-    assert!(path.is_root());
+    assert_eq!(path.as_bytes(), b"/pub/link");
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    assert_eq!(h.session.cwd().as_bytes(), b"/pub");
+    h.cmd("CWD link");
+    h.metadata(Metadata::new(FileKind::Symlink, 0));
+    let Action::ProbeDirectory { id, .. } = h.action() else {
+        panic!()
+    };
     h.session.handle_outcome(id, Outcome::Done).unwrap();
     assert_eq!(h.codes(), [250]);
+    assert_eq!(h.session.cwd().as_bytes(), b"/pub/link");
+    h.cmd("CDUP");
+    assert_eq!(h.metadata(dir()).as_bytes(), b"/pub");
+    assert_eq!(h.codes(), [250]);
+    h.cmd("CDUP");
+    assert!(h.metadata(dir()).is_root());
+    assert_eq!(h.codes(), [250]);
     h.cmd("SIZE a");
-    let Action::Size { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session
-        .handle_outcome(id, Outcome::Size(5_368_709_120))
-        .unwrap();
+    h.metadata(file(5_368_709_120));
     assert_eq!(h.replies()[0].to_bytes().as_ref(), b"213 5368709120\r\n");
+    // SIZE of a directory or a link: no size to give.
+    h.cmd("SIZE d");
+    h.metadata(dir());
+    assert_eq!(h.codes(), [550]);
+    h.cmd("SIZE l");
+    h.metadata(Metadata::new(FileKind::Symlink, 9));
+    assert_eq!(h.codes(), [550]);
     h.cmd("MDTM a");
-    let Action::Modified { id, .. } = h.action() else {
-        panic!()
-    };
     let t = Timestamp::parse(b"20261124082839.5").unwrap();
-    h.session.handle_outcome(id, Outcome::Modified(t)).unwrap();
+    h.metadata(file(1).with_modified(t.to_system_time()));
     assert_eq!(
         h.replies()[0].to_bytes().as_ref(),
         b"213 20261124082839\r\n"
     );
+    // No time known: a local error, not a made-up time.
+    h.cmd("MDTM a");
+    h.metadata(file(1));
+    assert_eq!(h.codes(), [451]);
     h.cmd("MFMT 20240115000000 old.txt");
     let Action::SetModified { id, time, .. } = h.action() else {
         panic!()
@@ -799,7 +843,7 @@ fn directories_and_files() {
             mode: WriteMode::Unique
         }
     );
-    let name = ftp_proto::VirtualPath::root().resolve(b"ftp.upload.1");
+    let name = VirtualPath::root().resolve(b"ftp.upload.1");
     h.session
         .handle_outcome(
             t.id,
@@ -860,7 +904,7 @@ fn rein_host_timeout_and_shutdown() {
     };
     assert_eq!(host.unwrap().as_bytes(), b"ftp.example.com");
     h.session
-        .handle_outcome(id, Outcome::LoggedIn(Permissions::ALL))
+        .handle_outcome(id, Outcome::LoggedIn(Permissions::ALL.into()))
         .unwrap();
     h.codes();
     assert_eq!(h.cmd("HOST other"), [503]);
@@ -929,10 +973,7 @@ fn the_root_is_never_deleted_renamed_or_overwritten() {
     }
     // RNTO onto the root, after an RNFR that succeeded.
     h.cmd("RNFR a");
-    let Action::Exists { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    h.metadata(file(1));
     assert_eq!(h.codes(), [350]);
     assert_eq!(h.cmd("RNTO /"), [553]);
     h.no_action();
@@ -979,50 +1020,46 @@ fn passive_over_ipv4_uses_227() {
 
 #[test]
 fn mlst_and_opts_mlst() {
-    use ftp_proto::listing::{FactType, Facts, MlsxEntry};
     let mut h = Harness::logged_in(Permissions::ALL);
-    let mut facts = Facts::default();
-    facts.kind = Some(FactType::File);
-    facts.size = Some(45);
-    facts.modify = Some(Timestamp::parse(b"20261124082839").unwrap());
-    facts.perm = Some(bytes::Bytes::from_static(b"adfrw"));
-    facts.unix_mode = Some(0o644);
-    let entry = MlsxEntry::new(facts, bytes::Bytes::from_static(b"regular.txt"));
+    let modified = Timestamp::parse(b"20261124082839")
+        .unwrap()
+        .to_system_time();
+    let meta = file(45).with_modified(modified).with_mode(0o644);
     h.cmd("MLST regular.txt");
-    let Action::Facts { id, path } = h.action() else {
-        panic!()
-    };
-    assert_eq!(path.as_bytes(), b"/regular.txt");
-    h.session
-        .handle_outcome(id, Outcome::Facts(Box::new(entry.clone())))
-        .unwrap();
+    assert_eq!(h.metadata(meta.clone()).as_bytes(), b"/regular.txt");
     let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
+    // `perm` comes from what the user may do: read, append and write, delete, rename.
     assert_eq!(
         text,
-        "250-Listing /regular.txt\r\n type=file;size=45;modify=20261124082839;perm=adfrw; /regular.txt\r\n250 End\r\n"
+        "250-Listing /regular.txt\r\n type=file;size=45;modify=20261124082839;perm=rawdf; /regular.txt\r\n250 End\r\n"
     );
     assert_eq!(
         h.replies_of("OPTS MLST size;Type;bogus;UNIX.mode;"),
         "200 MLST OPTS type;size;\r\n"
     );
     h.cmd("MLST regular.txt");
-    let Action::Facts { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session
-        .handle_outcome(id, Outcome::Facts(Box::new(entry)))
-        .unwrap();
+    h.metadata(meta);
     let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
     assert_eq!(
         text, "250-Listing /regular.txt\r\n type=file;size=45; /regular.txt\r\n250 End\r\n",
         "after OPTS MLST only type and size are sent"
     );
+    // A read-only user's directory: enter and list only.
+    let mut h = Harness::logged_in(Permissions::READ_ONLY);
+    h.cmd("MLST /");
+    h.metadata(dir());
+    let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
+    assert!(text.contains(" type=dir;perm=el; /\r\n"), "{text}");
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("OPTS MLST type;size;");
+    h.codes();
     h.epsv();
     h.cmd("MLSD");
     let t = h.transfer();
     let TransferKind::List {
         format: ListFormat::Machine(facts),
         show_hidden: true,
+        ..
     } = t.kind
     else {
         panic!()
@@ -1102,10 +1139,7 @@ fn shutdown_deadline_ends_a_running_transfer() {
     h.epsv();
     h.cmd("RETR f");
     let t = h.transfer();
-    h.session
-        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
-        .unwrap();
-    assert_eq!(h.codes(), [150]);
+    assert_eq!(h.started(t.id), [150]);
     h.session.handle_shutdown();
     assert!(
         !h.session.is_closed(),
@@ -1136,4 +1170,221 @@ fn shutdown_deadline_ends_a_running_transfer() {
     h.session.handle_shutdown_deadline();
     assert_eq!(h.codes(), [421]);
     assert_eq!(h.action(), Action::Close);
+}
+
+fn dir() -> Metadata {
+    Metadata::new(FileKind::Directory, 0)
+}
+
+fn file(size: u64) -> Metadata {
+    Metadata::new(FileKind::File, size)
+}
+
+/// The upload-only directory (the anonymous "incoming" directory) is the machine's rule: it
+/// decides before any action reaches the driver, and an upload there only creates files.
+#[test]
+fn upload_only_directory_rules() {
+    let mut h = Harness::new();
+    assert_eq!(h.cmd("USER anonymous"), [331]);
+    h.cmd("PASS x");
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    let incoming = VirtualPath::root().resolve(b"incoming");
+    let access = UserAccess::new(Permissions::READ_ONLY).with_upload_only(incoming);
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(access))
+        .unwrap();
+    assert_eq!(h.codes(), [230]);
+    // Refused without asking the driver: reading or listing inside, changing anything.
+    h.epsv();
+    for line in [
+        "RETR incoming/f",
+        "LIST incoming",
+        "NLST /incoming/sub",
+        "STAT incoming",
+        "SIZE incoming/f",
+        "MDTM incoming/f",
+        "MKD incoming/d",
+        "DELE incoming/f",
+        "RNFR pub/f",
+        "MFMT 20240115000000 pub/f",
+        "STOR incoming",
+        "STOR pub/f",
+    ] {
+        assert_eq!(h.cmd(line), [550], "{line}");
+        h.no_action();
+    }
+    assert_eq!(h.cmd("ABOR"), [225]);
+    assert_eq!(h.action(), Action::CloseDataChannel);
+    // The directory itself can be looked at and entered.
+    h.cmd("SIZE incoming");
+    assert_eq!(h.metadata(dir()).as_bytes(), b"/incoming");
+    assert_eq!(h.codes(), [550], "a directory has no size");
+    h.cmd("CWD incoming");
+    h.metadata(dir());
+    assert_eq!(h.codes(), [250]);
+    // Uploads inside create new files, whatever the command asked for.
+    for (line, mode) in [
+        ("STOR f", WriteMode::CreateNew),
+        ("APPE f", WriteMode::CreateNew),
+        ("STOU", WriteMode::Unique),
+    ] {
+        h.epsv();
+        assert_eq!(h.cmd(line), Vec::<u16>::new(), "{line}");
+        let t = h.transfer();
+        assert_eq!(t.kind, TransferKind::Store { mode }, "{line}");
+        assert!(t.path.as_bytes().starts_with(b"/incoming/"), "{line}");
+        h.session
+            .handle_outcome(t.id, Outcome::Failed(FailureKind::AlreadyExists))
+            .unwrap();
+        assert_eq!(h.codes(), [550]);
+    }
+    h.epsv();
+    h.cmd("REST 10");
+    h.codes();
+    h.cmd("STOR g");
+    assert_eq!(
+        h.transfer().kind,
+        TransferKind::Store {
+            mode: WriteMode::CreateNew
+        },
+        "no resuming over what is there"
+    );
+}
+
+/// What `LIST`, `NLST` and `MLSD` send depends on what the path is, decided by the machine.
+#[test]
+fn listings_of_files_links_and_missing_paths() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    // A file: LIST and NLST send its one entry, named by its last component.
+    h.epsv();
+    h.cmd("LIST pub/a.txt");
+    assert_eq!(h.metadata(file(12)).as_bytes(), b"/pub/a.txt");
+    let t = h.transfer();
+    let TransferKind::List {
+        source: ListSource::Entry(entry),
+        ..
+    } = &t.kind
+    else {
+        panic!("{t:?}")
+    };
+    assert_eq!(entry.name.as_ref(), b"a.txt");
+    assert_eq!(entry.metadata.size, 12);
+    // MLSD of a file: 550 (RFC 3659 §7.1), and the data channel is closed.
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+        .unwrap();
+    h.codes();
+    h.epsv();
+    h.cmd("MLSD a.txt");
+    h.metadata(file(1));
+    assert_eq!(h.codes(), [550]);
+    assert_eq!(h.action(), Action::CloseDataChannel);
+    assert_eq!(h.cmd("MLSD"), [425], "no data channel is left");
+    // Missing: 550, data channel closed.
+    h.epsv();
+    h.cmd("LIST missing");
+    let Action::Metadata { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    assert_eq!(h.action(), Action::CloseDataChannel);
+    // A link: listed as a directory when it leads to one, else as its one entry.
+    for (probe, directory) in [
+        (Outcome::Done, true),
+        (Outcome::Failed(FailureKind::WrongKind), false),
+    ] {
+        h.epsv();
+        h.cmd("LIST link");
+        h.metadata(Metadata::new(FileKind::Symlink, 0));
+        let Action::ProbeDirectory { id, path } = h.action() else {
+            panic!()
+        };
+        assert_eq!(path.as_bytes(), b"/link");
+        h.session.handle_outcome(id, probe).unwrap();
+        let t = h.transfer();
+        let TransferKind::List { source, .. } = &t.kind else {
+            panic!()
+        };
+        assert_eq!(matches!(source, ListSource::Directory), directory);
+        h.session
+            .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+            .unwrap();
+        h.codes();
+    }
+    // Without a data channel, nothing is asked of storage.
+    assert_eq!(h.cmd("LIST"), [425]);
+    h.no_action();
+}
+
+/// `STAT path`: the driver gathers entries; the machine writes the `ls -l` lines.
+#[test]
+fn stat_path_reply_is_written_by_the_machine() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("STAT pub");
+    let Action::StatusListing { id, path, max } = h.action() else {
+        panic!()
+    };
+    assert_eq!((path.as_bytes(), max), (&b"/pub"[..], 10_000));
+    let now = Timestamp::parse(b"20261124120000").unwrap();
+    let modified = Timestamp::parse(b"20261124082839")
+        .unwrap()
+        .to_system_time();
+    let entries = vec![
+        DirEntry::new(&b"a.txt"[..], file(45).with_modified(modified)),
+        // A name holding a line end cannot break the reply into two.
+        DirEntry::new(&b"evil\r\n226 x"[..], file(1).with_modified(modified)),
+    ];
+    h.session
+        .handle_outcome(id, Outcome::Listed { entries, now })
+        .unwrap();
+    let text = String::from_utf8(h.replies()[0].to_bytes().to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "213-Status of /pub:\r\n\
+         -rw-r--r--    1 ftp      ftp                45 Nov 24 08:28 a.txt\r\n\
+         -rw-r--r--    1 ftp      ftp                 1 Nov 24 08:28 evil226 x\r\n\
+         213 End of status\r\n"
+    );
+}
+
+#[test]
+fn over_the_limit_is_421_and_close() {
+    let info = ConnectionInfo {
+        local: "127.0.0.1:21".parse().unwrap(),
+        peer: "127.0.0.1:40000".parse().unwrap(),
+    };
+    let mut conn = ServerConnection::over_limit(ServerConfig::default(), info, 512);
+    let mut out = bytes::BytesMut::new();
+    assert!(conn.poll_transmit(&mut out));
+    assert_eq!(&out[..], b"421 Too many connections, try again later.\r\n");
+    assert_eq!(conn.poll_action(), Some(Action::Close));
+    assert!(conn.session().is_closed());
+    assert!(!conn.wants_read());
+}
+
+#[test]
+fn stou_names_and_data_peers() {
+    let path = VirtualPath::root().resolve(b"up/report.txt");
+    let names: Vec<_> = (0..3)
+        .map(|n| unique_name(&path, n).as_bytes().to_vec())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            &b"/up/report.txt"[..],
+            b"/up/report.txt.1",
+            b"/up/report.txt.2"
+        ]
+    );
+    let peer = "127.0.0.1".parse().unwrap();
+    let passive = DataEndpoint::Passive { peer: Some(peer) };
+    assert!(passive.admits(peer));
+    assert!(passive.admits("::ffff:127.0.0.1".parse().unwrap()));
+    assert!(!passive.admits("127.0.0.2".parse().unwrap()));
+    assert!(DataEndpoint::Passive { peer: None }.admits("10.0.0.1".parse().unwrap()));
 }

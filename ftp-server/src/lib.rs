@@ -34,6 +34,9 @@ mod session;
 pub mod storage;
 mod transfer;
 
+/// The protocol crate the server drives; its types appear in this crate's API
+/// ([`VirtualPath`](ftp_proto::VirtualPath) paths, [`Metadata`](ftp_proto::listing::Metadata)).
+pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
+use ftp_proto::{ConnectionInfo, ServerConfig, ServerConnection};
 use futures_channel::oneshot;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, FutureExt, Shared as SharedFuture, select};
@@ -384,10 +386,22 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         );
         let Some(_slot) = Slot::take(&self.shared.life, peer.ip(), limits) else {
             tracing::info!(%peer, "refused: too many connections");
-            let _ = stream
-                .write_all(b"421 Too many connections, try again later.\r\n")
-                .await;
-            let _ = stream.close().await;
+            let info = ConnectionInfo { local, peer };
+            let max_line = self.shared.options.max_line_len;
+            let mut refused = ServerConnection::over_limit(ServerConfig::default(), info, max_line);
+            let mut out = BytesMut::new();
+            refused.poll_transmit(&mut out);
+            // A client that reads nothing cannot hold the refusal up.
+            let limit = self
+                .shared
+                .options
+                .idle_timeout
+                .min(Duration::from_secs(10));
+            let write = async {
+                let _ = stream.write_all(&out).await;
+                let _ = stream.close().await;
+            };
+            let _ = ftp_runtime::timeout(&*self.shared.runtime, limit, write).await;
             return;
         };
         tracing::debug!(%peer, "connected");

@@ -10,10 +10,11 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use ftp_proto::server::{AddressFamily, FailureKind, Features, ListFormat, TransferKind};
+use ftp_proto::listing::DirEntry;
+use ftp_proto::server::{AddressFamily, FailureKind, Features};
 use ftp_proto::{
     Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConfig, ServerConnection,
-    Timestamp, VirtualPath,
+    Timestamp, UserAccess, VirtualPath,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -25,8 +26,8 @@ use ftp_runtime::{Listener, Timer};
 
 use crate::auth::{Authenticator, Credentials, Principal};
 use crate::server::Shared;
-use crate::storage::{FileKind, Storage, StorageError};
-use crate::transfer::{self, Job, TransferEvent, format_entry, mlsx_entry};
+use crate::storage::{DirLister, Storage, StorageError};
+use crate::transfer::{self, Job, TransferEvent};
 
 /// A transfer running on its own task.
 struct Running {
@@ -44,8 +45,6 @@ struct Session<S, A> {
     principal: Option<Principal>,
     passive: Option<Box<dyn Listener>>,
     transfer: Option<Running>,
-    /// The 150 of the running transfer is queued; say go once it is written.
-    go_after_flush: bool,
 }
 
 enum Event {
@@ -54,19 +53,6 @@ enum Event {
     Idle,
     Shutdown,
     Deadline,
-}
-
-/// What a path operation needs to be allowed for an upload-only principal.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// Metadata of one path.
-    Look,
-    /// The contents of a file or directory.
-    Read,
-    /// Changing into a directory, or uploading into one.
-    Enter,
-    /// Creating, deleting or renaming.
-    Change,
 }
 
 pub(crate) async fn run<S: Storage, A: Authenticator, C>(
@@ -84,7 +70,8 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
     config
         .greeting(Bytes::from(shared.options.greeting.clone()))
         .features(features)
-        .max_login_failures(shared.options.max_login_failures);
+        .max_login_failures(shared.options.max_login_failures)
+        .max_status_lines(shared.options.max_status_lines);
     let info = ConnectionInfo { local, peer };
     let conn = ServerConnection::new(config, info, shared.options.max_line_len);
     let mut session = Session {
@@ -95,7 +82,6 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
         principal: None,
         passive: None,
         transfer: None,
-        go_after_flush: false,
     };
     if let Err(e) = session.drive(control).await {
         tracing::debug!(%peer, error = %e, "control connection ended");
@@ -142,11 +128,6 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 control.write_all(&output).await?;
                 control.flush().await?;
                 output.clear();
-            }
-            if std::mem::take(&mut self.go_after_flush) {
-                if let Some(go) = self.transfer.as_mut().and_then(|t| t.go.take()) {
-                    let _ = go.send(());
-                }
             }
             if let Some(action) = self.conn.poll_action() {
                 if matches!(action, Action::Close) {
@@ -238,7 +219,6 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         let id = running.id;
         let outcome = match event {
             Some(TransferEvent::Started { unique_name }) => {
-                self.go_after_flush = true;
                 Outcome::TransferStarting { unique_name }
             }
             Some(TransferEvent::Finished(result)) => {
@@ -264,6 +244,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
     }
 
     async fn perform(&mut self, action: Action) {
+        let storage = &*self.shared.storage;
         let (id, outcome) = match action {
             Action::Authenticate {
                 id,
@@ -282,90 +263,67 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 self.start_transfer(t);
                 return;
             }
+            Action::StartData { .. } => {
+                if let Some(go) = self.transfer.as_mut().and_then(|t| t.go.take()) {
+                    let _ = go.send(());
+                }
+                return;
+            }
             Action::Abort { .. } => {
                 self.abort_transfer();
                 return;
             }
-            Action::ChangeDirectory { id, path } => (id, self.change_dir(&path).await),
+            Action::Metadata { id, path } => {
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage.metadata(user, &p).await.map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (
+                    id,
+                    r.map_or_else(Outcome::Failed, |m| Outcome::Metadata(Box::new(m))),
+                )
+            }
+            Action::ProbeDirectory { id, path } => {
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage.list(user, &p).await.map(drop).map_err(kind),
+                    Err(f) => Err(f),
+                };
+                (id, done(r))
+            }
+            Action::StatusListing { id, path, max } => (id, self.status_listing(&path, max).await),
             Action::MakeDirectory { id, path } => {
-                let r = match self.resolve(&path, Access::Change) {
-                    Ok((user, p)) => self.shared.storage.mkdir(user, &p).await.map_err(kind),
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage.mkdir(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
                 (id, done(r))
             }
             Action::RemoveDirectory { id, path } => {
-                let r = match self.resolve(&path, Access::Change) {
-                    Ok((user, p)) => self.shared.storage.rmdir(user, &p).await.map_err(kind),
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage.rmdir(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
                 (id, done(r))
             }
             Action::Delete { id, path } => {
-                let r = match self.resolve(&path, Access::Change) {
-                    Ok((user, p)) => self.shared.storage.delete(user, &p).await.map_err(kind),
-                    Err(f) => Err(f),
-                };
-                (id, done(r))
-            }
-            Action::Exists { id, path } => {
-                let r = match self.resolve(&path, Access::Change) {
-                    Ok((user, p)) => self
-                        .shared
-                        .storage
-                        .metadata(user, &p)
-                        .await
-                        .map(drop)
-                        .map_err(kind),
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage.delete(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
                 (id, done(r))
             }
             Action::Rename { id, from, to } => {
-                let r = match (
-                    self.resolve(&from, Access::Change),
-                    self.resolve(&to, Access::Change),
-                ) {
-                    (Ok((user, from)), Ok((_, to))) => self
-                        .shared
-                        .storage
-                        .rename(user, &from, &to)
-                        .await
-                        .map_err(kind),
+                let r = match (self.user_path(&from), self.user_path(&to)) {
+                    (Ok((user, from)), Ok((_, to))) => {
+                        storage.rename(user, &from, &to).await.map_err(kind)
+                    }
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 };
                 (id, done(r))
             }
-            Action::Size { id, path } => {
-                let r = match self.resolve(&path, Access::Look) {
-                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
-                        Ok(meta) if meta.kind == FileKind::File => Ok(Outcome::Size(meta.size)),
-                        Ok(_) => Err(FailureKind::WrongKind),
-                        Err(e) => Err(kind(e)),
-                    },
-                    Err(f) => Err(f),
-                };
-                (id, r.unwrap_or_else(Outcome::Failed))
-            }
-            Action::Modified { id, path } => {
-                let r = match self.resolve(&path, Access::Look) {
-                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
-                        Ok(meta) => meta
-                            .modified
-                            .and_then(|t| Timestamp::from_system_time(t).ok())
-                            .map(Outcome::Modified)
-                            .ok_or(FailureKind::LocalError),
-                        Err(e) => Err(kind(e)),
-                    },
-                    Err(f) => Err(f),
-                };
-                (id, r.unwrap_or_else(Outcome::Failed))
-            }
             Action::SetModified { id, path, time } => {
-                let r = match self.resolve(&path, Access::Change) {
-                    Ok((user, p)) => self
-                        .shared
-                        .storage
+                let r = match self.user_path(&path) {
+                    Ok((user, p)) => storage
                         .set_modified(user, &p, time.to_system_time())
                         .await
                         .map_err(kind),
@@ -373,24 +331,6 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 };
                 (id, done(r))
             }
-            Action::Facts { id, path } => {
-                let r = match self.resolve(&path, Access::Look) {
-                    Ok((user, p)) => match self.shared.storage.metadata(user, &p).await {
-                        Ok(meta) => {
-                            let name = Bytes::copy_from_slice(path.as_bytes());
-                            Ok(Outcome::Facts(Box::new(mlsx_entry(
-                                name,
-                                &meta,
-                                user.permissions,
-                            ))))
-                        }
-                        Err(e) => Err(kind(e)),
-                    },
-                    Err(f) => Err(f),
-                };
-                (id, r.unwrap_or_else(Outcome::Failed))
-            }
-            Action::StatusListing { id, path } => (id, self.status_listing(&path).await),
             // UpgradeTls is never asked for: Features::tls stays off until TLS support lands.
             _ => return,
         };
@@ -399,33 +339,14 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         }
     }
 
-    /// The logged-in principal and the storage path for `path`, if this user may touch it.
-    fn resolve(
-        &self,
-        path: &VirtualPath,
-        access: Access,
-    ) -> Result<(&Principal, VirtualPath), FailureKind> {
+    /// The logged-in principal and where `path` (in the user's view) lies in the storage
+    /// namespace. The machine asks nothing of storage before a login, so no principal is a
+    /// driver bug, refused.
+    fn user_path(&self, path: &VirtualPath) -> Result<(&Principal, VirtualPath), FailureKind> {
         let user = self
             .principal
             .as_ref()
             .ok_or(FailureKind::PermissionDenied)?;
-        if access == Access::Change && path.is_root() {
-            // A user's root is never deleted, renamed or replaced.
-            return Err(FailureKind::PermissionDenied);
-        }
-        if let Some(upload) = &user.upload_only {
-            // The upload directory can be entered and written into, but not read or listed.
-            let inside = path.starts_with(upload);
-            let allowed = match access {
-                Access::Look => !inside || path == upload,
-                Access::Read => !inside,
-                Access::Enter => true,
-                Access::Change => false,
-            };
-            if !allowed {
-                return Err(FailureKind::PermissionDenied);
-            }
-        }
         Ok((user, storage_path(user, path)))
     }
 
@@ -439,12 +360,12 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         match self.shared.auth.authenticate(&credentials).await {
             Ok(principal) => {
                 tracing::info!(peer = %self.peer, user = %principal.name, "logged in");
-                let mut permissions = principal.permissions;
-                // Uploads into the upload-only directory pass the machine's coarse check; the
-                // path check in `resolve` and `start_transfer` keeps them there.
-                permissions.write |= principal.upload_only.is_some();
+                let mut access = UserAccess::new(principal.permissions);
+                if let Some(dir) = &principal.upload_only {
+                    access = access.with_upload_only(dir.clone());
+                }
                 self.principal = Some(principal);
-                Outcome::LoggedIn(permissions)
+                Outcome::LoggedIn(access)
             }
             Err(e) => {
                 tracing::info!(peer = %self.peer, user = %user, error = %e, "login failed");
@@ -484,26 +405,9 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         Outcome::PassiveListening(announced)
     }
 
-    async fn change_dir(&self, path: &VirtualPath) -> Outcome {
-        let (user, p) = match self.resolve(path, Access::Enter) {
-            Ok(r) => r,
-            Err(f) => return Outcome::Failed(f),
-        };
-        let storage = &self.shared.storage;
-        match storage.metadata(user, &p).await {
-            Ok(meta) if meta.is_dir() => Outcome::Done,
-            // A link is a directory if it can be listed (inside the root).
-            Ok(meta) if meta.kind == FileKind::Symlink => match storage.list(user, &p).await {
-                Ok(_) => Outcome::Done,
-                Err(_) => Outcome::Failed(FailureKind::WrongKind),
-            },
-            Ok(_) => Outcome::Failed(FailureKind::WrongKind),
-            Err(e) => Outcome::Failed(kind(e)),
-        }
-    }
-
-    async fn status_listing(&self, path: &VirtualPath) -> Outcome {
-        let (user, p) = match self.resolve(path, Access::Read) {
+    /// `STAT path`: the first `max` entries of a directory, or the path itself.
+    async fn status_listing(&self, path: &VirtualPath, max: usize) -> Outcome {
+        let (user, p) = match self.user_path(path) {
             Ok(r) => r,
             Err(f) => return Outcome::Failed(f),
         };
@@ -513,67 +417,38 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             Ok(m) => m,
             Err(e) => return Outcome::Failed(kind(e)),
         };
-        let mut lines = Vec::new();
-        let mut line = BytesMut::new();
-        let mut push = |entry: &crate::storage::DirEntry, lines: &mut Vec<Bytes>| {
-            line.clear();
-            format_entry(entry, ListFormat::Long, now, user.permissions, &mut line);
-            lines.push(Bytes::copy_from_slice(
-                line.strip_suffix(b"\r\n").unwrap_or(&line),
-            ));
-        };
         if !meta.is_dir() {
             let name = Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"));
-            push(&crate::storage::DirEntry::new(name, meta), &mut lines);
-            return Outcome::Lines(lines);
+            let entries = vec![DirEntry::new(name, meta)];
+            return Outcome::Listed { entries, now };
         }
         let mut lister = match storage.list(user, &p).await {
             Ok(l) => l,
             Err(e) => return Outcome::Failed(kind(e)),
         };
-        let max = self.shared.options.max_status_lines;
-        while lines.len() < max {
-            match crate::storage::DirLister::next_page(&mut lister).await {
+        let mut entries = Vec::new();
+        while entries.len() < max {
+            match lister.next_page().await {
                 Ok(page) if page.is_empty() => break,
                 Ok(page) => {
-                    for entry in page.iter().take(max - lines.len()) {
-                        push(entry, &mut lines);
-                    }
+                    let room = max - entries.len();
+                    entries.extend(page.into_iter().take(room));
                 }
                 Err(e) => return Outcome::Failed(kind(e)),
             }
         }
-        Outcome::Lines(lines)
+        Outcome::Listed { entries, now }
     }
 
     fn start_transfer(&mut self, t: ftp_proto::server::Transfer) {
         let id = t.id;
-        let access = match t.kind {
-            TransferKind::Store { .. } => Access::Enter,
-            _ => Access::Read,
-        };
-        let resolved = self
-            .resolve(&t.path, access)
-            .map(|(user, p)| (user.clone(), p));
+        let resolved = self.user_path(&t.path).map(|(user, p)| (user.clone(), p));
         let (principal, path) = match resolved {
             Ok(r) => r,
             Err(f) => {
                 let _ = self.conn.handle_outcome(id, Outcome::Failed(f));
                 return;
             }
-        };
-        let create_only = match (&principal.upload_only, t.kind) {
-            (Some(dir), TransferKind::Store { .. }) => {
-                if !t.path.starts_with(dir) || t.path == *dir {
-                    let _ = self
-                        .conn
-                        .handle_outcome(id, Outcome::Failed(FailureKind::PermissionDenied));
-                    return;
-                }
-                // Anonymous uploads never overwrite.
-                true
-            }
-            _ => false,
         };
         let (events_tx, events_rx) = mpsc::unbounded();
         let (go_tx, go_rx) = oneshot::channel();
@@ -585,7 +460,6 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             path,
             listener: self.passive.take(),
             local_ip: self.local.ip(),
-            create_only,
         };
         self.transfer = Some(Running {
             id,

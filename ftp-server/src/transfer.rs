@@ -5,12 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
-use ftp_proto::listing::{
-    EntryKind, FactSet, FactType, Facts, ListEntry, ListTime, MlsxEntry, format_list_line,
-};
+use bytes::BytesMut;
+use ftp_proto::listing::{DirEntry, FactSet, ListFormat, write_entry};
 use ftp_proto::server::{
-    DataEndpoint, FailureKind, ListFormat, Representation, Transfer, TransferKind, WriteMode,
+    DataEndpoint, FailureKind, ListSource, Representation, STOU_ATTEMPTS, Transfer, TransferKind,
+    WriteMode, unique_name,
 };
 use ftp_proto::{AsciiDecoder, AsciiEncoder, Permissions, Timestamp, VirtualPath};
 use futures_channel::{mpsc, oneshot};
@@ -22,7 +21,7 @@ use ftp_runtime::{Listener, Runtime, TcpStream, timeout};
 
 use crate::auth::Principal;
 use crate::server::Shared;
-use crate::storage::{self, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError};
+use crate::storage::{self, DirLister, Storage, StorageError};
 
 /// What a transfer task tells its session.
 #[derive(Debug)]
@@ -43,8 +42,6 @@ pub(crate) struct Job {
     pub(crate) client_path: VirtualPath,
     pub(crate) listener: Option<Box<dyn Listener>>,
     pub(crate) local_ip: IpAddr,
-    /// Uploads may only create new files (the anonymous upload directory).
-    pub(crate) create_only: bool,
 }
 
 enum Prepared<S: Storage> {
@@ -126,23 +123,17 @@ async fn prepare<S: Storage>(
 ) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
     use storage::StorageErrorKind as K;
     let user = &job.principal;
-    match job.transfer.kind {
-        TransferKind::Retrieve { offset } => {
-            let meta = storage.metadata(user, &job.path).await?;
-            if meta.is_dir() {
-                return Err(K::IsADirectory.into());
-            }
-            Ok((
-                Prepared::Read(storage.open_read(user, &job.path, offset).await?),
-                None,
-            ))
-        }
+    match &job.transfer.kind {
+        TransferKind::Retrieve { offset } => Ok((
+            Prepared::Read(storage.open_read(user, &job.path, *offset).await?),
+            None,
+        )),
         TransferKind::Store { mode } => {
             let mode = match mode {
-                _ if job.create_only => storage::WriteMode::CreateNew,
                 WriteMode::Truncate => storage::WriteMode::Truncate,
                 WriteMode::Append => storage::WriteMode::Append,
-                WriteMode::At(n) => storage::WriteMode::At(n),
+                WriteMode::At(n) => storage::WriteMode::At(*n),
+                WriteMode::CreateNew => storage::WriteMode::CreateNew,
                 WriteMode::Unique => return store_unique(storage, job).await,
                 _ => return Err(K::Unsupported.into()),
             };
@@ -151,24 +142,11 @@ async fn prepare<S: Storage>(
                 None,
             ))
         }
-        TransferKind::List { format, .. } => {
-            let meta = storage.metadata(user, &job.path).await?;
-            let listing = match meta.kind {
-                FileKind::Directory | FileKind::Symlink => {
-                    match storage.list(user, &job.path).await {
-                        Ok(lister) => Listing::Dir(lister),
-                        Err(e) if meta.kind == FileKind::Symlink => {
-                            tracing::debug!(error = %e, "symlink is not a listable directory");
-                            Listing::One(DirEntry::new(name_of(&job.client_path), meta))
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                // RFC 3659 §7.1: MLSD names a directory; LIST and NLST of a file show the file.
-                _ if matches!(format, ListFormat::Machine(_)) => {
-                    return Err(K::NotADirectory.into());
-                }
-                _ => Listing::One(DirEntry::new(name_of(&job.client_path), meta)),
+        TransferKind::List { source, .. } => {
+            let listing = match source {
+                ListSource::Directory => Listing::Dir(storage.list(user, &job.path).await?),
+                ListSource::Entry(entry) => Listing::One((**entry).clone()),
+                _ => return Err(K::Unsupported.into()),
             };
             Ok((Prepared::List(listing), None))
         }
@@ -176,39 +154,27 @@ async fn prepare<S: Storage>(
     }
 }
 
-/// `STOU`: the requested name if free, else the first free `name.N`.
+/// `STOU`: the first of the machine's names that can be created.
 async fn store_unique<S: Storage>(
     storage: &S,
     job: &Job,
 ) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
-    let base = name_of(&job.path);
     let mut last = None;
-    for n in 0..100u32 {
-        let name = if n == 0 {
-            base.to_vec()
-        } else {
-            [&base[..], format!(".{n}").as_bytes()].concat()
-        };
-        let path = job.path.parent().join(&name);
+    for attempt in 0..STOU_ATTEMPTS {
+        let path = unique_name(&job.path, attempt);
         match storage
             .open_write(&job.principal, &path, storage::WriteMode::CreateNew)
             .await
         {
             Ok(w) => {
-                return Ok((
-                    Prepared::Write(w),
-                    Some(job.client_path.parent().join(&name)),
-                ));
+                let name = unique_name(&job.client_path, attempt);
+                return Ok((Prepared::Write(w), Some(name)));
             }
             Err(e) if e.kind() == storage::StorageErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or_else(|| storage::StorageErrorKind::AlreadyExists.into()))
-}
-
-fn name_of(path: &VirtualPath) -> Bytes {
-    Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"))
 }
 
 async fn open_data(
@@ -218,17 +184,18 @@ async fn open_data(
 ) -> Result<TcpStream, FailureKind> {
     let limit = options.data_connect_timeout;
     match job.transfer.data {
-        DataEndpoint::Passive { peer } => {
+        DataEndpoint::Passive { .. } => {
             let listener = job
                 .listener
                 .as_ref()
                 .ok_or(FailureKind::DataConnectionFailed)?;
             let accept = async {
-                // RFC 2577 §5 (port stealing): only the control connection's peer may connect.
+                // Foreign connections (port stealing, see `DataEndpoint::admits`) are closed;
+                // the wait goes on, up to this many of them.
                 for _ in 0..16 {
                     let stream = listener.accept().await.ok()?;
                     let from = stream.peer_addr();
-                    if peer.is_none_or(|p| ftp_proto::address::is_same_ip(p, from.ip())) {
+                    if job.transfer.data.admits(from.ip()) {
                         return Some(stream);
                     }
                     tracing::warn!(%from, "data connection from a foreign address refused");
@@ -294,12 +261,13 @@ async fn move_data<S: Storage, A>(
             let TransferKind::List {
                 format,
                 show_hidden,
-            } = job.transfer.kind
+                permissions,
+                ..
+            } = &job.transfer.kind
             else {
                 return Err(FailureKind::LocalError);
             };
-            let perms = job.principal.permissions;
-            let work = io.list(listing, &mut data, format, show_hidden, perms);
+            let work = io.list(listing, &mut data, *format, *show_hidden, *permissions);
             let result = until_aborted(work, abort).await;
             finish_data(&io, data, result).await
         }
@@ -443,7 +411,7 @@ impl Io<'_> {
                 if !show_hidden && entry.name.first() == Some(&b'.') {
                     continue;
                 }
-                format_entry(&entry, format, now, perms, out);
+                write_entry(&entry, format, now, perms, out);
             }
         };
         match listing {
@@ -474,112 +442,6 @@ impl Io<'_> {
 
 fn epoch() -> Timestamp {
     Timestamp::from_unix(0, 0).unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
-}
-
-/// One listing line, CRLF included.
-pub(crate) fn format_entry(
-    entry: &DirEntry,
-    format: ListFormat,
-    now: Timestamp,
-    perms: Permissions,
-    out: &mut BytesMut,
-) {
-    match format {
-        ListFormat::Names => out.extend_from_slice(&entry.name),
-        ListFormat::Machine(facts) => {
-            mlsx_entry(entry.name.clone(), &entry.metadata, perms).encode(facts, out)
-        }
-        _ => format_list_line(&list_entry(entry), now, out),
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-fn list_entry(entry: &DirEntry) -> ListEntry {
-    let meta = &entry.metadata;
-    let kind = match meta.kind {
-        FileKind::Directory => EntryKind::Directory,
-        FileKind::Symlink => EntryKind::Symlink,
-        _ => EntryKind::File,
-    };
-    let mut e = ListEntry::new(entry.name.clone(), kind)
-        .with_size(meta.size)
-        .with_links(meta.links.unwrap_or(1));
-    if let Some(ts) = meta
-        .modified
-        .and_then(|t| Timestamp::from_system_time(t).ok())
-    {
-        e = e.with_modified(ListTime::Exact(ts));
-    }
-    if let Some(mode) = meta.mode {
-        e = e.with_permissions(Bytes::from(mode_text(mode)));
-    }
-    if let Some(owner) = &meta.owner {
-        e = e.with_owner(Bytes::copy_from_slice(owner.as_bytes()));
-    }
-    if let Some(group) = &meta.group {
-        e = e.with_group(Bytes::copy_from_slice(group.as_bytes()));
-    }
-    if let Some(target) = &meta.symlink_target {
-        e = e.with_symlink_target(target.clone());
-    }
-    e
-}
-
-/// `rwxr-xr-x` from Unix permission bits.
-fn mode_text(mode: u32) -> Vec<u8> {
-    let mut text = Vec::with_capacity(9);
-    for shift in [6u32, 3, 0] {
-        let bits = (mode >> shift) & 7;
-        text.push(if bits & 4 != 0 { b'r' } else { b'-' });
-        text.push(if bits & 2 != 0 { b'w' } else { b'-' });
-        text.push(if bits & 1 != 0 { b'x' } else { b'-' });
-    }
-    text
-}
-
-/// The MLSx facts of an entry (RFC 3659 §7.5), `perm` from what this user may do.
-pub(crate) fn mlsx_entry(name: Bytes, meta: &Metadata, perms: Permissions) -> MlsxEntry {
-    let mut facts = Facts::default();
-    let is_dir = meta.is_dir();
-    facts.kind = Some(match (meta.kind, &meta.symlink_target) {
-        (FileKind::Directory, _) => FactType::Dir,
-        (FileKind::Symlink, Some(target)) => {
-            FactType::OsSpecific(Bytes::from([&b"OS.unix=slink:"[..], target].concat()))
-        }
-        (FileKind::Symlink, None) => FactType::OsSpecific(Bytes::from_static(b"OS.unix=slink")),
-        _ => FactType::File,
-    });
-    if !is_dir {
-        facts.size = Some(meta.size);
-    }
-    facts.modify = meta
-        .modified
-        .and_then(|t| Timestamp::from_system_time(t).ok())
-        .map(|t| t.with_nanos(0).unwrap_or(t));
-    let mut perm = Vec::new();
-    let mut add = |on: bool, letters: &[u8]| {
-        if on {
-            perm.extend_from_slice(letters);
-        }
-    };
-    if is_dir {
-        add(perms.list, b"el");
-        add(perms.write, b"c");
-        add(perms.mkdir, b"m");
-        add(perms.delete, b"p");
-    } else {
-        add(perms.read, b"r");
-        add(perms.write, b"aw");
-    }
-    add(perms.delete, b"d");
-    add(perms.rename, b"f");
-    facts.perm = Some(Bytes::from(perm));
-    facts.unique = meta
-        .unique
-        .as_ref()
-        .map(|u| Bytes::copy_from_slice(u.as_bytes()));
-    facts.unix_mode = meta.mode;
-    MlsxEntry::new(facts, name)
 }
 
 /// The facts this server can fill, for `FEAT`.

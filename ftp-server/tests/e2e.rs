@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use common::{Client, Rt, data, options, start, start_on, start_self_accepting};
+use ftp_proto::listing::Metadata;
 use ftp_proto::listing::{
     EntryKind, FactType, MlsxEntry, parse_listing, parse_mlsd, parse_mlsx_line,
 };
@@ -17,7 +18,7 @@ use ftp_server::auth::{
     AnonymousPolicy, AuthError, Authenticator, Credentials, Principal, UserTable,
 };
 use ftp_server::storage::memory::{MemoryLister, MemoryReader, MemoryStorage, MemoryWriter};
-use ftp_server::storage::{Metadata, Storage, StorageError, WriteMode};
+use ftp_server::storage::{Storage, StorageError, WriteMode};
 
 fn users() -> UserTable {
     UserTable::new()

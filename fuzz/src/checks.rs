@@ -7,11 +7,11 @@ use bytes::BytesMut;
 use ftp_proto::address::{
     format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply, parse_port,
 };
-use ftp_proto::listing::{parse_list_line, parse_mlsx_line};
+use ftp_proto::listing::{DirEntry, FileKind, Metadata, parse_list_line, parse_mlsx_line};
 use ftp_proto::server::{FailureKind, TransferKind};
 use ftp_proto::{
     Action, ClientConnection, Command, ConnectionInfo, LineDecoder, Outcome, Permissions,
-    ReplyDecoder, ServerConfig, ServerConnection, Timestamp, VirtualPath,
+    ReplyDecoder, ServerConfig, ServerConnection, Timestamp, UserAccess, VirtualPath,
 };
 
 /// Command parser: whatever parses encodes to a line that frames and parses to the same value.
@@ -156,7 +156,12 @@ pub fn server_session(data: &[u8]) {
                     if fail {
                         Outcome::LoginRejected
                     } else {
-                        Outcome::LoggedIn(Permissions::ALL)
+                        // Sometimes with an upload-only directory, so its rules are exercised.
+                        let access = UserAccess::new(Permissions::ALL);
+                        Outcome::LoggedIn(match choices.next().unwrap_or(0) % 3 {
+                            0 => access.with_upload_only(VirtualPath::root().join(b"in")),
+                            _ => access,
+                        })
                     },
                 ),
                 Action::OpenPassive { id, .. } => (
@@ -180,11 +185,10 @@ pub fn server_session(data: &[u8]) {
                     }
                     (t.id, end)
                 }
-                Action::ChangeDirectory { id, path }
-                | Action::MakeDirectory { id, path }
+                Action::MakeDirectory { id, path }
                 | Action::RemoveDirectory { id, path }
                 | Action::Delete { id, path }
-                | Action::Exists { id, path }
+                | Action::ProbeDirectory { id, path }
                 | Action::SetModified { id, path, .. } => {
                     check(&path);
                     (
@@ -196,18 +200,38 @@ pub fn server_session(data: &[u8]) {
                         },
                     )
                 }
+                Action::Metadata { id, path } => {
+                    check(&path);
+                    let kind = match choices.next().unwrap_or(0) % 3 {
+                        0 => FileKind::File,
+                        1 => FileKind::Directory,
+                        _ => FileKind::Symlink,
+                    };
+                    (
+                        id,
+                        if fail {
+                            Outcome::Failed(FailureKind::NotFound)
+                        } else {
+                            Outcome::Metadata(Box::new(Metadata::new(kind, 7)))
+                        },
+                    )
+                }
                 Action::Rename { id, from, to } => {
                     check(&from);
                     check(&to);
                     (id, Outcome::Done)
                 }
-                Action::Size { id, .. } => (id, Outcome::Size(7)),
-                Action::Modified { id, .. } => (
-                    id,
-                    Outcome::Modified(Timestamp::from_unix(0, 0).expect("epoch")),
-                ),
-                Action::Facts { id, .. } | Action::StatusListing { id, .. } => {
-                    (id, Outcome::Lines(Vec::new()))
+                Action::StatusListing { id, path, .. } => {
+                    check(&path);
+                    let entry = DirEntry::new(&b"f\r\nx"[..], Metadata::new(FileKind::File, 7));
+                    let now = Timestamp::from_unix(0, 0).expect("epoch");
+                    (
+                        id,
+                        Outcome::Listed {
+                            entries: vec![entry],
+                            now,
+                        },
+                    )
                 }
                 _ => continue,
             };

@@ -1,15 +1,122 @@
-//! The `ls -l` style line a server sends for each entry of a `LIST` reply.
+//! What a server writes for each entry of a listing: the `ls -l` style line of `LIST` and
+//! `STAT path`, the name of `NLST`, the fact line of `MLSD` and `MLST`.
 
 use std::fmt::Write as _;
 
 use bytes::{BufMut, BytesMut};
 
+use bytes::Bytes;
+
 use super::unix::{MONTHS, PERMISSION_LETTERS};
-use super::{EntryKind, ListEntry};
+use super::{
+    DirEntry, EntryKind, FactType, Facts, FileKind, ListEntry, ListFormat, ListTime, Metadata,
+    MlsxEntry, mode_text,
+};
+use crate::access::Permissions;
 use crate::time::Timestamp;
 
 /// About six months (365.2425 / 2 days), the age at which `ls` shows the year instead of the time.
 const RECENT: i64 = 15_778_476;
+
+/// Writes one listing line of `entry` in `format`, CRLF included: what a server sends for each
+/// entry of `LIST`, `NLST` and `MLSD`. `now` places times in `LIST` lines (recent ones show the
+/// time of day, older ones the year); `perms`, what the user may do, fills the MLSx `perm` fact.
+pub fn write_entry(
+    entry: &DirEntry,
+    format: ListFormat,
+    now: Timestamp,
+    perms: Permissions,
+    out: &mut BytesMut,
+) {
+    match format {
+        ListFormat::Names => out.extend_from_slice(&entry.name),
+        ListFormat::Machine(facts) => {
+            mlsx_entry(entry.name.clone(), &entry.metadata, perms).encode(facts, out);
+        }
+        ListFormat::Long => format_list_line(&list_entry(entry), now, out),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The `LIST` view of an entry.
+fn list_entry(entry: &DirEntry) -> ListEntry {
+    let meta = &entry.metadata;
+    let kind = match meta.kind {
+        FileKind::Directory => EntryKind::Directory,
+        FileKind::Symlink => EntryKind::Symlink,
+        FileKind::File => EntryKind::File,
+    };
+    let mut e = ListEntry::new(entry.name.clone(), kind)
+        .with_size(meta.size)
+        .with_links(meta.links.unwrap_or(1));
+    if let Some(ts) = meta
+        .modified
+        .and_then(|t| Timestamp::from_system_time(t).ok())
+    {
+        e = e.with_modified(ListTime::Exact(ts));
+    }
+    if let Some(mode) = meta.mode {
+        e = e.with_permissions(mode_text(mode));
+    }
+    if let Some(owner) = &meta.owner {
+        e = e.with_owner(Bytes::copy_from_slice(owner.as_bytes()));
+    }
+    if let Some(group) = &meta.group {
+        e = e.with_group(Bytes::copy_from_slice(group.as_bytes()));
+    }
+    if let Some(target) = &meta.symlink_target {
+        e = e.with_symlink_target(target.clone());
+    }
+    e
+}
+
+/// The MLSx facts of a file (RFC 3659 §7.5): `type` (symbolic links as `OS.unix=slink`, with
+/// the target when known, as ProFTPD writes them), `size` for all but directories, `modify` to
+/// the second, `unique`, `UNIX.mode`, and `perm` (§7.5.5) from what `perms` grants: `el`, `c`,
+/// `m`, `p` for directories, `r`, `a`, `w` for files, `d` and `f` for both.
+pub fn mlsx_entry(name: Bytes, meta: &Metadata, perms: Permissions) -> MlsxEntry {
+    let mut facts = Facts::default();
+    let is_dir = meta.is_dir();
+    facts.kind = Some(match (meta.kind, &meta.symlink_target) {
+        (FileKind::Directory, _) => FactType::Dir,
+        (FileKind::Symlink, Some(target)) => {
+            FactType::OsSpecific(Bytes::from([&b"OS.unix=slink:"[..], target].concat()))
+        }
+        (FileKind::Symlink, None) => FactType::OsSpecific(Bytes::from_static(b"OS.unix=slink")),
+        (FileKind::File, _) => FactType::File,
+    });
+    if !is_dir {
+        facts.size = Some(meta.size);
+    }
+    facts.modify = meta
+        .modified
+        .and_then(|t| Timestamp::from_system_time(t).ok())
+        .map(|t| t.with_nanos(0).unwrap_or(t));
+    let mut perm = Vec::new();
+    let mut add = |on: bool, letters: &[u8]| {
+        if on {
+            perm.extend_from_slice(letters);
+        }
+    };
+    if is_dir {
+        add(perms.list, b"el");
+        add(perms.write, b"c");
+        add(perms.mkdir, b"m");
+        add(perms.delete, b"p");
+    } else {
+        add(perms.read, b"r");
+        add(perms.write, b"aw");
+    }
+    add(perms.delete, b"d");
+    add(perms.rename, b"f");
+    facts.perm = Some(Bytes::from(perm));
+    facts.unique = meta
+        .unique
+        .as_ref()
+        .map(|u| Bytes::copy_from_slice(u.as_bytes()));
+    facts.unix_mode = meta.mode;
+    MlsxEntry::new(facts, name)
+}
 
 // POSIX `ls -l` long format (XCU "ls", STDOUT), with the column widths vsftpd and ProFTPD use:
 //   <type><perms> <links:>4> <owner:<8> <group:<8> <size:>12> <Mon> <DD> <HH:MM| YYYY> <name>
@@ -192,7 +299,7 @@ mod tests {
             entry.size = size;
             entry.links = links;
             entry.owner = owner.map(Bytes::from);
-            entry.permissions = mode.map(super::super::mode_text);
+            entry.permissions = mode.map(mode_text);
             entry.modified = secs.map(|s| ListTime::Exact(Timestamp::from_unix(s, 0).unwrap()));
             entry.symlink_target = target.map(Bytes::from);
 

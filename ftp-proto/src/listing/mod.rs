@@ -1,15 +1,18 @@
 //! Directory listings: the `LIST` formats servers send (Unix `ls -l`, MS-DOS/IIS, EPLF), the
-//! machine-readable MLSx format of RFC 3659 §7, and an `ls -l` style formatter for servers.
+//! machine-readable MLSx format of RFC 3659 §7, and, for servers, every listing line written
+//! from one file-metadata type, [`Metadata`] ([`write_entry`], [`mlsx_entry`]).
 //!
 //! Everything works on one line of a data-connection payload at a time; names stay bytes.
 
 mod dos;
 mod eplf;
 mod format;
+mod metadata;
 mod mlsx;
 mod unix;
 
-pub use format::format_list_line;
+pub use format::{format_list_line, mlsx_entry, write_entry};
+pub use metadata::{DirEntry, FileKind, ListFormat, Metadata};
 pub use mlsx::{FactSet, FactType, Facts, MlsxEntry, parse_mlsd, parse_mlsx_line};
 
 use bytes::Bytes;
@@ -288,7 +291,7 @@ fn octal(digits: &[u8]) -> Option<u32> {
 }
 
 /// The nine `ls` permission letters for a Unix mode, with setuid, setgid and sticky bits.
-fn mode_text(mode: u32) -> Bytes {
+pub(crate) fn mode_text(mode: u32) -> Bytes {
     let mut text = *b"rwxrwxrwx";
     for (i, letter) in text.iter_mut().enumerate() {
         if mode & (0o400 >> i) == 0 {

@@ -2,15 +2,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use bytes::Bytes;
-
+use crate::access::{Permissions, UserAccess};
 use crate::arg::{Arg, Secret};
-use crate::listing::{FactSet, MlsxEntry};
+use crate::listing::{DirEntry, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
 use crate::time::Timestamp;
-
-use super::Permissions;
 
 /// Ties an [`Outcome`] to the [`Action`] that asked for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +53,18 @@ pub enum DataEndpoint {
     Active(SocketAddr),
 }
 
+impl DataEndpoint {
+    /// Whether a passive data connection from `from` may be used (RFC 2577 §5, port stealing:
+    /// only from the control connection's peer, unless that check was turned off). The driver
+    /// closes any other connection and goes on waiting.
+    pub fn admits(&self, from: IpAddr) -> bool {
+        match self {
+            Self::Passive { peer } => peer.is_none_or(|p| crate::address::is_same_ip(p, from)),
+            Self::Active(_) => false,
+        }
+    }
+}
+
 /// How the bytes of a transfer are represented on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Representation {
@@ -75,27 +84,43 @@ pub enum WriteMode {
     Append,
     /// `REST n` then `STOR`: write from offset `n`, keeping what is before it.
     At(u64),
-    /// `STOU`: create a new file whose name the driver picks near the given path.
+    /// Create a new file, failing if the name exists: uploads into an upload-only directory
+    /// (see [`UserAccess::upload_only`](crate::UserAccess::upload_only)).
+    CreateNew,
+    /// `STOU`: a new file under the first free name of [`unique_name`]`(path, 0..)`
+    /// ([`STOU_ATTEMPTS`] tries), each tried as with [`WriteMode::CreateNew`].
     Unique,
 }
 
-/// The output form of a directory listing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// How many names `STOU` tries (see [`unique_name`]) before it gives up.
+pub const STOU_ATTEMPTS: u32 = 100;
+
+/// The `attempt`-th name `STOU` tries for `path`: the name itself, then `name.1`, `name.2`...
+/// in the same directory (the scheme of vsftpd's and ProFTPD's `STOU`).
+pub fn unique_name(path: &VirtualPath, attempt: u32) -> VirtualPath {
+    if attempt == 0 {
+        return path.clone();
+    }
+    let base = path.file_name().unwrap_or_default();
+    let name = [base, format!(".{attempt}").as_bytes()].concat();
+    path.parent().join(&name)
+}
+
+/// What a listing transfer sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ListFormat {
-    /// `LIST`: `ls -l` lines (see [`crate::listing::format_list_line`]).
-    Long,
-    /// `NLST`: names only.
-    Names,
-    /// `MLSD`: RFC 3659 fact lines, with the facts given.
-    Machine(FactSet),
+pub enum ListSource {
+    /// The entries of the directory at the transfer's path.
+    Directory,
+    /// This one entry (`LIST file`, and a symbolic link that is not a listable directory).
+    Entry(Box<DirEntry>),
 }
 
 /// What a transfer moves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransferKind {
-    /// `RETR`: send the file from `offset`.
+    /// `RETR`: send the file from `offset`. A back-end refuses a directory (`IsADirectory`).
     Retrieve {
         /// Start here (from `REST`), in stored bytes.
         offset: u64,
@@ -105,13 +130,17 @@ pub enum TransferKind {
         /// How to open the file.
         mode: WriteMode,
     },
-    /// `LIST`, `NLST`, `MLSD`: send a listing of `path` (a directory, or for LIST and NLST a
-    /// file).
+    /// `LIST`, `NLST`, `MLSD`: send a listing, each entry written with
+    /// [`write_entry`](crate::listing::write_entry).
     List {
         /// The line format.
         format: ListFormat,
         /// Include names that start with `.` (`LIST -a`; always for MLSD).
         show_hidden: bool,
+        /// A directory's entries, or one entry.
+        source: ListSource,
+        /// What the user may do, for the MLSx `perm` fact.
+        permissions: Permissions,
     },
 }
 
@@ -119,8 +148,9 @@ pub enum TransferKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Transfer {
-    /// Answer with [`Outcome::TransferStarting`], then [`Outcome::TransferComplete`] or
-    /// [`Outcome::Failed`].
+    /// Answer with [`Outcome::TransferStarting`] once the file is open (or
+    /// [`Outcome::Failed`]), wait for [`Action::StartData`], then answer
+    /// [`Outcome::TransferComplete`] or [`Outcome::Failed`].
     pub id: ActionId,
     /// What moves.
     pub kind: TransferKind,
@@ -173,12 +203,34 @@ pub enum Action {
     },
     /// Close any passive listener; the data-channel setup changed. No outcome.
     CloseDataChannel,
-    /// Check that `path` is a directory the user may enter. Answer [`Outcome::Done`].
-    ChangeDirectory {
+    /// The metadata of `path`, not following a final symbolic link. Answer
+    /// [`Outcome::Metadata`]. The machine decides from it what `SIZE`, `MDTM`, `MLST`, `CWD`,
+    /// `RNFR`, `LIST`, `NLST`, `MLSD` and `STAT path` answer.
+    Metadata {
         /// Answer with this id.
         id: ActionId,
-        /// The directory.
+        /// The path.
         path: VirtualPath,
+    },
+    /// Check whether `path`, a symbolic link, leads to a directory the user may list (inside
+    /// the root). Answer [`Outcome::Done`] when it does.
+    ProbeDirectory {
+        /// Answer with this id.
+        id: ActionId,
+        /// The link.
+        path: VirtualPath,
+    },
+    /// What `STAT path` shows, sent on the control connection (the reply is held in memory,
+    /// hence the cap): the first `max` entries of the directory `path`, or, when `path` is not
+    /// a directory, `path` itself as the one entry (named by its last component). Answer
+    /// [`Outcome::Listed`]; the machine writes the `ls -l` lines and the reply.
+    StatusListing {
+        /// Answer with this id.
+        id: ActionId,
+        /// The directory or file.
+        path: VirtualPath,
+        /// At most this many entries.
+        max: usize,
     },
     /// Create a directory. Answer [`Outcome::Done`].
     MakeDirectory {
@@ -201,13 +253,6 @@ pub enum Action {
         /// The file.
         path: VirtualPath,
     },
-    /// Check that `path` exists (for `RNFR`). Answer [`Outcome::Done`].
-    Exists {
-        /// Answer with this id.
-        id: ActionId,
-        /// The path.
-        path: VirtualPath,
-    },
     /// Rename. Answer [`Outcome::Done`].
     Rename {
         /// Answer with this id.
@@ -216,20 +261,6 @@ pub enum Action {
         from: VirtualPath,
         /// From `RNTO`.
         to: VirtualPath,
-    },
-    /// The size of a file in bytes. Answer [`Outcome::Size`].
-    Size {
-        /// Answer with this id.
-        id: ActionId,
-        /// The file.
-        path: VirtualPath,
-    },
-    /// The modification time of a file. Answer [`Outcome::Modified`].
-    Modified {
-        /// Answer with this id.
-        id: ActionId,
-        /// The file.
-        path: VirtualPath,
     },
     /// Set the modification time (`MFMT`). Answer [`Outcome::Done`].
     SetModified {
@@ -240,23 +271,14 @@ pub enum Action {
         /// The new time.
         time: Timestamp,
     },
-    /// The MLSx facts of one path (`MLST`). Answer [`Outcome::Facts`].
-    Facts {
-        /// Answer with this id.
-        id: ActionId,
-        /// The path.
-        path: VirtualPath,
-    },
-    /// A listing of `path` in `ls -l` form for `STAT path`, sent on the control connection.
-    /// Answer [`Outcome::Lines`] (cap the count: the reply is held in memory).
-    StatusListing {
-        /// Answer with this id.
-        id: ActionId,
-        /// The directory or file.
-        path: VirtualPath,
-    },
     /// Run a transfer.
     Transfer(Transfer),
+    /// The `150` of the transfer is sent: open the data connection and move the data. No
+    /// outcome of its own (the transfer's end is its outcome).
+    StartData {
+        /// The transfer's id.
+        id: ActionId,
+    },
     /// Abort the running transfer: close its data connection, then report it
     /// [`Outcome::Failed`] with [`FailureKind::Aborted`] (or complete, if it already had).
     Abort {
@@ -343,8 +365,8 @@ impl FailureKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// Credentials accepted.
-    LoggedIn(Permissions),
+    /// Credentials accepted, with what the user may do.
+    LoggedIn(UserAccess),
     /// Credentials accepted so far; an account is needed (`332`).
     NeedAccount,
     /// Credentials refused. The reply never says whether the user exists.
@@ -353,14 +375,15 @@ pub enum Outcome {
     PassiveListening(SocketAddr),
     /// The operation succeeded.
     Done,
-    /// A file size.
-    Size(u64),
-    /// A modification time.
-    Modified(Timestamp),
-    /// Facts for `MLST`.
-    Facts(Box<MlsxEntry>),
-    /// Listing lines for `STAT path`, without line ends.
-    Lines(Vec<Bytes>),
+    /// The metadata of a path.
+    Metadata(Box<Metadata>),
+    /// Directory entries for `STAT path`, and the current time (for the `ls -l` dates).
+    Listed {
+        /// The entries, at most as many as asked for.
+        entries: Vec<DirEntry>,
+        /// Now.
+        now: Timestamp,
+    },
     /// The file is open and the data connection is about to be used (`150`). For `STOU`, the
     /// name the driver picked.
     TransferStarting {

@@ -1,50 +1,11 @@
-//! Settings of a session: [`ServerConfig`], the [`Features`] it offers, a user's
-//! [`Permissions`] and the [`ConnectionInfo`] of its control connection.
+//! Settings of a session: [`ServerConfig`], the [`Features`] it offers and the
+//! [`ConnectionInfo`] of its control connection.
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 
 use crate::listing::FactSet;
-
-/// What a logged-in user may do. The machine refuses what is not granted with 550 before any
-/// action reaches the driver; a back-end may still refuse more, path by path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Permissions {
-    /// List directories, read metadata, change directory.
-    pub list: bool,
-    /// Download files.
-    pub read: bool,
-    /// Upload, append, set modification times.
-    pub write: bool,
-    /// Delete files and remove directories.
-    pub delete: bool,
-    /// Create directories.
-    pub mkdir: bool,
-    /// Rename files and directories.
-    pub rename: bool,
-}
-
-impl Permissions {
-    /// Everything.
-    pub const ALL: Self = Self {
-        list: true,
-        read: true,
-        write: true,
-        delete: true,
-        mkdir: true,
-        rename: true,
-    };
-    /// List and read only: the default for anonymous users.
-    pub const READ_ONLY: Self = Self {
-        list: true,
-        read: true,
-        write: false,
-        delete: false,
-        mkdir: false,
-        rename: false,
-    };
-}
 
 /// The extensions a server offers in `FEAT` (RFC 2389) and accepts. A driver turns off what its
 /// back-end cannot do, so `FEAT` lists exactly what is implemented.
@@ -100,6 +61,8 @@ pub struct ServerConfig {
     /// connections from anywhere. Opens the FTP bounce attack (RFC 2577): only for proxies and
     /// FXP setups that need it.
     pub dangerous_allow_any_data_peer: bool,
+    /// Most entries in a `STAT path` reply (it is held in memory).
+    pub max_status_lines: usize,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +74,7 @@ impl Default for ServerConfig {
             require_tls: false,
             max_queued_commands: 16,
             dangerous_allow_any_data_peer: false,
+            max_status_lines: 10_000,
         }
     }
 }
@@ -139,6 +103,11 @@ impl ServerConfig {
     /// Sets [`max_queued_commands`](Self::max_queued_commands).
     pub fn max_queued_commands(&mut self, value: usize) -> &mut Self {
         self.max_queued_commands = value;
+        self
+    }
+    /// Sets [`max_status_lines`](Self::max_status_lines).
+    pub fn max_status_lines(&mut self, value: usize) -> &mut Self {
+        self.max_status_lines = value;
         self
     }
     /// Sets [`dangerous_allow_any_data_peer`](Self::dangerous_allow_any_data_peer).

@@ -25,6 +25,14 @@ impl ServerConnection {
         }
     }
 
+    /// A connection over the server's limits: see [`ServerSession::over_limit`].
+    pub fn over_limit(config: ServerConfig, info: ConnectionInfo, max_line_len: usize) -> Self {
+        Self {
+            decoder: LineDecoder::new(max_line_len),
+            session: ServerSession::over_limit(config, info),
+        }
+    }
+
     /// Decodes and feeds commands from the front of `input` while the session wants them.
     /// Bytes not yet consumed stay in `input`.
     pub fn handle_input(&mut self, input: &mut BytesMut) {

@@ -2,14 +2,18 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListFormat, Outcome,
-    Pending, Permissions, Representation, ServerSession, Transfer, TransferKind, UnexpectedOutcome,
-    WriteMode,
+    Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
+    ListSource, Outcome, Pending, Representation, ServerSession, Transfer, TransferKind,
+    UnexpectedOutcome, WriteMode,
 };
+use crate::access::{PathUse, Permissions};
 use crate::address::{self, is_same_ip};
 use crate::command::{EpsvArg, FormatControl, ListArgs, TransferType};
+use crate::listing::{DirEntry, FileKind, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
 
@@ -121,22 +125,12 @@ impl ServerSession {
         Some(endpoint)
     }
 
-    pub(super) fn transfer(
-        &mut self,
-        granted: bool,
-        path: VirtualPath,
-        kind: TransferKind,
-        listing: bool,
-    ) {
-        if !granted {
-            return self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
-        }
+    /// Starts a transfer on the data channel set up before (425 without one).
+    pub(super) fn transfer(&mut self, path: VirtualPath, kind: TransferKind) {
         let Some(data) = self.data_endpoint() else {
-            return self.answer(reply(
-                ReplyCode::CANT_OPEN_DATA,
-                "Use PORT, EPRT, PASV or EPSV first.",
-            ));
+            return self.no_data_channel();
         };
+        let listing = matches!(kind, TransferKind::List { .. });
         let unique = matches!(
             kind,
             TransferKind::Store {
@@ -169,18 +163,97 @@ impl ServerSession {
         );
     }
 
+    fn no_data_channel(&mut self) {
+        self.answer(reply(
+            ReplyCode::CANT_OPEN_DATA,
+            "Use PORT, EPRT, PASV or EPSV first.",
+        ));
+    }
+
+    /// `LIST`, `NLST`, `MLSD`: what the path is decides what is sent, so its metadata comes
+    /// first (once the data channel is known to be set up).
     pub(super) fn list(&mut self, perms: Permissions, args: &ListArgs, format: ListFormat) {
         let path = self.resolve_opt(args.path.as_ref());
         let show_hidden = matches!(format, ListFormat::Machine(_)) || args.shows_hidden();
-        self.transfer(
-            perms.list,
+        if !self.allowed(perms.list, &path, PathUse::Read) {
+            return;
+        }
+        if self.data == DataChannel::None {
+            return self.no_data_channel();
+        }
+        let request = ListRequest {
+            path: path.clone(),
+            format,
+            show_hidden,
+        };
+        self.start(Pending::ListMeta(request), |id| Action::Metadata {
+            id,
             path,
-            TransferKind::List {
-                format,
-                show_hidden,
-            },
-            true,
-        );
+        });
+    }
+
+    /// The listed path's metadata arrived: a directory is listed; a file is listed as its one
+    /// entry by `LIST` and `NLST` and refused by `MLSD` (RFC 3659 §7.1: MLSD names a
+    /// directory); a symbolic link is listed as a directory if it leads to one.
+    pub(super) fn list_metadata(&mut self, request: ListRequest, outcome: Outcome) {
+        let meta = match outcome {
+            Outcome::Metadata(meta) => meta,
+            Outcome::Failed(kind) => return self.list_refused(kind),
+            _ => return self.list_refused(FailureKind::LocalError),
+        };
+        match meta.kind {
+            FileKind::Directory => self.list_transfer(request, ListSource::Directory),
+            FileKind::Symlink => {
+                let path = request.path.clone();
+                self.start(Pending::ListProbe(request, meta), |id| {
+                    Action::ProbeDirectory { id, path }
+                });
+            }
+            FileKind::File if matches!(request.format, ListFormat::Machine(_)) => {
+                self.list_refused(FailureKind::WrongKind)
+            }
+            FileKind::File => {
+                let entry = entry_of(&request.path, *meta);
+                self.list_transfer(request, ListSource::Entry(Box::new(entry)));
+            }
+        }
+    }
+
+    /// Whether the listed symbolic link leads to a directory: if not, the link itself is the
+    /// one entry listed (for `MLSD` too, as for a link a client found in a listing).
+    pub(super) fn list_probed(&mut self, request: ListRequest, meta: Metadata, outcome: Outcome) {
+        match outcome {
+            Outcome::Done => self.list_transfer(request, ListSource::Directory),
+            _ => {
+                let entry = entry_of(&request.path, meta);
+                self.list_transfer(request, ListSource::Entry(Box::new(entry)));
+            }
+        }
+    }
+
+    fn list_transfer(&mut self, request: ListRequest, source: ListSource) {
+        let ListRequest {
+            path,
+            format,
+            show_hidden,
+        } = request;
+        let permissions = self.permissions().unwrap_or_default();
+        let kind = TransferKind::List {
+            format,
+            show_hidden,
+            source,
+            permissions,
+        };
+        self.transfer(path, kind);
+    }
+
+    /// A listing that will not happen: its data channel is closed, as a transfer's would be.
+    fn list_refused(&mut self, kind: FailureKind) {
+        if self.data != DataChannel::None {
+            self.data = DataChannel::None;
+            self.actions.push_back(Action::CloseDataChannel);
+        }
+        self.fail(kind);
     }
 
     pub(super) fn passive_open(&mut self, extended: bool, addr: SocketAddr) {
@@ -237,6 +310,10 @@ impl ServerSession {
                     },
                 };
                 self.answer(reply_owned(ReplyCode::FILE_STATUS_OK, text));
+                // The data connection is used only once the 150 is on its way (RFC 959 §5.4:
+                // the preliminary reply comes first; clients that read the data before the
+                // reply would otherwise see a transfer they did not know had started).
+                self.actions.push_back(Action::StartData { id });
                 self.pending = Some((
                     id,
                     Pending::Transfer {
@@ -280,4 +357,10 @@ impl ServerSession {
         self.run_queued();
         Ok(())
     }
+}
+
+/// The one entry a listing of the non-directory `path` shows, named by its last component.
+fn entry_of(path: &VirtualPath, meta: Metadata) -> DirEntry {
+    let name = Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"));
+    DirEntry::new(name, meta)
 }

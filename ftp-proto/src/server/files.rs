@@ -1,19 +1,24 @@
 //! File and directory commands: CWD, MKD, RMD, DELE, RNFR/RNTO, SIZE, MDTM, MFMT, MLST,
-//! `STAT path`, and the replies to their outcomes.
+//! `STAT path`, and the replies to their outcomes. Every path is checked here against the
+//! user's [`UserAccess`](crate::UserAccess) before an action reaches the driver, and every
+//! reply is chosen here from the facts the driver reports ([`Outcome::Metadata`]).
+
+use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, DataChannel, FailureKind, ListFormat, Outcome, Pending, Permissions, ServerSession,
-    TransferKind, WriteMode,
+    Action, DataChannel, FailureKind, ListFormat, Outcome, Pending, ServerSession, TransferKind,
+    WriteMode,
 };
+use crate::access::{PathUse, Permissions};
 use crate::arg::Arg;
 use crate::command::{Command, ListArgs, Structure, TransferMode};
-use crate::listing::MlsxEntry;
+use crate::listing::{DirEntry, FileKind, Metadata, mlsx_entry, write_entry};
 use crate::path::VirtualPath;
 use crate::reply::{Reply, ReplyCode};
-use std::net::SocketAddr;
+use crate::time::Timestamp;
 
 impl ServerSession {
     pub(super) fn logged_in_cmd(&mut self, cmd: Command) {
@@ -29,86 +34,79 @@ impl ServerSession {
                 self.answer(reply_owned(ReplyCode::PATH_CREATED, text));
             }
             Command::Mkd(dir) | Command::Xmkd(dir) => {
-                let path = self.cwd.resolve(dir.as_bytes());
-                self.with_permission(perms.mkdir, |s| {
-                    s.start(Pending::Mkd(path.clone()), |id| Action::MakeDirectory {
-                        id,
-                        path,
-                    });
+                let Some(path) = self.changeable(perms.mkdir, &dir, ReplyCode::FILE_NOT_FOUND)
+                else {
+                    return;
+                };
+                self.start(Pending::Mkd(path.clone()), |id| Action::MakeDirectory {
+                    id,
+                    path,
                 });
             }
             Command::Rmd(dir) | Command::Xrmd(dir) => {
-                self.with_permission(perms.delete, |s| {
-                    let Some(path) = s.resolve_non_root(&dir, ReplyCode::FILE_NOT_FOUND) else {
-                        return;
-                    };
-                    s.start(Pending::Rmd, |id| Action::RemoveDirectory { id, path })
-                });
+                let Some(path) = self.changeable(perms.delete, &dir, ReplyCode::FILE_NOT_FOUND)
+                else {
+                    return;
+                };
+                self.start(Pending::Rmd, |id| Action::RemoveDirectory { id, path })
             }
             Command::Dele(file) => {
-                self.with_permission(perms.delete, |s| {
-                    let Some(path) = s.resolve_non_root(&file, ReplyCode::FILE_NOT_FOUND) else {
-                        return;
-                    };
-                    s.start(Pending::Dele, |id| Action::Delete { id, path })
-                });
+                let Some(path) = self.changeable(perms.delete, &file, ReplyCode::FILE_NOT_FOUND)
+                else {
+                    return;
+                };
+                self.start(Pending::Dele, |id| Action::Delete { id, path })
             }
             Command::Rnfr(from) => {
-                self.with_permission(perms.rename, |s| {
-                    let Some(path) = s.resolve_non_root(&from, ReplyCode::FILE_NOT_FOUND) else {
-                        return;
-                    };
-                    s.start(Pending::Rnfr(path.clone()), |id| Action::Exists {
-                        id,
-                        path,
-                    });
+                let Some(path) = self.changeable(perms.rename, &from, ReplyCode::FILE_NOT_FOUND)
+                else {
+                    return;
+                };
+                self.start(Pending::Rnfr(path.clone()), |id| Action::Metadata {
+                    id,
+                    path,
                 });
             }
             Command::Rnto(to) => match self.rnfr.take() {
                 None => self.answer(reply(ReplyCode::BAD_SEQUENCE, "RNFR required first.")),
                 Some(from) => {
-                    self.with_permission(perms.rename, |s| {
-                        let Some(to) = s.resolve_non_root(&to, ReplyCode::NAME_NOT_ALLOWED) else {
-                            return;
-                        };
-                        s.start(Pending::Rnto, |id| Action::Rename { id, from, to })
-                    });
+                    let Some(to) = self.changeable(perms.rename, &to, ReplyCode::NAME_NOT_ALLOWED)
+                    else {
+                        return;
+                    };
+                    self.start(Pending::Rnto, |id| Action::Rename { id, from, to })
                 }
             },
             Command::Size(file) if self.config.features.size => {
                 let path = self.cwd.resolve(file.as_bytes());
-                self.with_permission(perms.list, |s| {
-                    s.start(Pending::Size, |id| Action::Size { id, path })
-                });
+                self.look(perms.list, path, PathUse::Look, Pending::Size);
             }
             Command::Mdtm(file) if self.config.features.mdtm => {
                 let path = self.cwd.resolve(file.as_bytes());
-                self.with_permission(perms.list, |s| {
-                    s.start(Pending::Mdtm, |id| Action::Modified { id, path })
-                });
+                self.look(perms.list, path, PathUse::Look, Pending::Mdtm);
             }
             Command::Mfmt { time, path } if self.config.features.mfmt => {
-                let path = self.cwd.resolve(path.as_bytes());
-                self.with_permission(perms.write, |s| {
-                    s.start(Pending::Mfmt(path.clone(), time), |id| {
-                        Action::SetModified { id, path, time }
-                    });
+                let Some(path) = self.changeable(perms.write, &path, ReplyCode::FILE_NOT_FOUND)
+                else {
+                    return;
+                };
+                self.start(Pending::Mfmt(path.clone(), time), |id| {
+                    Action::SetModified { id, path, time }
                 });
             }
             Command::Mlst(target) if !self.config.features.mlst.is_empty() => {
                 let path = self.resolve_opt(target.as_ref());
-                self.with_permission(perms.list, |s| {
-                    s.start(Pending::Mlst(path.clone()), |id| Action::Facts { id, path })
-                });
+                self.look(perms.list, path.clone(), PathUse::Look, Pending::Mlst(path));
             }
             Command::Stat(None) => self.status(),
             Command::Stat(Some(target)) => {
                 let path = self.cwd.resolve(target.as_bytes());
-                self.with_permission(perms.list, |s| {
-                    s.start(Pending::StatPath(path.clone()), |id| {
-                        Action::StatusListing { id, path }
+                if self.allowed(perms.list, &path, PathUse::Read) {
+                    let max = self.config.max_status_lines;
+                    self.start(Pending::StatPath(path.clone()), |id| {
+                        Action::StatusListing { id, path, max }
                     });
-                });
+                }
             }
             Command::Type(t) => self.set_type(t),
             Command::Mode(TransferMode::Stream) => {
@@ -152,39 +150,22 @@ impl ServerSession {
             Command::Retr(file) => {
                 let offset = self.rest.take().unwrap_or(0);
                 let path = self.cwd.resolve(file.as_bytes());
-                self.transfer(perms.read, path, TransferKind::Retrieve { offset }, false);
+                if self.allowed(perms.read, &path, PathUse::Read) {
+                    self.transfer(path, TransferKind::Retrieve { offset });
+                }
             }
             Command::Stor(file) => {
                 let mode = self.rest.take().map_or(WriteMode::Truncate, WriteMode::At);
-                self.with_permission(perms.write, |s| {
-                    let Some(path) = s.resolve_non_root(&file, ReplyCode::NAME_NOT_ALLOWED) else {
-                        return;
-                    };
-                    s.transfer(true, path, TransferKind::Store { mode }, false);
-                });
+                self.store(self.cwd.resolve(file.as_bytes()), mode);
             }
             Command::Appe(file) => {
                 self.rest = None;
-                self.with_permission(perms.write, |s| {
-                    let Some(path) = s.resolve_non_root(&file, ReplyCode::NAME_NOT_ALLOWED) else {
-                        return;
-                    };
-                    let mode = WriteMode::Append;
-                    s.transfer(true, path, TransferKind::Store { mode }, false);
-                });
+                self.store(self.cwd.resolve(file.as_bytes()), WriteMode::Append);
             }
             Command::Stou(base) => {
                 let name = base.as_ref().map_or(&b"ftp.upload"[..], Arg::as_bytes);
-                let path = self.cwd.resolve(name);
-                self.with_permission(perms.write, |s| {
-                    // The driver derives the new name from the last component; the root has
-                    // none.
-                    let Some(path) = s.non_root(path, ReplyCode::NAME_NOT_ALLOWED) else {
-                        return;
-                    };
-                    let mode = WriteMode::Unique;
-                    s.transfer(true, path, TransferKind::Store { mode }, false);
-                });
+                // The names tried come from the last component; the root has none.
+                self.store(self.cwd.resolve(name), WriteMode::Unique);
             }
             Command::List(args) => self.list(perms, &args, ListFormat::Long),
             Command::Nlst(args) => self.list(perms, &args, ListFormat::Names),
@@ -202,11 +183,20 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn with_permission(&mut self, granted: bool, then: impl FnOnce(&mut Self)) {
-        if granted {
-            then(self);
-        } else {
+    /// Whether `granted` and the user's upload-only directory allow `use_` of `path`; when
+    /// not, answers 550 (the same reply whichever refused, and whether or not `path` exists).
+    pub(super) fn allowed(&mut self, granted: bool, path: &VirtualPath, use_: PathUse) -> bool {
+        let allowed = granted && self.access().is_some_and(|a| a.allows(path, use_));
+        if !allowed {
             self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+        }
+        allowed
+    }
+
+    /// Asks for the metadata of `path` when the user may `use_` it.
+    fn look(&mut self, granted: bool, path: VirtualPath, use_: PathUse, pending: Pending) {
+        if self.allowed(granted, &path, use_) {
+            self.start(pending, |id| Action::Metadata { id, path });
         }
     }
 
@@ -214,18 +204,24 @@ impl ServerSession {
         arg.map_or_else(|| self.cwd.clone(), |a| self.cwd.resolve(a.as_bytes()))
     }
 
-    /// Resolves a path that names something to delete, rename, or write: the root itself is
-    /// never deleted, renamed or overwritten. For the root (`DELE /`, `RMD ..` in `/`, `STOR /`)
-    /// it answers `code` (550 for DELE, RMD and RNFR; 553, "file name not allowed", for the
-    /// commands that name a file to create, as RFC 959 §5.4 lists) and returns `None`, so no
-    /// action reaches the back-end, which would otherwise see its own root.
-    pub(super) fn resolve_non_root(&mut self, arg: &Arg, code: ReplyCode) -> Option<VirtualPath> {
+    /// The path `arg` names, to create, delete, rename or set the time of, if `granted` and the
+    /// user's access allow it (else 550) and it is not the root: a user's root is never
+    /// created, deleted, renamed or overwritten. For the root (`DELE /`, `RMD ..` in `/`,
+    /// `RNTO /`) it answers `code` (550 for DELE, RMD and RNFR; 553, "file name not allowed",
+    /// for the commands that name a file to create, as RFC 959 §5.4 lists), so no action reaches
+    /// the back-end, which would otherwise see its own root.
+    fn changeable(&mut self, granted: bool, arg: &Arg, code: ReplyCode) -> Option<VirtualPath> {
         let path = self.cwd.resolve(arg.as_bytes());
-        self.non_root(path, code)
+        if !granted {
+            self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+            return None;
+        }
+        let path = self.non_root(path, code)?;
+        self.allowed(true, &path, PathUse::Change).then_some(path)
     }
 
     /// `path`, or `None` after answering `code` if it is the root (see
-    /// [`resolve_non_root`](Self::resolve_non_root)).
+    /// [`changeable`](Self::changeable)).
     pub(super) fn non_root(&mut self, path: VirtualPath, code: ReplyCode) -> Option<VirtualPath> {
         if path.is_root() {
             self.answer(reply(code, "The root directory cannot be changed."));
@@ -234,13 +230,35 @@ impl ServerSession {
         Some(path)
     }
 
+    /// The path a `STOR`, `APPE` or `STOU` writes to and how, if the user may upload there:
+    /// the root is never overwritten (553), and in an upload-only directory files are only
+    /// created, never overwritten or appended to.
+    pub(super) fn upload_target(
+        &mut self,
+        path: VirtualPath,
+        mode: WriteMode,
+    ) -> Option<(VirtualPath, WriteMode)> {
+        let Some(create_only) = self.access().and_then(|a| a.upload(&path)) else {
+            self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+            return None;
+        };
+        let path = self.non_root(path, ReplyCode::NAME_NOT_ALLOWED)?;
+        let mode = match mode {
+            WriteMode::Unique => WriteMode::Unique,
+            _ if create_only => WriteMode::CreateNew,
+            mode => mode,
+        };
+        Some((path, mode))
+    }
+
+    fn store(&mut self, path: VirtualPath, mode: WriteMode) {
+        if let Some((path, mode)) = self.upload_target(path, mode) {
+            self.transfer(path, TransferKind::Store { mode });
+        }
+    }
+
     pub(super) fn cwd_to(&mut self, path: VirtualPath, perms: Permissions) {
-        self.with_permission(perms.list, |s| {
-            s.start(Pending::Cwd(path.clone()), |id| Action::ChangeDirectory {
-                id,
-                path,
-            })
-        });
+        self.look(perms.list, path.clone(), PathUse::Enter, Pending::Cwd(path));
     }
 
     pub(super) fn fail(&mut self, kind: FailureKind) {
@@ -248,8 +266,11 @@ impl ServerSession {
     }
 
     pub(super) fn finish_action(&mut self, pending: Pending, outcome: Outcome) {
-        if let Pending::Login = pending {
-            return self.login_outcome(outcome);
+        match pending {
+            Pending::Login => return self.login_outcome(outcome),
+            Pending::ListMeta(request) => return self.list_metadata(request, outcome),
+            Pending::ListProbe(request, meta) => return self.list_probed(request, *meta, outcome),
+            _ => {}
         }
         if let Outcome::Failed(kind) = outcome {
             return match pending {
@@ -257,6 +278,8 @@ impl ServerSession {
                     ReplyCode::CANT_OPEN_DATA,
                     "Can't open passive connection.",
                 )),
+                // A link that leads nowhere listable is no directory.
+                Pending::CwdProbe(_) => self.fail(FailureKind::WrongKind),
                 _ => self.fail(kind),
             };
         }
@@ -264,13 +287,17 @@ impl ServerSession {
             (Pending::Passive { extended }, Outcome::PassiveListening(addr)) => {
                 self.passive_open(extended, addr)
             }
-            (Pending::Cwd(path), Outcome::Done) => {
-                self.cwd = path;
-                self.answer(reply(
-                    ReplyCode::FILE_ACTION_OK,
-                    "Directory successfully changed.",
-                ));
-            }
+            (Pending::Cwd(path), Outcome::Metadata(meta)) => match meta.kind {
+                FileKind::Directory => self.changed_dir(path),
+                // A link is a directory if it can be listed (inside the root).
+                FileKind::Symlink => {
+                    self.start(Pending::CwdProbe(path.clone()), |id| {
+                        Action::ProbeDirectory { id, path }
+                    });
+                }
+                FileKind::File => self.fail(FailureKind::WrongKind),
+            },
+            (Pending::CwdProbe(path), Outcome::Done) => self.changed_dir(path),
             (Pending::Mkd(path), Outcome::Done) => {
                 let mut text = path.quoted().to_vec();
                 text.extend_from_slice(b" created");
@@ -282,47 +309,40 @@ impl ServerSession {
             (Pending::Dele, Outcome::Done) => {
                 self.answer(reply(ReplyCode::FILE_ACTION_OK, "File deleted."))
             }
-            (Pending::Rnfr(path), Outcome::Done) => {
+            (Pending::Rnfr(path), Outcome::Metadata(_)) => {
                 self.rnfr = Some(path);
                 self.answer(reply(ReplyCode::FILE_ACTION_PENDING, "Ready for RNTO."));
             }
             (Pending::Rnto, Outcome::Done) => {
                 self.answer(reply(ReplyCode::FILE_ACTION_OK, "Rename successful."))
             }
-            (Pending::Size, Outcome::Size(n)) => self.answer(reply_owned(
-                ReplyCode::FILE_STATUS,
-                n.to_string().into_bytes(),
-            )),
-            (Pending::Mdtm, Outcome::Modified(t)) => {
-                // Whole seconds: many clients read exactly 14 digits (RFC 3659 allows either).
-                let t = t.with_nanos(0).unwrap_or(t);
-                self.answer(reply_owned(
-                    ReplyCode::FILE_STATUS,
-                    t.to_string().into_bytes(),
-                ));
+            // RFC 3659 §4: the size of a file; a directory or link has none to give.
+            (Pending::Size, Outcome::Metadata(meta)) if meta.kind == FileKind::File => self.answer(
+                reply_owned(ReplyCode::FILE_STATUS, meta.size.to_string().into_bytes()),
+            ),
+            (Pending::Size, Outcome::Metadata(_)) => self.fail(FailureKind::WrongKind),
+            (Pending::Mdtm, Outcome::Metadata(meta)) => {
+                let time = meta
+                    .modified
+                    .and_then(|t| Timestamp::from_system_time(t).ok());
+                match time {
+                    // Whole seconds: many clients read exactly 14 digits (RFC 3659 allows
+                    // either).
+                    Some(t) => self.answer(reply_owned(
+                        ReplyCode::FILE_STATUS,
+                        t.with_nanos(0).unwrap_or(t).to_string().into_bytes(),
+                    )),
+                    None => self.fail(FailureKind::LocalError),
+                }
             }
             (Pending::Mfmt(path, time), Outcome::Done) => {
                 let mut text = format!("Modify={time}; ").into_bytes();
                 text.extend_from_slice(path.as_bytes());
                 self.answer(reply_owned(ReplyCode::FILE_STATUS, text));
             }
-            (Pending::Mlst(path), Outcome::Facts(entry)) => self.mlst_reply(&path, &entry),
-            (Pending::StatPath(path), Outcome::Lines(lines)) => {
-                let mut first = b"Status of ".to_vec();
-                first.extend_from_slice(path.as_bytes());
-                first.push(b':');
-                let all = std::iter::once(first)
-                    .chain(lines.into_iter().map(|l| l.to_vec()))
-                    .chain(std::iter::once(b"End of status".to_vec()))
-                    .map(|l| {
-                        l.into_iter()
-                            .filter(|&b| b != b'\r' && b != b'\n')
-                            .collect::<Vec<u8>>()
-                    });
-                match Reply::multiline(ReplyCode::FILE_STATUS, all) {
-                    Ok(r) => self.answer(r),
-                    Err(_) => self.fail(FailureKind::LocalError),
-                }
+            (Pending::Mlst(path), Outcome::Metadata(meta)) => self.mlst_reply(&path, &meta),
+            (Pending::StatPath(path), Outcome::Listed { entries, now }) => {
+                self.stat_reply(&path, &entries, now)
             }
             // An outcome of the wrong shape is a driver bug; answer as a local error rather
             // than leave the client waiting.
@@ -330,14 +350,53 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn mlst_reply(&mut self, path: &VirtualPath, entry: &MlsxEntry) {
+    fn changed_dir(&mut self, path: VirtualPath) {
+        self.cwd = path;
+        self.answer(reply(
+            ReplyCode::FILE_ACTION_OK,
+            "Directory successfully changed.",
+        ));
+    }
+
+    /// `213-Status of path:`, the entries as `ls -l` lines, `213 End of status`.
+    fn stat_reply(&mut self, path: &VirtualPath, entries: &[DirEntry], now: Timestamp) {
+        let mut first = b"Status of ".to_vec();
+        first.extend_from_slice(path.as_bytes());
+        first.push(b':');
+        let perms = self.permissions().unwrap_or_default();
+        let mut line = BytesMut::new();
+        let lines = entries.iter().map(|entry| {
+            line.clear();
+            write_entry(entry, ListFormat::Long, now, perms, &mut line);
+            // One reply line each: the CRLF goes, and so does any line end in a name.
+            line.iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect::<Vec<u8>>()
+        });
+        let all = std::iter::once(first)
+            .chain(lines.collect::<Vec<_>>())
+            .chain(std::iter::once(b"End of status".to_vec()))
+            .map(|l| {
+                l.into_iter()
+                    .filter(|&b| b != b'\r' && b != b'\n')
+                    .collect::<Vec<u8>>()
+            });
+        match Reply::multiline(ReplyCode::FILE_STATUS, all) {
+            Ok(r) => self.answer(r),
+            Err(_) => self.fail(FailureKind::LocalError),
+        }
+    }
+
+    /// `250-Listing path`, the facts of `path` (RFC 3659 §7.2: one space, then the facts and
+    /// the full path), `250 End`.
+    pub(super) fn mlst_reply(&mut self, path: &VirtualPath, meta: &Metadata) {
         let mut first = b"Listing ".to_vec();
         first.extend_from_slice(path.as_bytes());
-        // RFC 3659 §7.2: the entry line starts with one space; the name is the full path.
+        let perms = self.permissions().unwrap_or_default();
+        let entry = mlsx_entry(Bytes::copy_from_slice(path.as_bytes()), meta, perms);
         let mut line = BytesMut::from(&b" "[..]);
-        let mut named = entry.clone();
-        named.name = Bytes::copy_from_slice(path.as_bytes());
-        named.encode(self.mlst_facts, &mut line);
+        entry.encode(self.mlst_facts, &mut line);
         let lines = [
             Bytes::from(first),
             line.freeze(),

@@ -108,14 +108,14 @@ impl ServerSession {
     /// The authenticator's verdict on the login in flight.
     pub(super) fn login_outcome(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::LoggedIn(permissions) => {
+            Outcome::LoggedIn(access) => {
                 let user = match std::mem::replace(&mut self.phase, Phase::AwaitingUser) {
                     Phase::AwaitingPass { user }
                     | Phase::AwaitingAccount { user }
                     | Phase::LoggedIn { user, .. } => user,
                     Phase::AwaitingUser => Arg::default(),
                 };
-                self.phase = Phase::LoggedIn { user, permissions };
+                self.phase = Phase::LoggedIn { user, access };
                 self.login_failures = 0;
                 self.cwd = VirtualPath::root();
                 self.answer(reply(ReplyCode::LOGGED_IN, "Login successful."));

@@ -23,10 +23,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use crate::access::{Permissions, UserAccess};
 use crate::arg::Arg;
 use crate::command::{Command, ParseError};
 use crate::framing::DecodeError;
-use crate::listing::FactSet;
+use crate::listing::{FactSet, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::{Reply, ReplyCode};
 use crate::time::Timestamp;
@@ -42,10 +43,11 @@ mod texts;
 mod tls;
 
 pub use action::{
-    Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListFormat, Outcome,
-    Representation, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
+    Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListSource, Outcome,
+    Representation, STOU_ATTEMPTS, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
+    unique_name,
 };
-pub use config::{ConnectionInfo, Features, Permissions, ServerConfig};
+pub use config::{ConnectionInfo, Features, ServerConfig};
 pub use connection::ServerConnection;
 use texts::{reply, reply_owned};
 
@@ -54,7 +56,7 @@ enum Phase {
     AwaitingUser,
     AwaitingPass { user: Arg },
     AwaitingAccount { user: Arg },
-    LoggedIn { user: Arg, permissions: Permissions },
+    LoggedIn { user: Arg, access: UserAccess },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +72,10 @@ enum Pending {
     Passive {
         extended: bool,
     },
+    /// The metadata of the directory to enter.
     Cwd(VirtualPath),
+    /// Whether the symbolic link to enter leads to a directory.
+    CwdProbe(VirtualPath),
     Mkd(VirtualPath),
     Rmd,
     Dele,
@@ -81,12 +86,24 @@ enum Pending {
     Mfmt(VirtualPath, Timestamp),
     Mlst(VirtualPath),
     StatPath(VirtualPath),
+    /// The metadata of what `LIST`, `NLST` or `MLSD` names.
+    ListMeta(ListRequest),
+    /// Whether the symbolic link to list leads to a directory.
+    ListProbe(ListRequest, Box<Metadata>),
     Transfer {
         listing: bool,
         started: bool,
         abort_requested: bool,
         unique: bool,
     },
+}
+
+/// A listing asked for, while what its path names is found out.
+#[derive(Debug)]
+struct ListRequest {
+    path: VirtualPath,
+    format: ListFormat,
+    show_hidden: bool,
 }
 
 #[derive(Debug)]
@@ -156,6 +173,19 @@ impl ServerSession {
             next_id: 0,
         };
         session.replies.push_back(greeting);
+        session
+    }
+
+    /// A session for a connection the server will not serve (over its connection limits):
+    /// instead of the greeting, `421` (RFC 959 §4.2: service not available, closing), then
+    /// [`Action::Close`].
+    pub fn over_limit(config: ServerConfig, info: ConnectionInfo) -> Self {
+        let mut session = Self::new(config, info);
+        session.replies.clear();
+        session.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Too many connections, try again later.",
+        ));
         session
     }
 
@@ -419,8 +449,13 @@ impl ServerSession {
     }
 
     fn permissions(&self) -> Option<Permissions> {
+        self.access().map(|a| a.permissions)
+    }
+
+    /// What the logged-in user may do, and where.
+    fn access(&self) -> Option<&UserAccess> {
         match &self.phase {
-            Phase::LoggedIn { permissions, .. } => Some(*permissions),
+            Phase::LoggedIn { access, .. } => Some(access),
             _ => None,
         }
     }

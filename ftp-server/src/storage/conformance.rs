@@ -8,7 +8,9 @@ use bytes::Bytes;
 use ftp_proto::{Permissions, VirtualPath};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{DirEntry, DirLister, FileKind, Storage, StorageError, StorageErrorKind, WriteMode};
+use ftp_proto::listing::{DirEntry, FileKind};
+
+use super::{DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
 use crate::auth::Principal;
 
 /// Expands to a `conformance` test module running every case against the back-end that the

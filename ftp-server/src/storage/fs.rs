@@ -20,12 +20,10 @@ use blocking::{Unblock, unblock};
 use bytes::{Buf, Bytes};
 use cap_std::fs::{Dir, OpenOptions, ReadDir};
 use ftp_proto::VirtualPath;
+use ftp_proto::listing::{DirEntry, FileKind, Metadata};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{
-    Capabilities, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind,
-    WriteMode,
-};
+use super::{Capabilities, DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].

@@ -16,12 +16,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::{Buf, Bytes, BytesMut};
 use ftp_proto::VirtualPath;
+use ftp_proto::listing::{DirEntry, FileKind, Metadata};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{
-    Capabilities, DirEntry, DirLister, FileKind, Metadata, Storage, StorageError, StorageErrorKind,
-    WriteMode,
-};
+use super::{Capabilities, DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
