@@ -27,7 +27,7 @@
 //! use ftp_proto::{Action, Command, ConnectionInfo, Outcome, Permissions, ServerConfig, ServerSession};
 //!
 //! let info = ConnectionInfo { local: "127.0.0.1:21".parse()?, peer: "127.0.0.1:50000".parse()? };
-//! let mut session = ServerSession::new(ServerConfig::default(), info);
+//! let mut session = ServerSession::new(ServerConfig::default(), info, std::time::Instant::now());
 //! assert_eq!(session.poll_reply().unwrap().code().as_u16(), 220);
 //!
 //! session.handle_command(Command::parse("USER alice")?);
@@ -48,7 +48,8 @@
 //! ```
 //!
 //! What it does not do: TLS (a driver wraps the streams when [`Action::UpgradeTls`] asks),
-//! timing (a driver calls [`ServerSession::handle_timeout`]), and storage.
+//! reading the clock (a driver passes the time to [`ServerSession::handle_timeout`] and sleeps
+//! until [`ServerSession::poll_timeout`]), and storage.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -25,7 +25,12 @@ impl Pair {
         };
         Self {
             client: ClientConnection::default(),
-            server: ServerConnection::new(ServerConfig::default(), info, 1024),
+            server: ServerConnection::new(
+                ServerConfig::default(),
+                info,
+                1024,
+                std::time::Instant::now(),
+            ),
             to_server: BytesMut::new(),
             to_client: BytesMut::new(),
             progress: Vec::new(),

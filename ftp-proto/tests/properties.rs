@@ -478,7 +478,7 @@ proptest! {
         ], 0..30),
     ) {
         let info = ConnectionInfo { local: "127.0.0.1:21".parse().unwrap(), peer: "127.0.0.1:40000".parse().unwrap() };
-        let mut server = ServerConnection::new(ServerConfig::default(), info, 256);
+        let mut server = ServerConnection::new(ServerConfig::default(), info, 256, std::time::Instant::now());
         let mut input = BytesMut::new();
         let mut output = BytesMut::new();
         server.poll_transmit(&mut output);

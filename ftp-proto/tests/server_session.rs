@@ -1,6 +1,7 @@
 //! The server machine driven by hand: every rule checked without any I/O.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use ftp_proto::listing::{DirEntry, FileKind, ListFormat, Metadata};
 use ftp_proto::server::{
@@ -14,6 +15,8 @@ use ftp_proto::{
 
 struct Harness {
     session: ServerSession,
+    /// When the session began.
+    t0: Instant,
 }
 
 impl Harness {
@@ -26,8 +29,10 @@ impl Harness {
             local: local.parse().unwrap(),
             peer: peer.parse().unwrap(),
         };
+        let t0 = Instant::now();
         let mut h = Self {
-            session: ServerSession::new(config, info),
+            session: ServerSession::new(config, info, t0),
+            t0,
         };
         assert_eq!(h.codes(), [220]);
         h
@@ -240,7 +245,9 @@ fn everything_else_needs_a_login() {
 fn failed_logins_look_alike_and_end_the_session() {
     let mut h = Harness::new();
     let mut texts = Vec::new();
-    for user in ["nobody", "bench", "root"] {
+    for (i, user) in ["nobody", "bench", "root"].into_iter().enumerate() {
+        let at = h.t0 + Duration::from_secs(10 * i as u64);
+        h.session.handle_timeout(at);
         assert_eq!(h.cmd(&format!("USER {user}")), [331]);
         h.session
             .handle_command(Command::parse("PASS wrong").unwrap());
@@ -250,6 +257,12 @@ fn failed_logins_look_alike_and_end_the_session() {
         h.session
             .handle_outcome(id, Outcome::LoginRejected)
             .unwrap();
+        // The 530 waits for the failed-login delay, and so does every later command.
+        assert_eq!(h.replies(), []);
+        assert!(!h.session.wants_read());
+        h.session.handle_timeout(at + Duration::from_millis(999));
+        assert_eq!(h.replies(), []);
+        h.session.handle_timeout(at + Duration::from_secs(1));
         texts.push(h.replies());
     }
     assert_eq!(
@@ -524,7 +537,7 @@ fn abor_stat_and_quit_are_read_with_no_queue() {
         local: "127.0.0.1:21".parse().unwrap(),
         peer: "127.0.0.1:40000".parse().unwrap(),
     };
-    let mut conn = ServerConnection::new(config, info, 512);
+    let mut conn = ServerConnection::new(config, info, 512, Instant::now());
     let mut out = BytesMut::new();
     let feed = |conn: &mut ServerConnection, bytes: &[u8]| {
         let mut input = BytesMut::from(bytes);
@@ -912,7 +925,7 @@ fn rein_host_timeout_and_shutdown() {
     assert_eq!(h.cmd("REIN"), [220]);
     assert_eq!(h.action(), Action::CloseDataChannel);
     assert_eq!(h.cmd("PWD"), [530]);
-    h.session.handle_timeout();
+    h.session.handle_timeout(h.t0 + Duration::from_secs(301));
     assert_eq!(h.codes(), [421]);
     assert_eq!(h.action(), Action::Close);
     // Shutdown waits for a running transfer.
@@ -1358,7 +1371,7 @@ fn over_the_limit_is_421_and_close() {
         local: "127.0.0.1:21".parse().unwrap(),
         peer: "127.0.0.1:40000".parse().unwrap(),
     };
-    let mut conn = ServerConnection::over_limit(ServerConfig::default(), info, 512);
+    let mut conn = ServerConnection::over_limit(ServerConfig::default(), info, 512, Instant::now());
     let mut out = bytes::BytesMut::new();
     assert!(conn.poll_transmit(&mut out));
     assert_eq!(&out[..], b"421 Too many connections, try again later.\r\n");
@@ -1387,4 +1400,146 @@ fn stou_names_and_data_peers() {
     assert!(passive.admits("::ffff:127.0.0.1".parse().unwrap()));
     assert!(!passive.admits("127.0.0.2".parse().unwrap()));
     assert!(DataEndpoint::Passive { peer: None }.admits("10.0.0.1".parse().unwrap()));
+}
+
+/// Every deadline belongs to the machine: the driver passes the time in and sleeps until
+/// `poll_timeout`.
+#[test]
+fn login_deadline_and_idle_timeout_count_commands_not_bytes() {
+    let secs = Duration::from_secs;
+    let mut h = Harness::new();
+    let t0 = h.t0;
+    // Before a login, the login deadline (300 s from the start) comes first.
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(300)));
+    // NOOPs do not extend it.
+    for minute in 1..5 {
+        h.session.handle_timeout(t0 + secs(60 * minute));
+        assert_eq!(h.cmd("NOOP"), [200]);
+    }
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(300)));
+    h.session.handle_timeout(t0 + secs(299));
+    assert!(!h.session.is_closed());
+    h.session.handle_timeout(t0 + secs(300));
+    let r = h.replies();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        r[0].to_bytes().as_ref(),
+        b"421 Login timeout: closing control connection.\r\n"
+    );
+    assert_eq!(h.action(), Action::Close);
+    assert_eq!(h.session.poll_timeout(), None);
+
+    // Logged in: the idle timeout counts from the last complete command.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    let t0 = h.t0;
+    h.session.handle_timeout(t0 + secs(100));
+    assert_eq!(h.cmd("NOOP"), [200]);
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(400)));
+    h.session.handle_timeout(t0 + secs(399));
+    assert!(!h.session.is_closed());
+    h.session.handle_timeout(t0 + secs(400));
+    assert_eq!(h.codes(), [421]);
+    assert!(h.session.is_closed());
+
+    // Bytes of an unfinished line are no command: they do not keep a connection alive.
+    let info = ConnectionInfo {
+        local: "127.0.0.1:21".parse().unwrap(),
+        peer: "127.0.0.1:40000".parse().unwrap(),
+    };
+    let t0 = Instant::now();
+    let mut conn = ServerConnection::new(ServerConfig::default(), info, 512, t0);
+    let mut input = bytes::BytesMut::new();
+    for (at, byte) in [(100, b'N'), (200, b'O'), (299, b'O')] {
+        conn.handle_timeout(t0 + secs(at));
+        input.extend_from_slice(&[byte]);
+        conn.handle_input(&mut input);
+    }
+    assert_eq!(conn.poll_timeout(), Some(t0 + secs(300)));
+    conn.handle_timeout(t0 + secs(300));
+    assert!(conn.session().is_closed());
+}
+
+#[test]
+fn data_connection_and_stall_deadlines_abort_the_transfer() {
+    let secs = Duration::from_secs;
+    let mut h = Harness::logged_in(Permissions::ALL);
+    let t0 = h.t0;
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    // While the file opens and the transfer runs, no idle timeout.
+    assert_eq!(h.session.poll_timeout(), None);
+    h.session.handle_timeout(t0 + secs(10));
+    assert_eq!(h.started(t.id), [150]);
+    // The data connection must open within 30 s of the 150.
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(40)));
+    h.session.handle_timeout(t0 + secs(40));
+    assert_eq!(h.action(), Action::Abort { id: t.id });
+    assert_eq!(h.session.poll_timeout(), None, "one abort is enough");
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+        .unwrap();
+    let r = h.replies();
+    assert_eq!(
+        r[0].to_bytes().as_ref(),
+        b"425 Can't open data connection: timed out.\r\n"
+    );
+    assert_eq!(r.len(), 1, "no 226: the client sent no ABOR");
+    // The idle timeout counts again from the transfer's end.
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(340)));
+
+    // Once connected, data must keep moving: 300 s without progress aborts.
+    h.epsv();
+    h.cmd("STOR big");
+    let t = h.transfer();
+    h.started(t.id);
+    h.session.handle_timeout(t0 + secs(50));
+    h.session
+        .handle_outcome(t.id, Outcome::DataConnected)
+        .unwrap();
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(350)));
+    h.session.handle_timeout(t0 + secs(200));
+    h.session
+        .handle_outcome(t.id, Outcome::TransferProgress)
+        .unwrap();
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(500)));
+    h.session.handle_timeout(t0 + secs(499));
+    h.no_action();
+    h.session.handle_timeout(t0 + secs(500));
+    assert_eq!(h.action(), Action::Abort { id: t.id });
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
+        .unwrap();
+    assert_eq!(
+        h.replies()[0].to_bytes().as_ref(),
+        b"426 Data connection stalled; transfer aborted.\r\n"
+    );
+    assert_eq!(h.cmd("NOOP"), [200], "the session goes on");
+}
+
+#[test]
+fn replies_nobody_reads_abandon_the_session() {
+    let secs = Duration::from_secs;
+    let mut h = Harness::logged_in(Permissions::ALL);
+    let t0 = h.t0;
+    h.cmd("NOOP");
+    // The driver could write nothing of 2 KiB of replies.
+    h.session.handle_write(0, 2048);
+    h.session.handle_timeout(t0 + secs(100));
+    h.session.handle_write(0, 2048);
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(300)));
+    // Some progress moves the deadline (and a command the idle timeout).
+    assert_eq!(h.cmd("NOOP"), [200]);
+    h.session.handle_write(10, 2038);
+    assert_eq!(h.session.poll_timeout(), Some(t0 + secs(400)));
+    h.session.handle_timeout(t0 + secs(400));
+    assert!(h.session.is_abandoned() && h.session.is_closed());
+    assert_eq!(h.replies(), [], "nothing more is sent");
+    assert_eq!(h.action(), Action::Close);
+    assert_eq!(h.session.poll_timeout(), None);
+    // All written: no deadline of that kind.
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.session.handle_write(0, 10);
+    h.session.handle_write(10, 0);
+    assert_eq!(h.session.poll_timeout(), Some(h.t0 + secs(300)));
 }

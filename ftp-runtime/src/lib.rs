@@ -121,7 +121,7 @@ pub trait Listener: Send + Sync + fmt::Debug + 'static {
 }
 
 /// A resettable timer: a future that completes at its deadline.
-pub trait Timer: Future<Output = ()> + Send + Unpin + fmt::Debug {
+pub trait Timer: Future<Output = ()> + Send + Sync + Unpin + fmt::Debug {
     /// Moves the deadline (earlier or later); the timer fires again after it had fired.
     fn reset(&mut self, deadline: Instant);
 }

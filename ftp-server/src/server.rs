@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use ftp_proto::server::Features;
 use ftp_proto::{ConnectionInfo, ServerConfig, ServerConnection};
 use futures_channel::oneshot;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -34,7 +35,10 @@ pub struct Options {
     pub masquerade_address: Option<Ipv4Addr>,
     /// Local port for active-mode connections (20 by tradition; `None`: any).
     pub active_local_port: Option<u16>,
-    /// Close a control connection idle this long (`421`).
+    /// Close a control connection not logged in this long after it opened (`421`).
+    pub login_timeout: Duration,
+    /// Close a control connection with no complete command for this long (`421`), or whose
+    /// replies have not been read for this long.
     pub idle_timeout: Duration,
     /// How long to wait for a data connection to open.
     pub data_connect_timeout: Duration,
@@ -63,6 +67,7 @@ impl Default for Options {
             passive_ports: None,
             masquerade_address: None,
             active_local_port: None,
+            login_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(300),
             data_connect_timeout: Duration::from_secs(30),
             data_stall_timeout: Duration::from_secs(300),
@@ -96,6 +101,11 @@ impl Options {
     /// Sets [`active_local_port`](Self::active_local_port).
     pub fn active_local_port(&mut self, port: u16) -> &mut Self {
         self.active_local_port = Some(port);
+        self
+    }
+    /// Sets [`login_timeout`](Self::login_timeout).
+    pub fn login_timeout(&mut self, value: Duration) -> &mut Self {
+        self.login_timeout = value;
         self
     }
     /// Sets [`idle_timeout`](Self::idle_timeout).
@@ -147,6 +157,8 @@ impl Options {
 
 pub(crate) struct Shared<S, A> {
     pub(crate) runtime: Arc<dyn Runtime>,
+    /// The protocol machine's settings, one copy for every session.
+    pub(crate) config: Arc<ServerConfig>,
     pub(crate) storage: Arc<S>,
     pub(crate) auth: A,
     pub(crate) options: Options,
@@ -315,9 +327,11 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             active: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
         });
+        let config = Arc::new(machine_config(&options, &storage));
         Self {
             shared: Arc::new(Shared {
                 runtime,
+                config,
                 storage: Arc::new(storage),
                 auth,
                 options,
@@ -388,7 +402,9 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             tracing::info!(%peer, "refused: too many connections");
             let info = ConnectionInfo { local, peer };
             let max_line = self.shared.options.max_line_len;
-            let mut refused = ServerConnection::over_limit(ServerConfig::default(), info, max_line);
+            let now = Instant::now();
+            let mut refused =
+                ServerConnection::over_limit(ServerConfig::default(), info, max_line, now);
             let mut out = BytesMut::new();
             refused.poll_transmit(&mut out);
             // A client that reads nothing cannot hold the refusal up.
@@ -418,6 +434,25 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         }
         tracing::debug!(%peer, "disconnected");
     }
+}
+
+/// The machine's settings from the server's options and what the back-end can do.
+fn machine_config(options: &Options, storage: &impl Storage) -> ServerConfig {
+    let mut features = Features::default();
+    features.mfmt = storage.capabilities().set_modified;
+    features.mlst = crate::transfer::SUPPORTED_FACTS;
+    let mut config = ServerConfig::default();
+    config
+        .greeting(Bytes::from(options.greeting.clone()))
+        .features(features)
+        .max_login_failures(options.max_login_failures)
+        .max_status_lines(options.max_status_lines)
+        .login_timeout(options.login_timeout)
+        .idle_timeout(options.idle_timeout)
+        .data_connect_timeout(options.data_connect_timeout)
+        .data_stall_timeout(options.data_stall_timeout)
+        .failed_login_delay(options.failed_login_delay);
+    config
 }
 
 /// A counted place among the open connections; freed on drop.

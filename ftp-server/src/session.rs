@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use ftp_proto::listing::DirEntry;
-use ftp_proto::server::{AddressFamily, FailureKind, Features};
+use ftp_proto::server::{AddressFamily, FailureKind};
 use ftp_proto::{
-    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConfig, ServerConnection,
-    Timestamp, UserAccess, VirtualPath,
+    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConnection, Timestamp,
+    UserAccess, VirtualPath,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -45,12 +45,14 @@ struct Session<S, A> {
     principal: Option<Principal>,
     passive: Option<Box<dyn Listener>>,
     transfer: Option<Running>,
+    /// The one timer, armed at the machine's next deadline; made at the first wait.
+    timer: Option<Box<dyn Timer>>,
 }
 
 enum Event {
     Read(io::Result<usize>),
     Transfer(Option<TransferEvent>),
-    Idle,
+    Timer,
     Shutdown,
     Deadline,
 }
@@ -63,17 +65,9 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
 ) where
     C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut config = ServerConfig::default();
-    let mut features = Features::default();
-    features.mfmt = shared.storage.capabilities().set_modified;
-    features.mlst = transfer::SUPPORTED_FACTS;
-    config
-        .greeting(Bytes::from(shared.options.greeting.clone()))
-        .features(features)
-        .max_login_failures(shared.options.max_login_failures)
-        .max_status_lines(shared.options.max_status_lines);
     let info = ConnectionInfo { local, peer };
-    let conn = ServerConnection::new(config, info, shared.options.max_line_len);
+    let config = Arc::clone(&shared.config);
+    let conn = ServerConnection::new(config, info, shared.options.max_line_len, Instant::now());
     let mut session = Session {
         shared,
         conn,
@@ -82,6 +76,7 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
         principal: None,
         passive: None,
         transfer: None,
+        timer: None,
     };
     if let Err(e) = session.drive(control).await {
         tracing::debug!(%peer, error = %e, "control connection ended");
@@ -117,17 +112,26 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         let mut shutdown_seen = false;
         let mut deadline = self.shared.deadline_signal();
         let mut deadline_seen = false;
-        let mut idle: Option<Box<dyn Timer>> = None;
         let peer = self.peer;
         let log = |cmd: &Result<ftp_proto::Command, ftp_proto::ParseError>| match cmd {
             Ok(cmd) => tracing::debug!(%peer, "<- {cmd}"),
             Err(e) => tracing::debug!(%peer, "<- unparsable command: {e}"),
         };
         loop {
-            if self.conn.poll_transmit(&mut output) {
-                control.write_all(&output).await?;
-                control.flush().await?;
-                output.clear();
+            // The machine owns every deadline: it learns the time at each wake-up.
+            self.conn.handle_timeout(Instant::now());
+            self.conn.poll_transmit(&mut output);
+            // Every reply is written before the next action: a 150 before its data, a 234
+            // before the TLS handshake, the last words before a close. Mostly at once; the
+            // wait for a client slow to read is boxed, so its state does not sit in every
+            // session's future.
+            if !output.is_empty() && !write_now(&mut control, &mut output).await? {
+                Box::pin(self.flush(&mut control, &mut output)).await?;
+            }
+            if self.conn.is_abandoned() {
+                tracing::info!(%peer, "replies not read: connection dropped");
+                self.abort_transfer();
+                return Ok(());
             }
             if let Some(action) = self.conn.poll_action() {
                 if matches!(action, Action::Close) {
@@ -148,10 +152,8 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     continue;
                 }
             }
-            if idle.is_none() && self.transfer.is_none() {
-                let deadline = std::time::Instant::now() + self.shared.options.idle_timeout;
-                idle = Some(self.shared.runtime.timer(deadline));
-            }
+            let due = self.conn.poll_timeout();
+            let mut timer = arm(&mut self.timer, &*self.shared.runtime, due);
             let event = {
                 let conn = &self.conn;
                 let transfer = &mut self.transfer;
@@ -174,9 +176,9 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                             return Poll::Ready(Event::Read(r));
                         }
                     }
-                    if let Some(timer) = idle.as_mut() {
+                    if let Some(timer) = timer.as_deref_mut() {
                         if timer.poll_unpin(cx).is_ready() {
-                            return Poll::Ready(Event::Idle);
+                            return Poll::Ready(Event::Timer);
                         }
                     }
                     Poll::Pending
@@ -186,19 +188,16 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             match event {
                 Event::Read(Ok(0)) => self.conn.handle_eof(&mut input),
                 Event::Read(Ok(_)) => {
-                    idle = None;
+                    self.conn.handle_timeout(Instant::now());
                     self.conn.handle_input_with(&mut input, log);
                 }
                 Event::Read(Err(e)) => return Err(e),
                 Event::Transfer(event) => {
-                    idle = None;
+                    self.conn.handle_timeout(Instant::now());
                     self.transfer_event(event);
                 }
-                Event::Idle => {
-                    tracing::debug!(%peer, "idle timeout");
-                    idle = None;
-                    self.conn.session_mut().handle_timeout();
-                }
+                // The loop's next turn tells the machine the time.
+                Event::Timer => {}
                 Event::Shutdown => {
                     shutdown_seen = true;
                     self.conn.session_mut().handle_shutdown();
@@ -207,6 +206,59 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     deadline_seen = true;
                     tracing::info!(%peer, "closed at the shutdown deadline");
                     self.conn.session_mut().handle_shutdown_deadline();
+                }
+            }
+        }
+    }
+
+    /// Writes `output` out, telling the machine how it goes: a client that reads none of it
+    /// until the machine's deadline gets the session abandoned (then this returns at once).
+    async fn flush<C: AsyncWrite + Unpin>(
+        &mut self,
+        control: &mut C,
+        output: &mut BytesMut,
+    ) -> io::Result<()> {
+        if output.is_empty() {
+            return Ok(());
+        }
+        loop {
+            // Unsent until shown otherwise: the machine counts from the first wait.
+            self.conn.handle_write(0, output.len());
+            let deadline = self.conn.poll_timeout();
+            let mut timer = arm(&mut self.timer, &*self.shared.runtime, deadline);
+            let written = poll_fn(|cx| {
+                let polled = if output.is_empty() {
+                    Pin::new(&mut *control).poll_flush(cx).map_ok(|()| 0)
+                } else {
+                    Pin::new(&mut *control).poll_write(cx, output)
+                };
+                if let Poll::Ready(r) = polled {
+                    return Poll::Ready(Some(r));
+                }
+                match timer.as_deref_mut().map(|t| t.poll_unpin(cx)) {
+                    Some(Poll::Ready(())) => Poll::Ready(None),
+                    _ => Poll::Pending,
+                }
+            })
+            .await;
+            match written {
+                Some(Ok(0)) if output.is_empty() => {
+                    self.conn.handle_write(0, 0);
+                    return Ok(());
+                }
+                Some(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Some(Ok(n)) => {
+                    output.advance(n);
+                    self.conn.handle_timeout(Instant::now());
+                    self.conn.handle_write(n, output.len());
+                }
+                Some(Err(e)) => return Err(e),
+                None => {
+                    self.conn.handle_timeout(Instant::now());
+                    if self.conn.is_abandoned() {
+                        output.clear();
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -221,6 +273,8 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             Some(TransferEvent::Started { unique_name }) => {
                 Outcome::TransferStarting { unique_name }
             }
+            Some(TransferEvent::Connected) => Outcome::DataConnected,
+            Some(TransferEvent::Progress) => Outcome::TransferProgress,
             Some(TransferEvent::Finished(result)) => {
                 self.transfer = None;
                 match result {
@@ -472,6 +526,44 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             shared, job, events_tx, go_rx, abort_rx,
         )));
     }
+}
+
+/// Writes and flushes what `output` holds as far as the connection takes it without waiting;
+/// `true` when all of it went.
+async fn write_now<C: AsyncWrite + Unpin>(
+    control: &mut C,
+    output: &mut BytesMut,
+) -> io::Result<bool> {
+    poll_fn(|cx| {
+        while !output.is_empty() {
+            match Pin::new(&mut *control).poll_write(cx, output) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => output.advance(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Ready(Ok(false)),
+            }
+        }
+        match Pin::new(&mut *control).poll_flush(cx) {
+            Poll::Ready(r) => Poll::Ready(r.map(|()| true)),
+            Poll::Pending => Poll::Ready(Ok(false)),
+        }
+    })
+    .await
+}
+
+/// The session's one timer, set to the machine's next deadline (`None`: no deadline, no
+/// timer to poll); made at the first wait, moved afterwards.
+fn arm<'a>(
+    timer: &'a mut Option<Box<dyn Timer>>,
+    runtime: &dyn ftp_runtime::Runtime,
+    deadline: Option<Instant>,
+) -> Option<&'a mut Box<dyn Timer>> {
+    let deadline = deadline?;
+    match timer {
+        Some(timer) => timer.reset(deadline),
+        None => *timer = Some(runtime.timer(deadline)),
+    }
+    timer.as_mut()
 }
 
 /// A client path in the user's view mapped into the storage namespace under the user's home.

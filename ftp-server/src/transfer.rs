@@ -17,7 +17,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, select};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
-use ftp_runtime::{Listener, Runtime, TcpStream, timeout};
+use ftp_runtime::{Listener, Runtime, TcpStream};
 
 use crate::auth::Principal;
 use crate::server::Shared;
@@ -28,6 +28,10 @@ use crate::storage::{self, DirLister, Storage, StorageError};
 pub(crate) enum TransferEvent {
     /// The file is open; the session sends `150` and then says go.
     Started { unique_name: Option<VirtualPath> },
+    /// The data connection is open.
+    Connected,
+    /// Data moved (at most about once a second).
+    Progress,
     /// The transfer ended: bytes moved, or why it failed.
     Finished(Result<u64, FailureKind>),
 }
@@ -81,12 +85,9 @@ pub(crate) async fn run<S: Storage, A>(
         return;
     }
     let mut abort = abort;
-    // ABOR while the data connection is still being set up stops the wait at once.
-    let opening = std::pin::pin!(open_data(&*shared.runtime, &job, &shared.options));
-    let opened = match select(opening, &mut abort).await {
-        Either::Left((opened, _)) => opened,
-        Either::Right(_) => Err(FailureKind::Aborted),
-    };
+    // ABOR, or the machine's deadline for the data connection, stops the wait at once.
+    let opening = open_data(&*shared.runtime, &job, &shared.options);
+    let opened = until_aborted(opening, &mut abort).await;
     let data = match opened {
         Ok(d) => d,
         Err(kind) => {
@@ -97,7 +98,12 @@ pub(crate) async fn run<S: Storage, A>(
             return;
         }
     };
-    let result = move_data(&shared, &job, prepared, data, abort).await;
+    let _ = events.unbounded_send(TransferEvent::Connected);
+    let progress = Progress {
+        events: &events,
+        last: Instant::now(),
+    };
+    let result = move_data(&shared, &job, prepared, data, &mut abort, progress).await;
     match &result {
         Ok(bytes) => {
             let secs = started.elapsed().as_secs_f64().max(1e-6);
@@ -177,48 +183,41 @@ async fn store_unique<S: Storage>(
     Err(last.unwrap_or_else(|| storage::StorageErrorKind::AlreadyExists.into()))
 }
 
+/// Opens the data connection; the machine's deadline for it ends the wait (by abort).
 async fn open_data(
     runtime: &dyn Runtime,
     job: &Job,
     options: &crate::Options,
 ) -> Result<TcpStream, FailureKind> {
-    let limit = options.data_connect_timeout;
     match job.transfer.data {
         DataEndpoint::Passive { .. } => {
             let listener = job
                 .listener
                 .as_ref()
                 .ok_or(FailureKind::DataConnectionFailed)?;
-            let accept = async {
-                // Foreign connections (port stealing, see `DataEndpoint::admits`) are closed;
-                // the wait goes on, up to this many of them.
-                for _ in 0..16 {
-                    let stream = listener.accept().await.ok()?;
-                    let from = stream.peer_addr();
-                    if job.transfer.data.admits(from.ip()) {
-                        return Some(stream);
-                    }
-                    tracing::warn!(%from, "data connection from a foreign address refused");
+            // Foreign connections (port stealing, see `DataEndpoint::admits`) are closed; the
+            // wait goes on, up to this many of them.
+            for _ in 0..16 {
+                let stream = listener
+                    .accept()
+                    .await
+                    .map_err(|_| FailureKind::DataConnectionFailed)?;
+                let from = stream.peer_addr();
+                if job.transfer.data.admits(from.ip()) {
+                    return Ok(stream);
                 }
-                None
-            };
-            timeout(runtime, limit, accept)
-                .await
-                .flatten()
-                .ok_or(FailureKind::DataConnectionFailed)
+                tracing::warn!(%from, "data connection from a foreign address refused");
+            }
+            Err(FailureKind::DataConnectionFailed)
         }
         DataEndpoint::Active(to) => {
             let from = options
                 .active_local_port
                 .map(|port| SocketAddr::new(job.local_ip, port));
-            match timeout(runtime, limit, runtime.connect(to, from)).await {
-                Some(Ok(stream)) => Ok(stream),
-                Some(Err(e)) => {
-                    tracing::debug!(%to, error = %e, "active data connection failed");
-                    Err(FailureKind::DataConnectionFailed)
-                }
-                None => Err(FailureKind::DataConnectionFailed),
-            }
+            runtime.connect(to, from).await.map_err(|e| {
+                tracing::debug!(%to, error = %e, "active data connection failed");
+                FailureKind::DataConnectionFailed
+            })
         }
         _ => Err(FailureKind::DataConnectionFailed),
     }
@@ -229,13 +228,11 @@ async fn move_data<S: Storage, A>(
     job: &Job,
     prepared: Prepared<S>,
     mut data: TcpStream,
-    abort: oneshot::Receiver<()>,
+    abort: &mut oneshot::Receiver<()>,
+    progress: Progress<'_>,
 ) -> Result<u64, FailureKind> {
     let mut io = Io {
-        limits: Limits {
-            runtime: &*shared.runtime,
-            stall: shared.options.data_stall_timeout,
-        },
+        progress,
         buf: vec![0; shared.options.transfer_buffer],
     };
     let ascii = job.transfer.representation == Representation::Ascii;
@@ -243,14 +240,15 @@ async fn move_data<S: Storage, A>(
         Prepared::Read(mut reader) => {
             let work = io.pump(&mut reader, &mut data, ascii, false);
             let result = until_aborted(work, abort).await;
-            finish_data(&io, data, result).await
+            finish_data(data, result, abort).await
         }
         Prepared::Write(mut writer) => {
             let work = io.pump(&mut data, &mut writer, ascii, true);
             let result = until_aborted(work, abort).await;
             // Keep what arrived, even when the transfer broke off: every real server does, and
-            // a client resumes from there with REST or APPE.
-            let closed = io.limits.run(writer.close()).await;
+            // a client resumes from there with REST or APPE. (Not abortable: an interrupted
+            // close could lose what the back-end buffered.)
+            let closed = writer.close().await;
             match (result, closed) {
                 (Ok(n), Ok(())) => Ok(n),
                 (Ok(_), Err(e)) => Err(StorageError::from(e).kind().failure()),
@@ -269,14 +267,16 @@ async fn move_data<S: Storage, A>(
             };
             let work = io.list(listing, &mut data, *format, *show_hidden, *permissions);
             let result = until_aborted(work, abort).await;
-            finish_data(&io, data, result).await
+            finish_data(data, result, abort).await
         }
     }
 }
 
+/// `work`, unless the session aborts the transfer first (`ABOR`, one of the machine's
+/// deadlines, the session's end).
 async fn until_aborted<T>(
     work: impl Future<Output = Result<T, FailureKind>>,
-    abort: oneshot::Receiver<()>,
+    abort: &mut oneshot::Receiver<()>,
 ) -> Result<T, FailureKind> {
     match select(std::pin::pin!(work), abort).await {
         Either::Left((result, _)) => result,
@@ -288,39 +288,38 @@ async fn until_aborted<T>(
 /// Closes the data connection after sending: the client sees end of file only once every byte
 /// is flushed.
 async fn finish_data<T: AsyncWrite + Unpin>(
-    io: &Io<'_>,
     mut data: T,
     result: Result<u64, FailureKind>,
+    abort: &mut oneshot::Receiver<()>,
 ) -> Result<u64, FailureKind> {
     let n = result?;
-    io.limits
-        .run(data.close())
-        .await
-        .map_err(|_| FailureKind::Aborted)?;
+    let close = async { data.close().await.map_err(|_| FailureKind::Aborted) };
+    until_aborted(close, abort).await?;
     Ok(n)
 }
 
 struct Io<'a> {
-    limits: Limits<'a>,
+    progress: Progress<'a>,
     buf: Vec<u8>,
 }
 
-/// The stall timeout, applied to each I/O step.
-struct Limits<'a> {
-    runtime: &'a dyn Runtime,
-    stall: std::time::Duration,
+/// Tells the session, now and then, that data moves: the machine's stall timeout counts
+/// from the last report.
+struct Progress<'a> {
+    events: &'a mpsc::UnboundedSender<TransferEvent>,
+    last: Instant,
 }
 
-impl Limits<'_> {
-    async fn run<T>(&self, fut: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
-        timeout(self.runtime, self.stall, fut)
-            .await
-            .unwrap_or_else(|| {
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "data connection stalled",
-                ))
-            })
+impl Progress<'_> {
+    /// At most one report a second, whatever the chunk rate.
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.last) >= Self::EVERY {
+            self.last = now;
+            let _ = self.events.unbounded_send(TransferEvent::Progress);
+        }
     }
 }
 
@@ -376,18 +375,15 @@ impl Io<'_> {
         let mut scratch = BytesMut::new();
         let mut total = 0u64;
         loop {
-            let n = self
-                .limits
-                .run(from.read(&mut self.buf))
+            let n = from
+                .read(&mut self.buf)
                 .await
                 .map_err(|e| failure(upload, e))?;
             let out = convert.apply(self.buf.get(..n).unwrap_or_default(), &mut scratch);
             if !out.is_empty() {
-                self.limits
-                    .run(to.write_all(out))
-                    .await
-                    .map_err(|e| failure(!upload, e))?;
+                to.write_all(out).await.map_err(|e| failure(!upload, e))?;
             }
+            self.progress.tick();
             total += if upload { n } else { out.len() } as u64;
             if n == 0 {
                 return Ok(total);
@@ -396,7 +392,7 @@ impl Io<'_> {
     }
 
     async fn list<S: Storage>(
-        &self,
+        &mut self,
         listing: Listing<S>,
         to: &mut (impl AsyncWrite + Unpin),
         format: ListFormat,
@@ -422,20 +418,15 @@ impl Io<'_> {
                     break;
                 }
                 write_page(page, &mut out);
+                self.progress.tick();
                 if out.len() >= self.buf.len() {
-                    self.limits
-                        .run(to.write_all(&out))
-                        .await
-                        .map_err(|_| FailureKind::Aborted)?;
+                    to.write_all(&out).await.map_err(|_| FailureKind::Aborted)?;
                     total += out.len() as u64;
                     out.clear();
                 }
             },
         }
-        self.limits
-            .run(to.write_all(&out))
-            .await
-            .map_err(|_| FailureKind::Aborted)?;
+        to.write_all(&out).await.map_err(|_| FailureKind::Aborted)?;
         Ok(total + out.len() as u64)
     }
 }

@@ -134,11 +134,22 @@ pub fn server_session(data: &[u8]) {
         local: "127.0.0.1:21".parse().expect("addr"),
         peer: "127.0.0.1:40000".parse().expect("addr"),
     };
-    let mut server = ServerConnection::new(ServerConfig::default(), info, 128);
+    // The input also moves the clock, so that every deadline (login, idle, the failed-login
+    // delay, data connections, stalls, unread replies) can come due.
+    let start = std::time::Instant::now();
+    let mut now = start;
+    let mut server = ServerConnection::new(ServerConfig::default(), info, 128, start);
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
     let mut choices = data.iter().rev().copied().cycle();
     for chunk in data.chunks(9) {
+        let step = chunk.first().copied().unwrap_or(0);
+        now += std::time::Duration::from_secs(u64::from(step % 8) * u64::from(step / 8));
+        server.handle_timeout(now);
+        assert!(
+            server.poll_timeout().is_none_or(|t| t > now),
+            "nothing due is left"
+        );
         input.extend_from_slice(chunk);
         server.handle_input(&mut input);
         assert!(input.len() <= 4096);
@@ -172,6 +183,10 @@ pub fn server_session(data: &[u8]) {
                     check(&t.path);
                     let _ = server
                         .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None });
+                    if choices.next().unwrap_or(0) % 3 != 0 {
+                        let _ = server.handle_outcome(t.id, Outcome::DataConnected);
+                        let _ = server.handle_outcome(t.id, Outcome::TransferProgress);
+                    }
                     let end = if fail {
                         Outcome::Failed(FailureKind::Aborted)
                     } else {
@@ -237,7 +252,14 @@ pub fn server_session(data: &[u8]) {
             };
             let _ = server.handle_outcome(id, outcome);
         }
+        let before = output.len();
         server.poll_transmit(&mut output);
+        // Now and then the "client" reads nothing of what was sent.
+        let unsent = if step % 5 == 0 { output.len() } else { 0 };
+        server.handle_write(output.len() - before, unsent);
+        if server.is_abandoned() {
+            break;
+        }
     }
     let mut dec = ReplyDecoder::default();
     while let Some(r) = dec.decode(&mut output) {

@@ -150,7 +150,9 @@ pub enum TransferKind {
 pub struct Transfer {
     /// Answer with [`Outcome::TransferStarting`] once the file is open (or
     /// [`Outcome::Failed`]), wait for [`Action::StartData`], then answer
-    /// [`Outcome::TransferComplete`] or [`Outcome::Failed`].
+    /// [`Outcome::DataConnected`] when the data connection opens, [`Outcome::TransferProgress`]
+    /// now and then while data moves, and [`Outcome::TransferComplete`] or
+    /// [`Outcome::Failed`] at the end. The machine's timeouts abort it with [`Action::Abort`].
     pub id: ActionId,
     /// What moves.
     pub kind: TransferKind,
@@ -390,6 +392,12 @@ pub enum Outcome {
         /// The unique file created by `STOU`.
         unique_name: Option<VirtualPath>,
     },
+    /// The data connection of the transfer is open (after [`Action::StartData`]): the wait
+    /// for it ends, the stall timeout starts.
+    DataConnected,
+    /// Data of the transfer moved (report it now and then, not per byte: about once a second
+    /// is plenty): the stall timeout counts from here.
+    TransferProgress,
     /// The transfer finished and the data connection is closed (`226`).
     TransferComplete {
         /// Bytes moved on the data connection.

@@ -2,6 +2,7 @@
 //! [`ConnectionInfo`] of its control connection.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -63,6 +64,18 @@ pub struct ServerConfig {
     pub dangerous_allow_any_data_peer: bool,
     /// Most entries in a `STAT path` reply (it is held in memory).
     pub max_status_lines: usize,
+    /// A connection not logged in this long after it opened is closed (`421`), whatever it
+    /// sends meanwhile.
+    pub login_timeout: Duration,
+    /// A control connection with no complete command for this long is closed (`421`); so is
+    /// one whose replies have not been read for this long. Not counted while a transfer runs.
+    pub idle_timeout: Duration,
+    /// How long the data connection of a transfer may take to open after the `150` (`425`).
+    pub data_connect_timeout: Duration,
+    /// How long a transfer may move no data before it is aborted (`426`).
+    pub data_stall_timeout: Duration,
+    /// How long a refused login waits before its `530`, against password guessing.
+    pub failed_login_delay: Duration,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +88,11 @@ impl Default for ServerConfig {
             max_queued_commands: 16,
             dangerous_allow_any_data_peer: false,
             max_status_lines: 10_000,
+            login_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(300),
+            data_connect_timeout: Duration::from_secs(30),
+            data_stall_timeout: Duration::from_secs(300),
+            failed_login_delay: Duration::from_secs(1),
         }
     }
 }
@@ -103,6 +121,31 @@ impl ServerConfig {
     /// Sets [`max_queued_commands`](Self::max_queued_commands).
     pub fn max_queued_commands(&mut self, value: usize) -> &mut Self {
         self.max_queued_commands = value;
+        self
+    }
+    /// Sets [`login_timeout`](Self::login_timeout).
+    pub fn login_timeout(&mut self, value: Duration) -> &mut Self {
+        self.login_timeout = value;
+        self
+    }
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(&mut self, value: Duration) -> &mut Self {
+        self.idle_timeout = value;
+        self
+    }
+    /// Sets [`data_connect_timeout`](Self::data_connect_timeout).
+    pub fn data_connect_timeout(&mut self, value: Duration) -> &mut Self {
+        self.data_connect_timeout = value;
+        self
+    }
+    /// Sets [`data_stall_timeout`](Self::data_stall_timeout).
+    pub fn data_stall_timeout(&mut self, value: Duration) -> &mut Self {
+        self.data_stall_timeout = value;
+        self
+    }
+    /// Sets [`failed_login_delay`](Self::failed_login_delay).
+    pub fn failed_login_delay(&mut self, value: Duration) -> &mut Self {
+        self.failed_login_delay = value;
         self
     }
     /// Sets [`max_status_lines`](Self::max_status_lines).

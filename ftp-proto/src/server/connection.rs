@@ -1,5 +1,8 @@
 //! [`ServerConnection`]: a session with its line decoder, bytes in and bytes out.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use bytes::BytesMut;
 
 use super::{
@@ -18,18 +21,28 @@ pub struct ServerConnection {
 
 impl ServerConnection {
     /// A connection with the given session settings and line limit.
-    pub fn new(config: ServerConfig, info: ConnectionInfo, max_line_len: usize) -> Self {
+    pub fn new(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        max_line_len: usize,
+        now: Instant,
+    ) -> Self {
         Self {
             decoder: LineDecoder::new(max_line_len),
-            session: ServerSession::new(config, info),
+            session: ServerSession::new(config, info, now),
         }
     }
 
     /// A connection over the server's limits: see [`ServerSession::over_limit`].
-    pub fn over_limit(config: ServerConfig, info: ConnectionInfo, max_line_len: usize) -> Self {
+    pub fn over_limit(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        max_line_len: usize,
+        now: Instant,
+    ) -> Self {
         Self {
             decoder: LineDecoder::new(max_line_len),
-            session: ServerSession::over_limit(config, info),
+            session: ServerSession::over_limit(config, info, now),
         }
     }
 
@@ -71,7 +84,7 @@ impl ServerConnection {
         if !self.session.closed {
             self.session.closed = true;
             self.session.queued.clear();
-            if let Some((id, Pending::Transfer { .. })) = &self.session.pending {
+            if let Some((id, Pending::Transfer(_))) = &self.session.pending {
                 let id = *id;
                 self.session.actions.push_back(Action::Abort { id });
             }
@@ -101,6 +114,26 @@ impl ServerConnection {
         outcome: Outcome,
     ) -> Result<(), UnexpectedOutcome> {
         self.session.handle_outcome(id, outcome)
+    }
+
+    /// See [`ServerSession::poll_timeout`](super::ServerSession::poll_timeout).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+
+    /// See [`ServerSession::handle_timeout`](super::ServerSession::handle_timeout).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+    }
+
+    /// See [`ServerSession::handle_write`](super::ServerSession::handle_write).
+    pub fn handle_write(&mut self, written: usize, unsent: usize) {
+        self.session.handle_write(written, unsent);
+    }
+
+    /// See [`ServerSession::is_abandoned`](super::ServerSession::is_abandoned).
+    pub fn is_abandoned(&self) -> bool {
+        self.session.is_abandoned()
     }
 
     /// See [`ServerSession::wants_read`](super::ServerSession::wants_read).

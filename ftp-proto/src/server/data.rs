@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
-    ListSource, Outcome, Pending, Representation, ServerSession, Transfer, TransferKind,
+    AbortBy, Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
+    ListSource, Outcome, Pending, Representation, Running, ServerSession, Transfer, TransferKind,
     UnexpectedOutcome, WriteMode,
 };
 use crate::access::{PathUse, Permissions};
@@ -144,12 +144,14 @@ impl ServerSession {
         };
         let protected = self.protected;
         self.start(
-            Pending::Transfer {
+            Pending::Transfer(Running {
                 listing,
-                started: false,
-                abort_requested: false,
                 unique,
-            },
+                started: false,
+                abort: None,
+                data_wait: None,
+                last_progress: None,
+            }),
             |id| {
                 Action::Transfer(Transfer {
                     id,
@@ -289,21 +291,18 @@ impl ServerSession {
         &mut self,
         id: ActionId,
         outcome: Outcome,
-        listing: bool,
-        started: bool,
-        abort_requested: bool,
-        unique: bool,
+        mut run: Running,
     ) -> Result<(), UnexpectedOutcome> {
         match outcome {
-            Outcome::TransferStarting { unique_name } if !started => {
-                let text: Vec<u8> = match (unique, unique_name) {
+            Outcome::TransferStarting { unique_name } if !run.started => {
+                let text: Vec<u8> = match (run.unique, unique_name) {
                     // RFC 1123 §4.1.2.9: the 150 of STOU names the file.
                     (true, Some(name)) => {
                         let mut t = b"FILE: ".to_vec();
                         t.extend_from_slice(name.as_bytes());
                         t
                     }
-                    _ if listing => b"Here comes the directory listing.".to_vec(),
+                    _ if run.listing => b"Here comes the directory listing.".to_vec(),
                     _ => match self.representation {
                         Representation::Ascii => b"Opening ASCII mode data connection.".to_vec(),
                         Representation::Binary => b"Opening BINARY mode data connection.".to_vec(),
@@ -314,38 +313,52 @@ impl ServerSession {
                 // the preliminary reply comes first; clients that read the data before the
                 // reply would otherwise see a transfer they did not know had started).
                 self.actions.push_back(Action::StartData { id });
-                self.pending = Some((
-                    id,
-                    Pending::Transfer {
-                        listing,
-                        started: true,
-                        abort_requested,
-                        unique,
-                    },
-                ));
+                run.started = true;
+                run.data_wait = Some(self.now);
+                self.pending = Some((id, Pending::Transfer(run)));
+                return Ok(());
+            }
+            Outcome::DataConnected if run.started && run.last_progress.is_none() => {
+                run.data_wait = None;
+                run.last_progress = Some(self.now);
+                self.pending = Some((id, Pending::Transfer(run)));
+                return Ok(());
+            }
+            Outcome::TransferProgress if run.last_progress.is_some() => {
+                run.last_progress = Some(self.now);
+                self.pending = Some((id, Pending::Transfer(run)));
                 return Ok(());
             }
             Outcome::TransferComplete { .. } => {
-                let text = if listing {
+                let text = if run.listing {
                     "Directory send OK."
                 } else {
                     "Transfer complete."
                 };
                 self.answer(reply(ReplyCode::CLOSING_DATA, text));
             }
-            Outcome::Failed(kind) if abort_requested => {
-                let _ = kind;
-                self.answer(reply(
+            Outcome::Failed(kind) => match run.abort {
+                Some(AbortBy::Client | AbortBy::Closing) => self.answer(reply(
                     ReplyCode::TRANSFER_ABORTED,
                     "Connection closed; transfer aborted.",
-                ));
-            }
-            Outcome::Failed(kind) => self.fail(kind),
+                )),
+                Some(AbortBy::DataTimeout) => self.answer(reply(
+                    ReplyCode::CANT_OPEN_DATA,
+                    "Can't open data connection: timed out.",
+                )),
+                Some(AbortBy::Stalled) => self.answer(reply(
+                    ReplyCode::TRANSFER_ABORTED,
+                    "Data connection stalled; transfer aborted.",
+                )),
+                None => self.fail(kind),
+            },
             _ => self.fail(FailureKind::LocalError),
         }
-        if abort_requested {
+        if run.abort == Some(AbortBy::Client) {
             self.answer(reply(ReplyCode::CLOSING_DATA, "ABOR successful."));
         }
+        // The idle timeout counts again from the end of the transfer.
+        self.last_command = self.now;
         if self.quit_after_transfer {
             self.close_with(reply(ReplyCode::CLOSING, "Goodbye."));
         } else if self.shutting_down {

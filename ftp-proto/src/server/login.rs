@@ -1,5 +1,7 @@
 //! The login: USER, PASS, ACCT, HOST and REIN.
 
+use std::sync::Arc;
+
 use super::texts::reply;
 use super::{Action, DataChannel, Outcome, Pending, Phase, ServerSession};
 use crate::arg::{Arg, Secret};
@@ -61,17 +63,25 @@ impl ServerSession {
         if self.data != DataChannel::None {
             self.actions.push_back(Action::CloseDataChannel);
         }
-        let fresh = Self::new(self.config.clone(), self.info);
+        let fresh = Self::new(Arc::clone(&self.config), self.info, self.now);
         // Keep what REIN does not reset: the id counter (ids stay unique) and the TLS state of
         // the control connection, which REIN cannot undo.
-        let (next_id, control_tls, failures) =
-            (self.next_id, self.control_tls, self.login_failures);
+        // The login deadline does not start again: REIN cannot buy time before a login.
+        let (next_id, control_tls, failures, started_at, blocked) = (
+            self.next_id,
+            self.control_tls,
+            self.login_failures,
+            self.started_at,
+            self.output_blocked,
+        );
         let replies = std::mem::take(&mut self.replies);
         let actions = std::mem::take(&mut self.actions);
         *self = fresh;
         self.next_id = next_id;
         self.control_tls = control_tls;
         self.login_failures = failures;
+        self.started_at = started_at;
+        self.output_blocked = blocked;
         self.replies = replies;
         self.actions = actions;
         self.answer(reply(
@@ -127,10 +137,21 @@ impl ServerSession {
                     self.phase = Phase::AwaitingAccount { user };
                     self.answer(reply(ReplyCode::NEED_ACCOUNT, "Need account for login."));
                 } else {
-                    self.login_rejected();
+                    self.login_refused();
                 }
             }
-            _ => self.login_rejected(),
+            _ => self.login_refused(),
         }
+    }
+
+    /// A refused login is answered after the failed-login delay, against password guessing;
+    /// meanwhile nothing else is read (the next command waits behind the 530).
+    fn login_refused(&mut self) {
+        let delay = self.config.failed_login_delay;
+        if delay.is_zero() {
+            return self.login_rejected();
+        }
+        let id = self.next_id();
+        self.pending = Some((id, Pending::LoginDelay(self.now + delay)));
     }
 }

@@ -22,6 +22,8 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::access::{Permissions, UserAccess};
 use crate::arg::Arg;
@@ -40,6 +42,7 @@ mod files;
 mod info;
 mod login;
 mod texts;
+mod timers;
 mod tls;
 
 pub use action::{
@@ -90,12 +93,37 @@ enum Pending {
     ListMeta(ListRequest),
     /// Whether the symbolic link to list leads to a directory.
     ListProbe(ListRequest, Box<Metadata>),
-    Transfer {
-        listing: bool,
-        started: bool,
-        abort_requested: bool,
-        unique: bool,
-    },
+    /// A refused login, answered once the failed-login delay has passed.
+    LoginDelay(Instant),
+    Transfer(Running),
+}
+
+/// A transfer in flight.
+#[derive(Debug)]
+struct Running {
+    listing: bool,
+    unique: bool,
+    /// The 150 is sent.
+    started: bool,
+    /// Why an abort was asked for, if one was.
+    abort: Option<AbortBy>,
+    /// Since when the data connection is awaited (from the 150 until it opens).
+    data_wait: Option<Instant>,
+    /// When data last moved, once the data connection is open.
+    last_progress: Option<Instant>,
+}
+
+/// Who or what asked for a transfer to be aborted: that decides its replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AbortBy {
+    /// `ABOR`: 426 for the transfer, then 226 for the `ABOR`.
+    Client,
+    /// The session is closing (a flood of commands, end of input): nobody reads replies.
+    Closing,
+    /// No data connection within the data-connection timeout: 425.
+    DataTimeout,
+    /// No data moved within the stall timeout: 426.
+    Stalled,
 }
 
 /// A listing asked for, while what its path names is found out.
@@ -115,7 +143,8 @@ enum Queued {
 /// The server's protocol state machine. See the [module docs](self) for the driver contract.
 #[derive(Debug)]
 pub struct ServerSession {
-    config: ServerConfig,
+    /// Shared by all the sessions of a server: the driver builds it once.
+    config: Arc<ServerConfig>,
     info: ConnectionInfo,
     phase: Phase,
     login_failures: u32,
@@ -139,11 +168,27 @@ pub struct ServerSession {
     replies: VecDeque<Reply>,
     actions: VecDeque<Action>,
     next_id: u64,
+    /// The time last given: what every event is stamped with.
+    now: Instant,
+    /// When the session began (the login deadline counts from it).
+    started_at: Instant,
+    /// When the last complete command arrived or the last transfer ended (the idle timeout
+    /// counts from it).
+    last_command: Instant,
+    /// Since when replies wait unsent, the client not reading them.
+    output_blocked: Option<Instant>,
+    /// The replies were not read in time: the driver drops the connection.
+    abandoned: bool,
 }
 
 impl ServerSession {
     /// A session for a new control connection; the greeting is queued at once.
-    pub fn new(config: ServerConfig, info: ConnectionInfo) -> Self {
+    /// `now` starts the login deadline.
+    ///
+    /// `config` is a [`ServerConfig`], or one shared as `Arc<ServerConfig>` by every session of
+    /// a server (one copy of the settings, not one per connection).
+    pub fn new(config: impl Into<Arc<ServerConfig>>, info: ConnectionInfo, now: Instant) -> Self {
+        let config = config.into();
         let greeting = reply_owned(ReplyCode::SERVICE_READY, config.greeting.to_vec());
         let mlst_facts = config.features.mlst;
         let mut session = Self {
@@ -171,6 +216,11 @@ impl ServerSession {
             replies: VecDeque::new(),
             actions: VecDeque::new(),
             next_id: 0,
+            now,
+            started_at: now,
+            last_command: now,
+            output_blocked: None,
+            abandoned: false,
         };
         session.replies.push_back(greeting);
         session
@@ -179,8 +229,12 @@ impl ServerSession {
     /// A session for a connection the server will not serve (over its connection limits):
     /// instead of the greeting, `421` (RFC 959 §4.2: service not available, closing), then
     /// [`Action::Close`].
-    pub fn over_limit(config: ServerConfig, info: ConnectionInfo) -> Self {
-        let mut session = Self::new(config, info);
+    pub fn over_limit(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        now: Instant,
+    ) -> Self {
+        let mut session = Self::new(config, info, now);
         session.replies.clear();
         session.close_with(reply(
             ReplyCode::SERVICE_NOT_AVAILABLE,
@@ -226,24 +280,20 @@ impl ServerSession {
 
     /// Whether a transfer is running.
     pub fn is_transferring(&self) -> bool {
-        matches!(self.pending, Some((_, Pending::Transfer { .. })))
+        matches!(self.pending, Some((_, Pending::Transfer(_))))
     }
 
-    /// Feeds one parsed command.
+    /// Feeds one parsed command. Its time (for the idle timeout) is the time last given to
+    /// [`handle_timeout`](Self::handle_timeout).
     pub fn handle_command(&mut self, cmd: Command) {
         if self.closed {
             return;
         }
-        if let Some((
-            id,
-            Pending::Transfer {
-                abort_requested, ..
-            },
-        )) = &mut self.pending
-        {
+        self.last_command = self.now;
+        if let Some((id, Pending::Transfer(run))) = &mut self.pending {
             match cmd {
-                Command::Abor if !*abort_requested => {
-                    *abort_requested = true;
+                Command::Abor if run.abort.is_none() => {
+                    run.abort = Some(AbortBy::Client);
                     let id = *id;
                     self.actions.push_back(Action::Abort { id });
                 }
@@ -265,6 +315,7 @@ impl ServerSession {
     /// Feeds a command line that did not parse: the reply is 500, 501, 504 or 522 as
     /// [`ParseError::reply_code`] says, in order with the other replies.
     pub fn handle_parse_error(&mut self, err: ParseError) {
+        self.last_command = self.now;
         let text: &'static str = match err.reply_code().as_u16() {
             500 => "Syntax error, command unrecognized.",
             504 => "Command not implemented for that parameter.",
@@ -276,6 +327,7 @@ impl ServerSession {
 
     /// Feeds a framing error (a line over the limit): `500`, and the session carries on.
     pub fn handle_decode_error(&mut self, err: DecodeError) {
+        self.last_command = self.now;
         match err {
             DecodeError::LineTooLong { .. } => {
                 self.answer_in_order(reply(ReplyCode::SYNTAX_ERROR, "Command line too long."))
@@ -285,14 +337,6 @@ impl ServerSession {
                 "Connection closed.",
             )),
         }
-    }
-
-    /// The driver's idle timer fired: `421` and close.
-    pub fn handle_timeout(&mut self) {
-        self.close_with(reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
-            "Timeout: closing control connection.",
-        ));
     }
 
     /// The server is shutting down: `421` and close, at once when idle or after the running
@@ -316,7 +360,7 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        if let Some((_, Pending::Transfer { started: true, .. })) = self.pending {
+        if let Some((_, Pending::Transfer(Running { started: true, .. }))) = self.pending {
             self.answer(reply(
                 ReplyCode::TRANSFER_ABORTED,
                 "Server shutting down; transfer aborted.",
@@ -348,14 +392,8 @@ impl ServerSession {
             // transfer): nobody reads replies any more.
             return Ok(());
         }
-        if let Pending::Transfer {
-            listing,
-            started,
-            abort_requested,
-            unique,
-        } = pending
-        {
-            return self.transfer_outcome(id, outcome, listing, started, abort_requested, unique);
+        if let Pending::Transfer(run) = pending {
+            return self.transfer_outcome(id, outcome, run);
         }
         self.finish_action(pending, outcome);
         self.run_queued();
@@ -409,15 +447,9 @@ impl ServerSession {
             self.queued.push_back(q);
             return;
         }
-        if let Some((
-            id,
-            Pending::Transfer {
-                abort_requested, ..
-            },
-        )) = &mut self.pending
-        {
-            if !*abort_requested {
-                *abort_requested = true;
+        if let Some((id, Pending::Transfer(run))) = &mut self.pending {
+            if run.abort.is_none() {
+                run.abort = Some(AbortBy::Closing);
                 let id = *id;
                 self.actions.push_back(Action::Abort { id });
             }

@@ -1,0 +1,144 @@
+//! Time: every deadline of a session lives here, as quinn-proto keeps its timers. The driver
+//! reads the clock and passes it in ([`ServerSession::handle_timeout`]); it sleeps until
+//! [`ServerSession::poll_timeout`] and knows no duration of its own.
+//!
+//! The deadlines: the login deadline (from the session's start until a login succeeds); the
+//! idle timeout (from the last complete command or the end of the last transfer, while nothing
+//! is in flight: bytes of an unfinished line do not count); the failed-login delay (a refused
+//! login is answered when it ends); the data connection of a transfer (from its `150` until it
+//! opens); a stalled transfer (no data moved); and replies the client does not read (no byte
+//! of them written for the idle timeout).
+
+use std::time::Instant;
+
+use super::texts::reply;
+use super::{AbortBy, Action, Pending, Phase, ServerSession};
+use crate::reply::ReplyCode;
+
+impl ServerSession {
+    /// The next moment the session needs [`handle_timeout`](Self::handle_timeout) called, if
+    /// any. Changes after every `handle_*` call: ask again before each wait.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let unread = self
+            .output_blocked
+            .map(|since| since + self.config.idle_timeout);
+        if self.closed {
+            // Only the replies still to send matter once closed.
+            return unread.filter(|_| !self.abandoned);
+        }
+        let logged_in = matches!(self.phase, Phase::LoggedIn { .. });
+        let login = (!logged_in).then(|| self.started_at + self.config.login_timeout);
+        let pending = match &self.pending {
+            None => Some(self.last_command + self.config.idle_timeout),
+            Some((_, Pending::LoginDelay(until))) => Some(*until),
+            Some((_, Pending::Transfer(run))) if run.abort.is_none() => {
+                let data = run
+                    .data_wait
+                    .map(|since| since + self.config.data_connect_timeout);
+                let stall = run
+                    .last_progress
+                    .map(|at| at + self.config.data_stall_timeout);
+                data.or(stall)
+            }
+            Some(_) => None,
+        };
+        [unread, login, pending].into_iter().flatten().min()
+    }
+
+    /// Time has passed: `now` is the time. Call it whenever the driver wakes (before feeding
+    /// what woke it), and at least at each [`poll_timeout`](Self::poll_timeout): what is due
+    /// happens (`421` and close for the login deadline and the idle timeout; the refused
+    /// login's `530`; an abort for a transfer whose data connection did not open or whose data
+    /// stopped), and later events are stamped with `now`. Time never runs backwards: an
+    /// earlier `now` than before is taken as the same moment.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+        let now = self.now;
+        if self
+            .output_blocked
+            .is_some_and(|since| now >= since + self.config.idle_timeout)
+        {
+            return self.abandon();
+        }
+        if self.closed {
+            return;
+        }
+        let logged_in = matches!(self.phase, Phase::LoggedIn { .. });
+        if !logged_in && now >= self.started_at + self.config.login_timeout {
+            return self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Login timeout: closing control connection.",
+            ));
+        }
+        match &mut self.pending {
+            None if now >= self.last_command + self.config.idle_timeout => {
+                self.close_with(reply(
+                    ReplyCode::SERVICE_NOT_AVAILABLE,
+                    "Timeout: closing control connection.",
+                ));
+            }
+            Some((_, Pending::LoginDelay(until))) if now >= *until => {
+                self.pending = None;
+                self.login_rejected();
+                self.run_queued();
+            }
+            Some((id, Pending::Transfer(run))) if run.abort.is_none() => {
+                let no_data = run
+                    .data_wait
+                    .is_some_and(|since| now >= since + self.config.data_connect_timeout);
+                let stalled = run
+                    .last_progress
+                    .is_some_and(|at| now >= at + self.config.data_stall_timeout);
+                if no_data || stalled {
+                    run.abort = Some(if no_data {
+                        AbortBy::DataTimeout
+                    } else {
+                        AbortBy::Stalled
+                    });
+                    let id = *id;
+                    self.actions.push_back(Action::Abort { id });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The driver wrote to the control connection: `written` bytes of the replies went out
+    /// and `unsent` wait. Replies that make no progress for the idle timeout mean a client
+    /// that does not read them: the session is then [abandoned](Self::is_abandoned).
+    pub fn handle_write(&mut self, written: usize, unsent: usize) {
+        if unsent == 0 {
+            self.output_blocked = None;
+        } else if written > 0 || self.output_blocked.is_none() {
+            self.output_blocked = Some(self.now);
+        }
+    }
+
+    /// Whether the client stopped reading its replies for the idle timeout: the driver drops
+    /// the connection at once, without sending what is left.
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    fn abandon(&mut self) {
+        if self.abandoned {
+            return;
+        }
+        self.abandoned = true;
+        self.replies.clear();
+        self.queued.clear();
+        if let Some((id, Pending::Transfer(run))) = &mut self.pending {
+            if run.abort.is_none() {
+                run.abort = Some(AbortBy::Closing);
+                let id = *id;
+                self.actions.push_back(Action::Abort { id });
+            }
+        }
+        if !self.closed {
+            self.closed = true;
+            self.actions.push_back(Action::Close);
+        }
+    }
+}
