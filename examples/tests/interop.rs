@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use ftp_test_support::{data, free_port_range};
+
 /// A running `ftpd`; killed (by its own PID) when dropped.
 struct Ftpd {
     child: Child,
@@ -68,18 +70,6 @@ fn check(out: Output, what: &str) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 #[test]
@@ -400,27 +390,6 @@ fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::process::E
         std::thread::sleep(Duration::from_millis(20));
     }
     None
-}
-
-/// `n` consecutive ports that were free a moment ago.
-fn free_port_range(n: u16) -> (u16, u16) {
-    for _ in 0..50 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let Some(last) = base.checked_add(n - 1) else {
-            continue;
-        };
-        let all: Result<Vec<_>, _> = (base..=last)
-            .map(|p| TcpListener::bind(("127.0.0.1", p)))
-            .collect();
-        if all.is_ok() {
-            return (base, last);
-        }
-    }
-    panic!("no {n} consecutive free ports");
 }
 
 /// With no flags: the current directory, read-only, anonymous, on 127.0.0.1:2121.

@@ -6,20 +6,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ftp_proto::address::{is_same_ip, resolve_pasv_address};
-use ftp_proto::listing::{ListEntry, MlsxEntry, parse_listing, parse_mlsd, parse_mlsx_line};
+use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
+use ftp_proto::listing::MlsxEntry;
 use ftp_proto::{
-    Arg, Command, DataTarget, ListArgs, OpId, Progress, ProtocolError, Reply, ReplyCode, Secret,
-    Timestamp, TransferType,
+    Arg, Command, DataTarget, FeatureList, ListArgs, OpId, Progress, ProtocolError, Reply,
+    ReplyCode, Secret, Timestamp, TransferType,
 };
 use ftp_runtime::{IntoRuntime, Listener, Runtime, TcpStream, timeout};
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::AsyncReadExt;
 
 use crate::control::Control;
 use crate::error::{Error, Result, Stage};
-use crate::features::Features;
 use crate::options::{DataMode, Options};
-use crate::transfer::{DataReader, DataWriter};
 
 /// What a reply did to the operation awaited.
 #[derive(Debug)]
@@ -65,12 +63,12 @@ pub struct Client<S = TcpStream> {
     peer: SocketAddr,
     local: SocketAddr,
     greeting: Reply,
-    transfer_type: TransferType,
+    pub(crate) transfer_type: TransferType,
     sent_type: Option<TransferType>,
     pub(crate) pending: Option<Pending>,
     pub(crate) broken: bool,
     /// The progress hook of the file helpers.
-    pub(crate) progress: Option<Box<dyn crate::tree::Progress>>,
+    pub(crate) progress: Option<Box<dyn crate::observer::ProgressObserver>>,
 }
 
 impl<S> std::fmt::Debug for Client<S> {
@@ -232,11 +230,11 @@ where
     }
 
     /// The server's features (`FEAT`); empty when the server does not know `FEAT`.
-    pub async fn features(&mut self) -> Result<Features> {
+    pub async fn features(&mut self) -> Result<FeatureList> {
         match self.run(Command::Feat).await {
-            Ok(reply) => Ok(Features::from_reply(&reply)),
+            Ok(reply) => Ok(FeatureList::parse(&reply)),
             Err(Error::Server(e)) if matches!(e.reply().code().as_u16(), 500 | 502) => {
-                Ok(Features::default())
+                Ok(FeatureList::default())
             }
             Err(e) => Err(e),
         }
@@ -245,7 +243,7 @@ where
     /// The working directory (`PWD`), as the server spells it.
     pub async fn pwd(&mut self) -> Result<Bytes> {
         let reply = self.run(Command::Pwd).await?;
-        parse_quoted(reply.first_line()).ok_or(Error::MalformedReply(reply))
+        parse_pathname(&reply).ok_or(Error::MalformedReply(reply))
     }
 
     /// Changes the working directory (`CWD`).
@@ -263,7 +261,7 @@ where
         let path = arg(path)?;
         let reply = self.run(Command::Mkd(path.clone())).await?;
         // Not every server quotes the new name (RFC 959 asks for it in 257); fall back to ours.
-        Ok(parse_quoted(reply.first_line()).unwrap_or_else(|| path.into_bytes()))
+        Ok(parse_pathname(&reply).unwrap_or_else(|| path.into_bytes()))
     }
 
     /// Removes a directory (`RMD`).
@@ -290,17 +288,13 @@ where
         self.settle().await?;
         self.ensure_type(TransferType::Image).await?;
         let reply = self.run(Command::Size(path)).await?;
-        reply_value(&reply)
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
-            .ok_or(Error::MalformedReply(reply))
+        parse_size(&reply).ok_or(Error::MalformedReply(reply))
     }
 
     /// A file's modification time (`MDTM`, RFC 3659), in UTC.
     pub async fn mdtm(&mut self, path: impl AsRef<[u8]>) -> Result<Timestamp> {
         let reply = self.run(Command::Mdtm(arg(path)?)).await?;
-        reply_value(&reply)
-            .and_then(|v| Timestamp::parse(v).ok())
-            .ok_or(Error::MalformedReply(reply))
+        parse_modified(&reply).ok_or(Error::MalformedReply(reply))
     }
 
     /// Sets a file's modification time (`MFMT`).
@@ -367,102 +361,10 @@ where
         self.transfer_type
     }
 
-    /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed.
-    pub async fn list_lines(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
-        let cmd = Command::List(list_args(path)?);
-        Ok(split_lines(self.collect_listing(cmd).await?))
-    }
-
-    /// A `LIST`, parsed (Unix, DOS/IIS and EPLF formats); lines that are no entry (`total 12`)
-    /// or that no parser understands are left out.
-    pub async fn list(&mut self, path: Option<&str>) -> Result<Vec<ListEntry>> {
-        let cmd = Command::List(list_args(path)?);
-        let body = self.collect_listing(cmd).await?;
-        Ok(parse_listing(&body).filter_map(Result::ok).collect())
-    }
-
-    /// The names in a directory (`NLST`).
-    pub async fn nlst(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
-        let cmd = Command::Nlst(list_args(path)?);
-        Ok(split_lines(self.collect_listing(cmd).await?))
-    }
-
-    /// A machine-readable listing (`MLSD`, RFC 3659), parsed; malformed lines are left out.
-    pub async fn mlsd(&mut self, path: Option<&str>) -> Result<Vec<MlsxEntry>> {
-        let cmd = Command::Mlsd(path.map(arg).transpose()?);
-        let body = self.collect_listing(cmd).await?;
-        Ok(parse_mlsd(&body).filter_map(Result::ok).collect())
-    }
-
     /// The facts of one file or directory (`MLST`, RFC 3659), sent on the control connection.
     pub async fn mlst(&mut self, path: Option<&str>) -> Result<MlsxEntry> {
         let reply = self.run(Command::Mlst(path.map(arg).transpose()?)).await?;
-        let entry = reply
-            .lines()
-            .skip(1)
-            .find_map(|line| parse_mlsx_line(line.strip_prefix(b" ")?).ok());
-        entry.ok_or(Error::MalformedReply(reply))
-    }
-
-    /// Downloads `path` from byte `offset` on (`REST`, to resume; 0 for the whole file): a
-    /// stream of the file's bytes. Reading it to its end also reads the server's final reply
-    /// (a failed transfer ends in an error, not in a short file). Dropping it early aborts the
-    /// transfer before the next command; [`DataReader::abort`] does so at once.
-    pub async fn retr(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataReader<'_, S>> {
-        let cmd = Command::Retr(arg(path)?);
-        let ascii = self.is_ascii();
-        let opened = self.open_data(cmd, offset, true).await?;
-        Ok(DataReader::new(self, opened, ascii))
-    }
-
-    /// Uploads to `path` (`STOR`), from byte `offset` on (`REST`, to resume; 0 creates or
-    /// truncates): a stream to write the bytes to, then [`DataWriter::finish`] for the final
-    /// reply.
-    pub async fn stor(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataWriter<'_, S>> {
-        let cmd = Command::Stor(arg(path)?);
-        self.writer(cmd, offset).await
-    }
-
-    /// Appends to `path` (`APPE`), creating it when missing.
-    pub async fn appe(&mut self, path: impl AsRef<[u8]>) -> Result<DataWriter<'_, S>> {
-        let cmd = Command::Appe(arg(path)?);
-        self.writer(cmd, 0).await
-    }
-
-    /// Uploads under a name the server picks (`STOU`); the name is in the preliminary reply
-    /// ([`DataWriter::preliminary`]).
-    pub async fn stou(&mut self) -> Result<DataWriter<'_, S>> {
-        self.writer(Command::Stou(None), 0).await
-    }
-
-    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, S>> {
-        let ascii = self.is_ascii();
-        let opened = self.open_data(cmd, offset, true).await?;
-        Ok(DataWriter::new(self, opened, ascii))
-    }
-
-    fn is_ascii(&self) -> bool {
-        matches!(self.transfer_type, TransferType::Ascii(_))
-    }
-
-    /// Collects a listing into memory, up to [`Options::max_listing_bytes`].
-    async fn collect_listing(&mut self, cmd: Command) -> Result<Vec<u8>> {
-        let max = self.options.max_listing_bytes;
-        let opened = self.open_data(cmd, 0, false).await?;
-        let mut reader = DataReader::new(self, opened, false);
-        let mut body = Vec::new();
-        let mut chunk = vec![0u8; 16 << 10];
-        loop {
-            let n = reader.read(&mut chunk).await.map_err(Error::from_io)?;
-            let Some(data) = chunk.get(..n).filter(|d| !d.is_empty()) else {
-                return Ok(body);
-            };
-            if body.len() + data.len() > max {
-                reader.abort().await?;
-                return Err(Error::ListingTooLarge(max));
-            }
-            body.extend_from_slice(data);
-        }
+        parse_mlst(&reply).ok_or(Error::MalformedReply(reply))
     }
 
     /// Sends one command and waits for its final reply.
@@ -707,84 +609,13 @@ fn tolerate_refusal(result: Result<Reply>) -> Result<()> {
     }
 }
 
-fn arg(path: impl AsRef<[u8]>) -> Result<Arg> {
+pub(crate) fn arg(path: impl AsRef<[u8]>) -> Result<Arg> {
     Ok(Arg::new(Bytes::copy_from_slice(path.as_ref()))?)
 }
 
-fn list_args(path: Option<&str>) -> Result<ListArgs> {
+pub(crate) fn list_args(path: Option<&str>) -> Result<ListArgs> {
     Ok(ListArgs {
         flags: None,
         path: path.map(arg).transpose()?,
     })
-}
-
-/// The text of a single-value reply, `213 1234` or `213 20240101120000`, trimmed.
-fn reply_value(reply: &Reply) -> Option<&[u8]> {
-    let line = reply.first_line().trim_ascii();
-    (!line.is_empty()).then_some(line)
-}
-
-/// The quoted name of a `257` reply (RFC 959 Appendix II: `""` stands for one `"`).
-fn parse_quoted(text: &[u8]) -> Option<Bytes> {
-    let start = text.iter().position(|&b| b == b'"')? + 1;
-    let mut name = Vec::new();
-    let mut rest = text.get(start..)?.iter().copied().peekable();
-    while let Some(b) = rest.next() {
-        if b == b'"' {
-            if rest.peek() == Some(&b'"') {
-                rest.next();
-            } else {
-                return Some(name.into());
-            }
-        }
-        name.push(b);
-    }
-    None
-}
-
-/// Lines of a listing, CR LF or LF removed, empty lines dropped.
-fn split_lines(body: Vec<u8>) -> Vec<Bytes> {
-    let body = Bytes::from(body);
-    let mut lines = Vec::new();
-    let mut start = 0;
-    for (i, &b) in body.iter().enumerate() {
-        if b == b'\n' {
-            let mut line = body.slice(start..i);
-            if line.ends_with(b"\r") {
-                line.truncate(line.len() - 1);
-            }
-            if !line.is_empty() {
-                lines.push(line);
-            }
-            start = i + 1;
-        }
-    }
-    let tail = body.slice(start..);
-    if !tail.is_empty() {
-        lines.push(tail);
-    }
-    lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoted_names_unescape_doubled_quotes() {
-        assert_eq!(
-            parse_quoted(b"\"/home/a\"\"b\" is current directory").as_deref(),
-            Some(&b"/home/a\"b"[..])
-        );
-        assert_eq!(parse_quoted(b"\"/\"").as_deref(), Some(&b"/"[..]));
-        assert_eq!(parse_quoted(b"no quotes"), None);
-        assert_eq!(parse_quoted(b"\"unterminated"), None);
-    }
-
-    #[test]
-    fn listing_lines_split_on_crlf_and_lf() {
-        let lines = split_lines(b"a\r\nb\n\r\nlast".to_vec());
-        assert_eq!(lines, [&b"a"[..], b"b", b"last"]);
-        assert!(split_lines(Vec::new()).is_empty());
-    }
 }

@@ -42,17 +42,20 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 mod client;
 mod control;
 mod error;
-mod features;
+mod observer;
 mod options;
 mod transfer;
 pub mod tree;
 
 pub use client::Client;
 pub use error::{Error, Result, Stage};
-pub use features::Features;
 pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.

@@ -5,13 +5,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
-use ftp_proto::{AsciiDecoder, AsciiEncoder, OpId, Reply};
-use futures_io::{AsyncRead, AsyncWrite};
-
-use crate::client::{Client, Event, Opened, Pending};
-use crate::error::{Error, Result, Stage};
+use bytes::{Buf, Bytes, BytesMut};
+use ftp_proto::listing::{ListEntry, MlsxEntry, parse_listing, parse_mlsd};
+use ftp_proto::{AsciiDecoder, AsciiEncoder, Command, OpId, Reply, TransferType};
 use ftp_runtime::{Runtime, TcpStream, Timer};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::AsyncReadExt;
+
+use crate::client::{Client, Event, Opened, Pending, arg, list_args};
+use crate::error::{Error, Result, Stage};
 
 /// A timer armed only while an I/O call waits: one timer per transfer, made at its first wait
 /// and moved (not replaced) at each later one, so a transfer that keeps moving allocates none.
@@ -476,5 +478,135 @@ impl<S> Drop for DataWriter<'_, S> {
         if !self.settled && self.final_reply.is_none() {
             self.client.pending = Some(Pending::Abort(self.op));
         }
+    }
+}
+/// The transfer commands: each opens its data connection and gives a stream, or (listings)
+/// reads it whole, bounded.
+impl<S> Client<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// Downloads `path` from byte `offset` on (`REST`, to resume; 0 for the whole file): a
+    /// stream of the file's bytes. Reading it to its end also reads the server's final reply
+    /// (a failed transfer ends in an error, not in a short file). Dropping it early aborts the
+    /// transfer before the next command; [`DataReader::abort`] does so at once.
+    pub async fn retr(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataReader<'_, S>> {
+        let cmd = Command::Retr(arg(path)?);
+        let ascii = self.is_ascii();
+        let opened = self.open_data(cmd, offset, true).await?;
+        Ok(DataReader::new(self, opened, ascii))
+    }
+
+    /// Uploads to `path` (`STOR`), from byte `offset` on (`REST`, to resume; 0 creates or
+    /// truncates): a stream to write the bytes to, then [`DataWriter::finish`] for the final
+    /// reply.
+    pub async fn stor(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<DataWriter<'_, S>> {
+        let cmd = Command::Stor(arg(path)?);
+        self.writer(cmd, offset).await
+    }
+
+    /// Appends to `path` (`APPE`), creating it when missing.
+    pub async fn appe(&mut self, path: impl AsRef<[u8]>) -> Result<DataWriter<'_, S>> {
+        let cmd = Command::Appe(arg(path)?);
+        self.writer(cmd, 0).await
+    }
+
+    /// Uploads under a name the server picks (`STOU`); the name is in the preliminary reply
+    /// ([`DataWriter::preliminary`]).
+    pub async fn stou(&mut self) -> Result<DataWriter<'_, S>> {
+        self.writer(Command::Stou(None), 0).await
+    }
+
+    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, S>> {
+        let ascii = self.is_ascii();
+        let opened = self.open_data(cmd, offset, true).await?;
+        Ok(DataWriter::new(self, opened, ascii))
+    }
+
+    pub(crate) fn is_ascii(&self) -> bool {
+        matches!(self.transfer_type, TransferType::Ascii(_))
+    }
+
+    /// Collects a listing into memory, up to [`Options::max_listing_bytes`].
+    async fn collect_listing(&mut self, cmd: Command) -> Result<Vec<u8>> {
+        let max = self.options.max_listing_bytes;
+        let opened = self.open_data(cmd, 0, false).await?;
+        let mut reader = DataReader::new(self, opened, false);
+        let mut body = Vec::new();
+        let mut chunk = vec![0u8; 16 << 10];
+        loop {
+            let n = reader.read(&mut chunk).await.map_err(Error::from_io)?;
+            let Some(data) = chunk.get(..n).filter(|d| !d.is_empty()) else {
+                return Ok(body);
+            };
+            if body.len() + data.len() > max {
+                reader.abort().await?;
+                return Err(Error::ListingTooLarge(max));
+            }
+            body.extend_from_slice(data);
+        }
+    }
+
+    /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed.
+    pub async fn list_lines(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+        let cmd = Command::List(list_args(path)?);
+        Ok(split_lines(self.collect_listing(cmd).await?))
+    }
+
+    /// A `LIST`, parsed (Unix, DOS/IIS and EPLF formats); lines that are no entry (`total 12`)
+    /// or that no parser understands are left out.
+    pub async fn list(&mut self, path: Option<&str>) -> Result<Vec<ListEntry>> {
+        let cmd = Command::List(list_args(path)?);
+        let body = self.collect_listing(cmd).await?;
+        Ok(parse_listing(&body).filter_map(Result::ok).collect())
+    }
+
+    /// The names in a directory (`NLST`).
+    pub async fn nlst(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+        let cmd = Command::Nlst(list_args(path)?);
+        Ok(split_lines(self.collect_listing(cmd).await?))
+    }
+
+    /// A machine-readable listing (`MLSD`, RFC 3659), parsed; malformed lines are left out.
+    pub async fn mlsd(&mut self, path: Option<&str>) -> Result<Vec<MlsxEntry>> {
+        let cmd = Command::Mlsd(path.map(arg).transpose()?);
+        let body = self.collect_listing(cmd).await?;
+        Ok(parse_mlsd(&body).filter_map(Result::ok).collect())
+    }
+}
+
+/// Lines of a listing, CR LF or LF removed, empty lines dropped.
+fn split_lines(body: Vec<u8>) -> Vec<Bytes> {
+    let body = Bytes::from(body);
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\n' {
+            let mut line = body.slice(start..i);
+            if line.ends_with(b"\r") {
+                line.truncate(line.len() - 1);
+            }
+            if !line.is_empty() {
+                lines.push(line);
+            }
+            start = i + 1;
+        }
+    }
+    let tail = body.slice(start..);
+    if !tail.is_empty() {
+        lines.push(tail);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_lines_split_on_crlf_and_lf() {
+        let lines = split_lines(b"a\r\nb\n\r\nlast".to_vec());
+        assert_eq!(lines, [&b"a"[..], b"b", b"last"]);
+        assert!(split_lines(Vec::new()).is_empty());
     }
 }

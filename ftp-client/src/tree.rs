@@ -16,6 +16,7 @@ use futures_util::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+pub use crate::observer::ProgressObserver;
 
 /// What a tree copy did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,24 +99,12 @@ async fn local_len(path: &Path) -> Result<Option<u64>> {
     }
 }
 
-/// Hears how the file transfers of these helpers go: for progress bars and logs. Install one
-/// with [`Client::set_progress`].
-pub trait Progress: Send {
-    /// A file transfer starts: its remote path, the offset it resumes from, and its full size
-    /// when known.
-    fn start(&mut self, remote: &[u8], offset: u64, total: Option<u64>);
-    /// `bytes` more bytes moved.
-    fn advance(&mut self, bytes: u64);
-    /// The file transfer ended (successfully or not).
-    fn finish(&mut self);
-}
-
 /// Copies `from` into `to` through one buffer; gives the bytes copied.
 async fn copy<F, T>(
     from: &mut F,
     to: &mut T,
     buffer_size: usize,
-    progress: &mut Option<Box<dyn Progress>>,
+    progress: &mut Option<Box<dyn ProgressObserver>>,
 ) -> Result<u64>
 where
     F: AsyncRead + Unpin,
@@ -137,7 +126,7 @@ where
 }
 
 /// Ends the progress report of one file whatever the outcome.
-fn report_end<T>(progress: &mut Option<Box<dyn Progress>>, result: Result<T>) -> Result<T> {
+fn report_end<T>(progress: &mut Option<Box<dyn ProgressObserver>>, result: Result<T>) -> Result<T> {
     if let Some(p) = progress.as_mut() {
         p.finish();
     }
@@ -230,8 +219,8 @@ where
         result
     }
 
-    /// Installs (or with `None` removes) the [`Progress`] hook of the file helpers.
-    pub fn set_progress(&mut self, progress: Option<Box<dyn Progress>>) {
+    /// Installs (or with `None` removes) the [`ProgressObserver`] of the file helpers.
+    pub fn set_progress(&mut self, progress: Option<Box<dyn ProgressObserver>>) {
         self.progress = progress;
     }
 

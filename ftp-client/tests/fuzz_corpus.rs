@@ -2,9 +2,7 @@
 //! through the same harness, so an ordinary `cargo test` covers every input the fuzzer kept:
 //! no panic, no hang, every command sent parses back.
 
-#[path = "../../fuzz/src/client_e2e.rs"]
-#[allow(dead_code, unreachable_pub, missing_docs)]
-mod client_e2e;
+use ftp_client::fuzzing as client_e2e;
 
 use std::path::Path;
 

@@ -2,9 +2,7 @@
 //! targets run, so an ordinary `cargo test` covers every input the fuzzers kept, crashes they
 //! found included, without a fuzzer.
 
-#[path = "../../fuzz/src/checks.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod checks;
+use ftp_proto::fuzzing as checks;
 
 use std::path::Path;
 

@@ -7,18 +7,18 @@
 //! `tokio` and `smol`.
 //!
 //! ```no_run
-
 //! # async fn run() -> std::io::Result<()> {
 //! use ftp_server::auth::{AnonymousPolicy, UserTable};
 //! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 //! use ftp_server::storage::fs::FsStorage;
-//! use ftp_server::Server;
-//! use ftp_proto::{Permissions, VirtualPath};
+//! use ftp_server::proto::{Permissions, VirtualPath};
+//! use ftp_server::{Options, Server};
 //!
 //! let users = UserTable::new()
 //!     .with_user("alice", b"correct horse", VirtualPath::root(), Permissions::ALL)
 //!     .with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
-//! let server = Server::builder(TokioRuntime, FsStorage::new("/srv/ftp")?, users).build();
+//! let options = Options::default().passive_ports(50000..=50100);
+//! let server = Server::new(TokioRuntime, FsStorage::new("/srv/ftp")?, users, options);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
 //! server.serve(TokioListener::new(listener)).await
 //! # }
@@ -28,9 +28,15 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub mod auth;
+mod options;
 mod server;
 mod session;
+mod shared;
 pub mod storage;
 mod transfer;
 
@@ -40,7 +46,8 @@ pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
-pub use server::{Options, Server, ServerBuilder, ShutdownHandle};
+pub use options::Options;
+pub use server::{Server, ShutdownHandle};
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]

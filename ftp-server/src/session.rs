@@ -25,7 +25,7 @@ use futures_util::stream::StreamExt;
 use ftp_runtime::{Listener, Timer};
 
 use crate::auth::{Authenticator, Credentials, Principal};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::storage::{DirLister, Storage, StorageError};
 use crate::transfer::{self, Job, TransferEvent};
 
@@ -422,12 +422,8 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 Outcome::LoggedIn(access)
             }
             Err(e) => {
+                // The machine holds the 530 for the failed-login delay.
                 tracing::info!(peer = %self.peer, user = %user, error = %e, "login failed");
-                ftp_runtime::sleep(
-                    &*self.shared.runtime,
-                    self.shared.options.failed_login_delay,
-                )
-                .await;
                 Outcome::LoginRejected
             }
         }

@@ -20,7 +20,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use ftp_runtime::{Listener, Runtime, TcpStream};
 
 use crate::auth::Principal;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::storage::{self, DirLister, Storage, StorageError};
 
 /// What a transfer task tells its session.

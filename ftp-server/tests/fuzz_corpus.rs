@@ -3,9 +3,7 @@
 //! (The hang it found, ABOR while a data connection was still awaited, is pinned by
 //! `e2e::abort_before_the_data_connection_opens`.)
 
-#[path = "../../fuzz/src/server_e2e.rs"]
-#[allow(dead_code, unreachable_pub, missing_docs)]
-mod server_e2e;
+use ftp_server::fuzzing as server_e2e;
 
 use std::path::Path;
 

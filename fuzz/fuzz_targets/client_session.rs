@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ftp_fuzz::checks::client_session(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ftp_proto::fuzzing::client_session(data));

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ftp_fuzz::server_e2e::run(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ftp_server::fuzzing::run(data));

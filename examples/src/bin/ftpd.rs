@@ -101,16 +101,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if anonymous {
         table = table.with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
     }
-    let mut options = Options::default();
-    if let Some(ports) = args.passive_ports.clone() {
-        options.passive_ports(ports);
-    }
-    if let Some(ip) = args.masquerade {
-        options.masquerade_address(ip);
-    }
-    options
+    let mut options = Options::default()
         .max_connections(args.max_connections)
         .max_connections_per_ip(args.max_connections_per_ip);
+    if let Some(ports) = args.passive_ports.clone() {
+        options = options.passive_ports(ports);
+    }
+    if let Some(ip) = args.masquerade {
+        options = options.masquerade_address(ip);
+    }
     let root = std::fs::canonicalize(&args.root)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let addr = listener.local_addr()?;

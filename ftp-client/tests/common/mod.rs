@@ -63,8 +63,7 @@ pub fn our_server_on(bind: SocketAddr) -> Peer {
         .unwrap();
     let users =
         UserTable::new().with_user("alice", b"s3cret", VirtualPath::root(), Permissions::ALL);
-    let mut options = ftp_server::Options::default();
-    options.failed_login_delay(Duration::from_millis(10));
+    let options = ftp_server::Options::default().failed_login_delay(Duration::from_millis(10));
     let storage = FsStorage::new(&root).unwrap();
     let server = Server::new(TokioRuntime, storage, users, options);
     let listener = runtime
@@ -275,26 +274,6 @@ pub fn on_smol<F: Future<Output = ()>>(fut: F) {
     });
 }
 
-/// Deterministic test bytes.
-pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// SHA-256 of `bytes`, in hex.
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use ftp_test_support::{data, sha256};
 
 pub mod suite;

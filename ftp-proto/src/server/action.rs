@@ -291,6 +291,33 @@ pub enum Action {
     Close,
 }
 
+impl Action {
+    /// The id to answer the action with; `None` for the actions that take no outcome
+    /// ([`Action::UpgradeTls`], [`Action::CloseDataChannel`], [`Action::StartData`],
+    /// [`Action::Abort`], whose transfer answers under its own id, and [`Action::Close`]).
+    pub fn id(&self) -> Option<ActionId> {
+        match self {
+            Self::Authenticate { id, .. }
+            | Self::Account { id, .. }
+            | Self::OpenPassive { id, .. }
+            | Self::Metadata { id, .. }
+            | Self::ProbeDirectory { id, .. }
+            | Self::StatusListing { id, .. }
+            | Self::MakeDirectory { id, .. }
+            | Self::RemoveDirectory { id, .. }
+            | Self::Delete { id, .. }
+            | Self::Rename { id, .. }
+            | Self::SetModified { id, .. } => Some(*id),
+            Self::Transfer(t) => Some(t.id),
+            Self::UpgradeTls
+            | Self::CloseDataChannel
+            | Self::StartData { .. }
+            | Self::Abort { .. }
+            | Self::Close => None,
+        }
+    }
+}
+
 /// Why an action failed; decides the reply code (one table, [`FailureKind::reply_code`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

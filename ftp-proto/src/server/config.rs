@@ -6,39 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::listing::FactSet;
-
-/// The extensions a server offers in `FEAT` (RFC 2389) and accepts. A driver turns off what its
-/// back-end cannot do, so `FEAT` lists exactly what is implemented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Features {
-    /// `SIZE` (RFC 3659).
-    pub size: bool,
-    /// `MDTM` (RFC 3659).
-    pub mdtm: bool,
-    /// `MFMT`.
-    pub mfmt: bool,
-    /// `MLST` and `MLSD` with these facts (RFC 3659); empty turns both off.
-    pub mlst: FactSet,
-    /// `REST STREAM` (RFC 3659).
-    pub rest_stream: bool,
-    /// `AUTH TLS`, `PBSZ`, `PROT` (RFC 4217): the driver can run TLS.
-    pub tls: bool,
-}
-
-impl Default for Features {
-    fn default() -> Self {
-        Self {
-            size: true,
-            mdtm: true,
-            mfmt: true,
-            mlst: FactSet::DEFAULT,
-            rest_stream: true,
-            tls: false,
-        }
-    }
-}
+use crate::feat::Features;
 
 /// Settings of a [`ServerSession`](super::ServerSession).
 #[derive(Clone, Debug)]

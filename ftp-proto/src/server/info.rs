@@ -5,52 +5,14 @@ use bytes::{Bytes, BytesMut};
 use super::texts::{reply, reply_owned};
 use super::{DataChannel, Representation, ServerSession};
 use crate::arg::Arg;
+use crate::feat::feat_reply;
 use crate::listing::FactSet;
 use crate::reply::{Reply, ReplyCode};
 
 impl ServerSession {
     pub(super) fn feat(&mut self) {
-        let f = self.config.features;
-        let mlst = (!f.mlst.is_empty()).then(|| {
-            let mut line = BytesMut::from(&b" MLST "[..]);
-            self.mlst_facts.write_feat(f.mlst, &mut line);
-            line.freeze()
-        });
-        // Every line is backed by code: HOST (RFC 7151) by `host_cmd`, which hands the name to
-        // the authenticator; LANG (RFC 2640) by `lang`, English only; TVFS (RFC 3659 §6) by
-        // `VirtualPath`, one tree of `/`-separated names; UTF8 by `opts`.
-        let fixed = [
-            (f.tls, " AUTH TLS"),
-            (true, " EPRT"),
-            (true, " EPSV"),
-            (true, " HOST"),
-            (true, " LANG EN*"),
-            (f.mdtm, " MDTM"),
-            (f.mfmt, " MFMT"),
-        ];
-        let after = [
-            (f.tls, " PBSZ"),
-            (f.tls, " PROT"),
-            (f.rest_stream, " REST STREAM"),
-            (f.size, " SIZE"),
-            (true, " TVFS"),
-            (true, " UTF8"),
-        ];
-        let pick = |list: &[(bool, &'static str)]| -> Vec<Bytes> {
-            list.iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, t)| Bytes::from_static(t.as_bytes()))
-                .collect()
-        };
-        let mut lines: Vec<Bytes> = vec![Bytes::from_static(b"Features:")];
-        lines.extend(pick(&fixed));
-        lines.extend(mlst);
-        lines.extend(pick(&after));
-        lines.push(Bytes::from_static(b"End"));
-        match Reply::multiline(ReplyCode::SYSTEM_STATUS, lines) {
-            Ok(r) => self.answer(r),
-            Err(_) => self.answer(reply(ReplyCode::LOCAL_ERROR, "Local error.")),
-        }
+        let reply = feat_reply(self.config.features, self.mlst_facts);
+        self.answer(reply);
     }
 
     /// The verbs this session answers (other than with `502`), in `HELP`'s order.

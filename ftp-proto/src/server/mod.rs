@@ -45,12 +45,13 @@ mod texts;
 mod timers;
 mod tls;
 
+pub use crate::feat::Features;
 pub use action::{
     Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListSource, Outcome,
     Representation, STOU_ATTEMPTS, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
     unique_name,
 };
-pub use config::{ConnectionInfo, Features, ServerConfig};
+pub use config::{ConnectionInfo, ServerConfig};
 pub use connection::ServerConnection;
 use texts::{reply, reply_owned};
 

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ftp_proto::{Reply, ReplyDecoder};
-use ftp_server::auth::Authenticator;
+use ftp_proto::{Permissions, Reply, ReplyDecoder, VirtualPath};
+use ftp_server::auth::{AnonymousPolicy, Authenticator, UserTable};
 use ftp_server::runtime::smol::{SmolListener, SmolRuntime};
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::Storage;
+use ftp_server::storage::memory::MemoryStorage;
 use ftp_server::{Options, Server};
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -53,11 +54,10 @@ impl Drop for Running {
 
 /// Test options: fast failures so tests stay quick.
 pub fn options() -> Options {
-    let mut o = Options::default();
-    o.failed_login_delay(Duration::from_millis(10))
+    Options::default()
+        .failed_login_delay(Duration::from_millis(10))
         .data_connect_timeout(Duration::from_secs(5))
-        .data_stall_timeout(Duration::from_secs(10));
-    o
+        .data_stall_timeout(Duration::from_secs(10))
 }
 
 pub fn start<S: Storage, A: Authenticator>(
@@ -358,15 +358,60 @@ impl Client {
     }
 }
 
-/// Deterministic test data (xorshift), so failures are reproducible.
-pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+/// Users of the end-to-end tests: alice (everything), reader (read-only), anonymous (read-only
+/// with an upload directory).
+pub fn users() -> UserTable {
+    UserTable::new()
+        .with_user(
+            "alice",
+            b"wonderland",
+            VirtualPath::root(),
+            Permissions::ALL,
+        )
+        .with_user(
+            "reader",
+            b"books",
+            VirtualPath::root(),
+            Permissions::READ_ONLY,
+        )
+        .with_anonymous(
+            AnonymousPolicy::ReadOnlyWithUpload(VirtualPath::root().resolve(b"incoming")),
+            VirtualPath::root(),
+        )
 }
+
+/// The files the end-to-end tests start from.
+pub fn storage() -> MemoryStorage {
+    let s = MemoryStorage::new();
+    s.insert_file("/pub/readme.txt", &b"line one\nline two\n"[..])
+        .unwrap();
+    s.insert_file("/pub/.hidden", &b"x"[..]).unwrap();
+    s.insert_file("/pub/with spaces.txt", &b"spaces"[..])
+        .unwrap();
+    s.insert_file("/pub/résumé ünï.txt", &b"utf8"[..]).unwrap();
+    s.insert_file("/incoming/.keep", &b""[..]).unwrap();
+    s
+}
+
+/// Runs each named test once on tokio and once on smol.
+#[allow(unused_macros)]
+macro_rules! on_both_runtimes {
+    ($($name:ident),* $(,)?) => {
+        mod tokio_rt { $(#[test] fn $name() { super::$name(super::Rt::Tokio) })* }
+        mod smol_rt { $(#[test] fn $name() { super::$name(super::Rt::Smol) })* }
+    };
+    // A second list (cfg-gated by the caller) needs modules of its own names.
+    (@unix $($name:ident),* $(,)?) => {
+        mod tokio_rt_unix { $(#[test] fn $name() { super::$name(super::Rt::Tokio) })* }
+        mod smol_rt_unix { $(#[test] fn $name() { super::$name(super::Rt::Smol) })* }
+    };
+}
+
+/// `FEAT` of a server whose back-end sets modification times.
+pub const FULL_FEAT: &str = "211-Features:\r\n EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n \
+    MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n \
+    UTF8\r\n211 End\r\n";
+
+/// Deterministic test data, the same in every suite.
+#[allow(unused_imports)]
+pub use ftp_test_support::data;

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ftp_client::runtime::tokio::TokioRuntime;
-use ftp_client::tree::{Progress, local_name};
+use ftp_client::tree::{ProgressObserver, local_name};
 use ftp_client::{Client, DataMode, Options};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -256,7 +256,7 @@ impl Bar {
     }
 }
 
-impl Progress for Bar {
+impl ProgressObserver for Bar {
     fn start(&mut self, remote: &[u8], offset: u64, total: Option<u64>) {
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(

@@ -1,3 +1,6 @@
+//! The whole-client fuzz harness (feature `fuzzing`, not a stable API), run by the fuzz target
+//! `client_e2e` and, over its committed corpus, by `tests/fuzz_corpus.rs`.
+//!
 //! A whole client (driver, machine, transfer streams) against a "server" whose every byte
 //! comes from the fuzzer: the control connection's replies, and the contents of each data
 //! connection. The client runs a fixed session (login, FEAT, the directory commands,
@@ -13,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
+use crate::{Client, DataMode, Options};
 use async_trait::async_trait;
 use bytes::Bytes;
-use ftp_client::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
-use ftp_client::{Client, DataMode, Options};
 use ftp_proto::Command;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -151,8 +154,10 @@ pub fn run(data: &[u8]) {
         step: usize::from(mode & 0x3f) + 1,
         output: Arc::clone(&sent),
     };
-    let mut options = Options::default();
-    options.max_listing_bytes = 1 << 12;
+    let mut options = Options {
+        max_listing_bytes: 1 << 12,
+        ..Options::default()
+    };
     options
         .replies
         .max_line_len(512)

@@ -1,3 +1,6 @@
+//! The whole-server fuzz harness (feature `fuzzing`, not a stable API), run by the fuzz target
+//! `server_e2e` and, over its committed corpus, by `tests/fuzz_corpus.rs`.
+//!
 //! A whole server (driver, machine, in-memory back-end) over an in-memory control stream whose
 //! bytes come from the fuzzer. Data connections never open (every transfer ends in 425 or is
 //! aborted), timers fire at once: what is exercised is the driver's handling of any command
@@ -10,13 +13,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::auth::Principal;
+use crate::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
+use crate::storage::memory::MemoryStorage;
+use crate::{Options, Server};
 use async_executor::Executor;
 use async_trait::async_trait;
 use ftp_proto::{Permissions, ReplyDecoder, VirtualPath};
-use ftp_server::auth::Principal;
-use ftp_server::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
-use ftp_server::storage::memory::MemoryStorage;
-use ftp_server::{Options, Server};
 use futures_io::{AsyncRead, AsyncWrite};
 
 /// A runtime with no network and no clock: listeners never accept, connections are refused,
@@ -121,18 +124,18 @@ impl AsyncWrite for Control {
 struct Anyone;
 
 #[async_trait]
-impl ftp_server::auth::Authenticator for Anyone {
+impl crate::auth::Authenticator for Anyone {
     async fn authenticate(
         &self,
-        c: &ftp_server::auth::Credentials,
-    ) -> Result<Principal, ftp_server::auth::AuthError> {
+        c: &crate::auth::Credentials,
+    ) -> Result<Principal, crate::auth::AuthError> {
         let perms = if c.user == b"ro" {
             Permissions::READ_ONLY
         } else {
             Permissions::ALL
         };
         if c.user == b"bad" {
-            return Err(ftp_server::auth::AuthError::InvalidCredentials);
+            return Err(crate::auth::AuthError::InvalidCredentials);
         }
         Ok(Principal::new("fuzz", VirtualPath::root(), perms))
     }
@@ -146,8 +149,9 @@ pub fn run(data: &[u8]) {
     let ex = Arc::new(Executor::new());
     let storage = MemoryStorage::new();
     let _ = storage.insert_file("/pub/file.txt", &b"hello\nworld\n"[..]);
-    let mut options = Options::default();
-    options.failed_login_delay(Duration::ZERO).max_line_len(256);
+    let options = Options::default()
+        .failed_login_delay(Duration::ZERO)
+        .max_line_len(256);
     let server = Server::new(Offline(Arc::downgrade(&ex)), storage, Anyone, options);
     let control = Control {
         input: input.to_vec(),

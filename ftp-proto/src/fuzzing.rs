@@ -1,18 +1,22 @@
-//! The invariants each fuzz target checks, shared with the ordinary test suite, which replays the
-//! committed corpora through these same functions (`ftp-proto/tests/fuzz_corpus.rs`).
+//! The invariants each fuzz target checks (feature `fuzzing`, not a stable API): the targets in
+//! `fuzz/` call these functions, and the ordinary test suite replays the committed corpora
+//! through them (`ftp-proto/tests/fuzz_corpus.rs`).
 //!
 //! Every function must not panic on any input except to report a broken invariant.
 
-use bytes::BytesMut;
-use ftp_proto::address::{
+// A broken invariant is reported by panicking: that is what the fuzzer looks for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::address::{
     format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply, parse_port,
 };
-use ftp_proto::listing::{DirEntry, FileKind, Metadata, parse_list_line, parse_mlsx_line};
-use ftp_proto::server::{FailureKind, TransferKind};
-use ftp_proto::{
+use crate::listing::{DirEntry, FileKind, Metadata, parse_list_line, parse_mlsx_line};
+use crate::server::{FailureKind, TransferKind};
+use crate::{
     Action, ClientConnection, Command, ConnectionInfo, LineDecoder, Outcome, Permissions,
     ReplyDecoder, ServerConfig, ServerConnection, Timestamp, UserAccess, VirtualPath,
 };
+use bytes::BytesMut;
 
 /// Command parser: whatever parses encodes to a line that frames and parses to the same value.
 pub fn command(data: &[u8]) {
@@ -45,8 +49,8 @@ pub fn reply(data: &[u8]) {
     }
 }
 
-fn decode_replies(input: &[u8], step: usize) -> Vec<Option<ftp_proto::Reply>> {
-    let mut config = ftp_proto::ReplyDecoderConfig::default();
+fn decode_replies(input: &[u8], step: usize) -> Vec<Option<crate::Reply>> {
+    let mut config = crate::ReplyDecoderConfig::default();
     config.max_line_len(256).max_lines(64).max_reply_bytes(4096);
     let mut dec = ReplyDecoder::new(config);
     let mut buf = BytesMut::new();
@@ -101,13 +105,13 @@ pub fn address(data: &[u8]) {
     }
     if let Ok(a) = parse_pasv_reply(data) {
         assert_eq!(
-            parse_pasv_reply(ftp_proto::address::pasv_reply(a).first_line()),
+            parse_pasv_reply(crate::address::pasv_reply(a).first_line()),
             Ok(a)
         );
     }
     if let Ok(p) = parse_epsv_reply(data) {
         assert_eq!(
-            parse_epsv_reply(ftp_proto::address::epsv_reply(p).first_line()),
+            parse_epsv_reply(crate::address::epsv_reply(p).first_line()),
             Ok(p)
         );
     }
@@ -119,7 +123,7 @@ pub fn listing(data: &[u8]) {
     let _ = parse_list_line(data);
     if let Ok(entry) = parse_mlsx_line(data) {
         let mut out = BytesMut::new();
-        entry.encode(ftp_proto::listing::FactSet::ALL, &mut out);
+        entry.encode(crate::listing::FactSet::ALL, &mut out);
         if !entry.name.is_empty() && !entry.name.contains(&b'\r') && !entry.name.contains(&b'\n') {
             let again = parse_mlsx_line(&out).expect("re-encoded entry parses");
             assert_eq!(again.name, entry.name);
@@ -271,13 +275,13 @@ pub fn server_session(data: &[u8]) {
 /// The client machine fed arbitrary replies while it runs a login, a passive negotiation and a
 /// transfer: no panic, and the buffer stays bounded.
 pub fn client_session(data: &[u8]) {
-    let mut config = ftp_proto::ReplyDecoderConfig::default();
+    let mut config = crate::ReplyDecoderConfig::default();
     config.max_line_len(128).max_lines(32);
     let mut client = ClientConnection::new(config);
-    let arg = |s: &'static str| ftp_proto::Arg::from_static(s).expect("arg");
+    let arg = |s: &'static str| crate::Arg::from_static(s).expect("arg");
     client
         .session()
-        .login(arg("u"), ftp_proto::Secret::new(arg("p")), None);
+        .login(arg("u"), crate::Secret::new(arg("p")), None);
     client.session().passive();
     client.session().command(Command::Retr(arg("f")));
     let mut input = BytesMut::new();

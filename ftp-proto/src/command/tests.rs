@@ -1,0 +1,280 @@
+//! Known answers of the command grammar, both ways.
+
+use std::net::Ipv4Addr;
+
+use super::*;
+
+fn arg(s: &str) -> Arg {
+    Arg::try_from(s).unwrap()
+}
+
+fn parse(s: &[u8]) -> Result<Command, ParseError> {
+    Command::parse(Bytes::copy_from_slice(s))
+}
+
+fn kind(s: &[u8]) -> ParseErrorKind {
+    parse(s).unwrap_err().kind
+}
+
+/// Known answers both ways: the line parses to the value, and the value encodes to the line.
+#[test]
+fn known_answers() {
+    let v4 = |a, b, c, d, p| SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), p);
+    let table: Vec<(&[u8], Command)> = vec![
+        (b"USER bench", Command::User(arg("bench"))),
+        (
+            b"PASS hunter 2",
+            Command::Pass(Secret::new(arg("hunter 2"))),
+        ),
+        (b"ACCT acme", Command::Acct(Secret::new(arg("acme")))),
+        (
+            b"CWD /pub/with spaces ",
+            Command::Cwd(arg("/pub/with spaces ")),
+        ),
+        (b"CDUP", Command::Cdup),
+        (b"SMNT /mnt", Command::Smnt(arg("/mnt"))),
+        (b"REIN", Command::Rein),
+        (b"QUIT", Command::Quit),
+        (
+            b"PORT 127,0,0,1,82,98",
+            Command::Port(v4(127, 0, 0, 1, 21090)),
+        ),
+        (b"PASV", Command::Pasv),
+        (
+            b"TYPE A",
+            Command::Type(TransferType::Ascii(FormatControl::NonPrint)),
+        ),
+        (
+            b"TYPE A T",
+            Command::Type(TransferType::Ascii(FormatControl::Telnet)),
+        ),
+        (
+            b"TYPE E C",
+            Command::Type(TransferType::Ebcdic(FormatControl::Asa)),
+        ),
+        (b"TYPE I", Command::Type(TransferType::Image)),
+        (b"TYPE L 8", Command::Type(TransferType::Local(8))),
+        (b"STRU F", Command::Stru(Structure::File)),
+        (b"STRU R", Command::Stru(Structure::Record)),
+        (b"MODE S", Command::Mode(TransferMode::Stream)),
+        (b"MODE B", Command::Mode(TransferMode::Block)),
+        (
+            b"RETR r\xc3\xa9sum\xc3\xa9 \xc3\xbcn\xc3\xaf.txt",
+            Command::Retr(arg("résumé ünï.txt")),
+        ),
+        (b"STOR a b", Command::Stor(arg("a b"))),
+        (b"STOU", Command::Stou(None)),
+        (b"STOU base", Command::Stou(Some(arg("base")))),
+        (b"APPE log", Command::Appe(arg("log"))),
+        (
+            b"ALLO 1024",
+            Command::Allo {
+                size: 1024,
+                record: None,
+            },
+        ),
+        (
+            b"ALLO 1024 R 80",
+            Command::Allo {
+                size: 1024,
+                record: Some(80),
+            },
+        ),
+        (b"REST 18446744073709551615", Command::Rest(u64::MAX)),
+        (b"RNFR old", Command::Rnfr(arg("old"))),
+        (b"RNTO new", Command::Rnto(arg("new"))),
+        (b"ABOR", Command::Abor),
+        (b"DELE x", Command::Dele(arg("x"))),
+        (b"RMD d", Command::Rmd(arg("d"))),
+        (b"MKD d", Command::Mkd(arg("d"))),
+        (b"PWD", Command::Pwd),
+        (b"LIST", Command::List(ListArgs::default())),
+        (
+            b"LIST -la",
+            Command::List(ListArgs {
+                flags: Some(arg("-la")),
+                path: None,
+            }),
+        ),
+        (
+            b"LIST -l -a /pub",
+            Command::List(ListArgs {
+                flags: Some(arg("-l -a")),
+                path: Some(arg("/pub")),
+            }),
+        ),
+        (
+            b"LIST pub dir",
+            Command::List(ListArgs {
+                flags: None,
+                path: Some(arg("pub dir")),
+            }),
+        ),
+        (
+            b"NLST -a x",
+            Command::Nlst(ListArgs {
+                flags: Some(arg("-a")),
+                path: Some(arg("x")),
+            }),
+        ),
+        (b"SITE CHMOD 644 x", Command::Site(arg("CHMOD 644 x"))),
+        (b"SYST", Command::Syst),
+        (b"STAT", Command::Stat(None)),
+        (b"STAT /pub", Command::Stat(Some(arg("/pub")))),
+        (b"HELP", Command::Help(None)),
+        (b"HELP RETR", Command::Help(Some(arg("RETR")))),
+        (b"NOOP", Command::Noop),
+        (b"AUTH TLS", Command::Auth(arg("TLS"))),
+        (b"PBSZ 0", Command::Pbsz(0)),
+        (b"PROT P", Command::Prot(ProtectionLevel::Private)),
+        (b"PROT C", Command::Prot(ProtectionLevel::Clear)),
+        (b"CCC", Command::Ccc),
+        (b"FEAT", Command::Feat),
+        (
+            b"OPTS UTF8 ON",
+            Command::Opts(Opts {
+                name: Verb::new("UTF8").unwrap(),
+                value: Some(arg("ON")),
+            }),
+        ),
+        (
+            b"OPTS MLST type;size;",
+            Command::Opts(Opts {
+                name: Verb::new("MLST").unwrap(),
+                value: Some(arg("type;size;")),
+            }),
+        ),
+        (
+            b"EPRT |1|132.235.1.2|6275|",
+            Command::Eprt("132.235.1.2:6275".parse().unwrap()),
+        ),
+        (
+            b"EPRT |2|1080::8:800:200c:417a|5282|",
+            Command::Eprt("[1080::8:800:200c:417a]:5282".parse().unwrap()),
+        ),
+        (b"EPSV", Command::Epsv(None)),
+        (b"EPSV ALL", Command::Epsv(Some(EpsvArg::All))),
+        (b"EPSV 2", Command::Epsv(Some(EpsvArg::Protocol(2)))),
+        (b"LANG", Command::Lang(None)),
+        (b"LANG fr-FR", Command::Lang(Some(arg("fr-FR")))),
+        (b"SIZE big-sparse.bin", Command::Size(arg("big-sparse.bin"))),
+        (b"MDTM old.txt", Command::Mdtm(arg("old.txt"))),
+        (b"MLST", Command::Mlst(None)),
+        (b"MLST subdir", Command::Mlst(Some(arg("subdir")))),
+        (b"MLSD", Command::Mlsd(None)),
+        (
+            b"HOST ftp.example.com",
+            Command::Host(arg("ftp.example.com")),
+        ),
+        (b"XPWD", Command::Xpwd),
+        (b"XCWD a", Command::Xcwd(arg("a"))),
+        (b"XCUP", Command::Xcup),
+        (b"XMKD a", Command::Xmkd(arg("a"))),
+        (b"XRMD a", Command::Xrmd(arg("a"))),
+        (
+            b"MFMT 20261124082839 with spaces.txt",
+            Command::Mfmt {
+                time: Timestamp::parse(b"20261124082839").unwrap(),
+                path: arg("with spaces.txt"),
+            },
+        ),
+        (
+            b"XYZZY plugh",
+            Command::Unknown {
+                verb: Verb::new("XYZZY").unwrap(),
+                arg: Some(arg("plugh")),
+            },
+        ),
+        (
+            b"CLNT",
+            Command::Unknown {
+                verb: Verb::new("CLNT").unwrap(),
+                arg: None,
+            },
+        ),
+    ];
+    for (line, cmd) in table {
+        assert_eq!(
+            parse(line).as_ref(),
+            Ok(&cmd),
+            "parsing {}",
+            String::from_utf8_lossy(line)
+        );
+        let mut wire = line.to_vec();
+        wire.extend_from_slice(b"\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&cmd.to_bytes()),
+            String::from_utf8_lossy(&wire),
+            "encoding {cmd:?}"
+        );
+    }
+}
+
+#[test]
+fn verbs_are_case_insensitive_and_trailing_spaces_ignored() {
+    assert_eq!(parse(b"user bench"), Ok(Command::User(arg("bench"))));
+    assert_eq!(parse(b"pAsV "), Ok(Command::Pasv));
+    assert_eq!(parse(b"type i"), Ok(Command::Type(TransferType::Image)));
+    assert_eq!(parse(b"TYPE L8"), Ok(Command::Type(TransferType::Local(8))));
+    assert_eq!(parse(b"epsv all"), Ok(Command::Epsv(Some(EpsvArg::All))));
+    assert_eq!(parse(b"PASS"), Ok(Command::Pass(Secret::default())));
+    assert_eq!(
+        parse(b"EPRT !1!10.0.0.1!2121!"),
+        Ok(Command::Eprt("10.0.0.1:2121".parse().unwrap()))
+    );
+    assert_eq!(parse(b"xyzzy").unwrap().verb(), "xyzzy");
+}
+
+#[test]
+fn errors_pick_the_right_reply() {
+    let code = |s: &[u8]| parse(s).unwrap_err().reply_code().as_u16();
+    assert_eq!(kind(b""), ParseErrorKind::Empty);
+    assert_eq!(code(b""), 500);
+    assert_eq!(kind(b" USER"), ParseErrorKind::InvalidVerb);
+    assert_eq!(kind(b"US\x00ER a"), ParseErrorKind::InvalidVerb);
+    assert_eq!(code(b"\xffUSER"), 500);
+    assert_eq!(kind(b"RETR"), ParseErrorKind::MissingArgument);
+    assert_eq!(kind(b"RETR   "), ParseErrorKind::MissingArgument);
+    assert_eq!(kind(b"PWD now"), ParseErrorKind::UnexpectedArgument);
+    assert_eq!(
+        parse(b"RETR a\x00b").unwrap_err(),
+        ParseError {
+            kind: ParseErrorKind::InvalidByte(0),
+            offset: 6
+        }
+    );
+    assert_eq!(code(b"RETR a\rb"), 501);
+    assert_eq!(code(b"PORT 1,2,3"), 501);
+    assert_eq!(code(b"PORT 127,0,0,1,256,1"), 501);
+    assert_eq!(code(b"REST -1"), 501);
+    assert_eq!(code(b"REST 99999999999999999999"), 501);
+    assert_eq!(code(b"TYPE X"), 504);
+    assert_eq!(code(b"TYPE A Q"), 504);
+    assert_eq!(code(b"TYPE AB"), 501);
+    assert_eq!(code(b"TYPE L"), 501);
+    assert_eq!(code(b"MODE Z"), 504);
+    assert_eq!(code(b"STRU FF"), 501);
+    assert_eq!(code(b"PROT Q"), 504);
+    assert_eq!(code(b"EPRT |3|x|1|"), 522);
+    assert_eq!(code(b"EPRT |1|::1|21|"), 501);
+    assert_eq!(code(b"EPSV x"), 501);
+    assert_eq!(code(b"MFMT 2026 x"), 501);
+    assert_eq!(code(b"MFMT 20261124082839"), 501);
+}
+
+#[test]
+fn display_redacts_passwords() {
+    let cmd = parse(b"PASS hunter2").unwrap();
+    assert_eq!(cmd.to_string(), "PASS <redacted>");
+    assert!(!format!("{cmd:?}").contains("hunter2"));
+    assert_eq!(parse(b"RETR a b").unwrap().to_string(), "RETR a b");
+}
+
+#[test]
+fn arguments_share_the_line_buffer() {
+    let line = Bytes::from_static(b"RETR some/long/path.bin");
+    let Ok(Command::Retr(a)) = Command::parse(line.clone()) else {
+        panic!()
+    };
+    assert_eq!(a.as_bytes().as_ptr(), line[5..].as_ptr());
+}

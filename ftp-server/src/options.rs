@@ -1,0 +1,151 @@
+//! The server's settings: the protocol machine's ([`ServerConfig`], passed to every session)
+//! and the driver's own (ports, limits, buffers), set one way, by a builder that chains by value.
+
+use std::net::Ipv4Addr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ftp_proto::ServerConfig;
+
+/// Server settings. `Default` gives safe values: no public address, passive ports from the OS,
+/// five minutes of idle time and as long to log in, a one-second pause after each failed login,
+/// data connections only from the client's own address.
+///
+/// ```
+/// use std::time::Duration;
+/// use ftp_server::Options;
+///
+/// let options = Options::default()
+///     .greeting("Welcome.")
+///     .passive_ports(50000..=50100)
+///     .idle_timeout(Duration::from_secs(120));
+/// assert_eq!(options.protocol().idle_timeout, Duration::from_secs(120));
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Options {
+    /// What the protocol machine is given (timeouts, limits, the greeting, policies).
+    protocol: ServerConfig,
+    /// Ports for passive listeners; `None`: any free port.
+    pub(crate) passive_ports: Option<RangeInclusive<u16>>,
+    /// The IPv4 address to announce in `227` replies (the public address behind NAT).
+    pub(crate) masquerade_address: Option<Ipv4Addr>,
+    /// Local port for active-mode connections (20 by tradition; `None`: any).
+    pub(crate) active_local_port: Option<u16>,
+    /// Longest command line accepted.
+    pub(crate) max_line_len: usize,
+    /// Buffer size of a transfer (allocated only while it runs).
+    pub(crate) transfer_buffer: usize,
+    /// Most control connections at once.
+    pub(crate) max_connections: usize,
+    /// Most control connections from one address at once.
+    pub(crate) max_connections_per_ip: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            protocol: ServerConfig::default(),
+            passive_ports: None,
+            masquerade_address: None,
+            active_local_port: None,
+            max_line_len: 4096,
+            transfer_buffer: 64 * 1024,
+            max_connections: 1024,
+            max_connections_per_ip: 64,
+        }
+    }
+}
+
+/// Setters of the machine's settings: each sets the [`ServerConfig`] field of the same name.
+macro_rules! protocol_setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.protocol.$name(value);
+            self
+        }
+    )*};
+}
+
+impl Options {
+    /// The protocol machine's settings, as every session gets them.
+    pub fn protocol(&self) -> &ServerConfig {
+        &self.protocol
+    }
+
+    /// Text of the `220` greeting.
+    pub fn greeting(mut self, text: impl Into<String>) -> Self {
+        self.protocol.greeting(Bytes::from(text.into()));
+        self
+    }
+
+    protocol_setters!(
+        /// Close a control connection not logged in this long after it opened (`421`).
+        login_timeout: Duration,
+        /// Close a control connection with no complete command for this long (`421`), or
+        /// whose replies have not been read for this long.
+        idle_timeout: Duration,
+        /// How long a data connection may take to open after the `150` (`425`).
+        data_connect_timeout: Duration,
+        /// How long a transfer may move no data before it is aborted (`426`).
+        data_stall_timeout: Duration,
+        /// Pause before the `530` of a failed login, against password guessing.
+        failed_login_delay: Duration,
+        /// Failed logins before the connection is closed.
+        max_login_failures: u32,
+        /// Most entries in a `STAT path` reply (it is held in memory).
+        max_status_lines: usize,
+        /// Commands held while a transfer runs (see [`ServerConfig::max_queued_commands`]).
+        max_queued_commands: usize,
+        /// Refuse `USER` until `AUTH TLS` secured the control connection.
+        require_tls: bool,
+        /// Allow `PORT`/`EPRT` to other addresses than the client's and passive data
+        /// connections from anywhere: opens the FTP bounce attack (RFC 2577), only for proxies
+        /// and FXP setups that need it.
+        dangerous_allow_any_data_peer: bool,
+    );
+
+    /// Ports for passive listeners (default: any free port).
+    pub fn passive_ports(mut self, ports: RangeInclusive<u16>) -> Self {
+        self.passive_ports = Some(ports);
+        self
+    }
+
+    /// The IPv4 address to announce in `227` replies (the public address behind NAT).
+    pub fn masquerade_address(mut self, ip: Ipv4Addr) -> Self {
+        self.masquerade_address = Some(ip);
+        self
+    }
+
+    /// Local port for active-mode connections (20 by tradition; default: any).
+    pub fn active_local_port(mut self, port: u16) -> Self {
+        self.active_local_port = Some(port);
+        self
+    }
+
+    /// Longest command line accepted (default 4096 bytes).
+    pub fn max_line_len(mut self, value: usize) -> Self {
+        self.max_line_len = value;
+        self
+    }
+
+    /// Buffer size of a transfer, allocated only while it runs (default 64 KiB, at least 512).
+    pub fn transfer_buffer(mut self, value: usize) -> Self {
+        self.transfer_buffer = value.max(512);
+        self
+    }
+
+    /// Most control connections at once (default 1024).
+    pub fn max_connections(mut self, value: usize) -> Self {
+        self.max_connections = value;
+        self
+    }
+
+    /// Most control connections from one address at once (default 64).
+    pub fn max_connections_per_ip(mut self, value: usize) -> Self {
+        self.max_connections_per_ip = value;
+        self
+    }
+}

@@ -1,0 +1,70 @@
+//! Helpers the test suites of the workspace share, instead of each keeping a copy: test data,
+//! free port ranges, checksums.
+
+#![forbid(unsafe_code)]
+
+use std::net::TcpListener;
+
+/// `len` deterministic test bytes (xorshift from `seed`), so that a failure is reproducible.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// `n` consecutive ports on 127.0.0.1 that were free a moment ago (for passive port ranges).
+///
+/// # Panics
+///
+/// When no such range turns up in 50 tries.
+pub fn free_port_range(n: u16) -> (u16, u16) {
+    for _ in 0..50 {
+        let Ok(base) = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
+            continue;
+        };
+        let base = base.port();
+        let Some(last) = base.checked_add(n.saturating_sub(1)) else {
+            continue;
+        };
+        let all: Result<Vec<_>, _> = (base..=last)
+            .map(|p| TcpListener::bind(("127.0.0.1", p)))
+            .collect();
+        if all.is_ok() {
+            return (base, last);
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_deterministic_and_seeded() {
+        assert_eq!(data(64, 1), data(64, 1));
+        assert_ne!(data(64, 1), data(64, 2));
+        assert_eq!(data(1000, 7).len(), 1000);
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let (first, last) = free_port_range(4);
+        assert_eq!(last - first, 3);
+    }
+}
