@@ -5,7 +5,12 @@
 //! Every function must not panic on any input except to report a broken invariant.
 
 // A broken invariant is reported by panicking: that is what the fuzzer looks for.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use crate::address::{
     format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply, parse_port,

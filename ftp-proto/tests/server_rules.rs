@@ -62,15 +62,18 @@ fn upload_only_directory_rules() {
     h.metadata(dir());
     assert_eq!(h.codes(), [250]);
     // Uploads inside create new files, whatever the command asked for.
-    for (line, mode) in [
-        ("STOR f", WriteMode::CreateNew),
-        ("APPE f", WriteMode::CreateNew),
-        ("STOU", WriteMode::Unique),
+    let create = TransferKind::Store {
+        mode: WriteMode::CreateNew,
+    };
+    for (line, kind) in [
+        ("STOR f", create.clone()),
+        ("APPE f", create),
+        ("STOU", TransferKind::StoreUnique),
     ] {
         h.epsv();
         assert_eq!(h.cmd(line), Vec::<u16>::new(), "{line}");
         let t = h.transfer();
-        assert_eq!(t.kind, TransferKind::Store { mode }, "{line}");
+        assert_eq!(t.kind, kind, "{line}");
         assert!(t.path.as_bytes().starts_with(b"/incoming/"), "{line}");
         h.session
             .handle_outcome(t.id, Outcome::Failed(FailureKind::AlreadyExists))
@@ -133,7 +136,7 @@ fn listings_of_files_links_and_missing_paths() {
     // A link: listed as a directory when it leads to one, else as its one entry.
     for (probe, directory) in [
         (Outcome::Done, true),
-        (Outcome::Failed(FailureKind::WrongKind), false),
+        (Outcome::Failed(FailureKind::NotADirectory), false),
     ] {
         h.epsv();
         h.cmd("LIST link");
@@ -467,12 +470,7 @@ fn directories_and_files() {
     h.epsv();
     h.cmd("STOU");
     let t = h.transfer();
-    assert_eq!(
-        t.kind,
-        TransferKind::Store {
-            mode: WriteMode::Unique
-        }
-    );
+    assert_eq!(t.kind, TransferKind::StoreUnique);
     let name = VirtualPath::root().resolve(b"ftp.upload.1");
     h.session
         .handle_outcome(

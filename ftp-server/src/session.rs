@@ -574,7 +574,7 @@ fn storage_path(user: &Principal, path: &VirtualPath) -> VirtualPath {
 
 fn kind(e: StorageError) -> FailureKind {
     tracing::debug!(error = %e, source = ?std::error::Error::source(&e), "storage operation failed");
-    e.kind().failure()
+    e.kind()
 }
 
 fn done(r: Result<(), FailureKind>) -> Outcome {

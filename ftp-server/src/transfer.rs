@@ -21,7 +21,7 @@ use ftp_runtime::{Listener, Runtime, TcpStream};
 
 use crate::auth::Principal;
 use crate::shared::Shared;
-use crate::storage::{self, DirLister, Storage, StorageError};
+use crate::storage::{DirLister, Storage, StorageError};
 
 /// What a transfer task tells its session.
 #[derive(Debug)]
@@ -72,7 +72,7 @@ pub(crate) async fn run<S: Storage, A>(
         Ok(p) => p,
         Err(e) => {
             tracing::debug!(path = %job.path, error = %e, "transfer refused");
-            let _ = events.unbounded_send(TransferEvent::Finished(Err(e.kind().failure())));
+            let _ = events.unbounded_send(TransferEvent::Finished(Err(e.kind())));
             return;
         }
     };
@@ -127,27 +127,18 @@ async fn prepare<S: Storage>(
     storage: &S,
     job: &Job,
 ) -> Result<(Prepared<S>, Option<VirtualPath>), StorageError> {
-    use storage::StorageErrorKind as K;
+    use ftp_proto::server::FailureKind as K;
     let user = &job.principal;
     match &job.transfer.kind {
         TransferKind::Retrieve { offset } => Ok((
             Prepared::Read(storage.open_read(user, &job.path, *offset).await?),
             None,
         )),
-        TransferKind::Store { mode } => {
-            let mode = match mode {
-                WriteMode::Truncate => storage::WriteMode::Truncate,
-                WriteMode::Append => storage::WriteMode::Append,
-                WriteMode::At(n) => storage::WriteMode::At(*n),
-                WriteMode::CreateNew => storage::WriteMode::CreateNew,
-                WriteMode::Unique => return store_unique(storage, job).await,
-                _ => return Err(K::Unsupported.into()),
-            };
-            Ok((
-                Prepared::Write(storage.open_write(user, &job.path, mode).await?),
-                None,
-            ))
-        }
+        TransferKind::Store { mode } => Ok((
+            Prepared::Write(storage.open_write(user, &job.path, *mode).await?),
+            None,
+        )),
+        TransferKind::StoreUnique => store_unique(storage, job).await,
         TransferKind::List { source, .. } => {
             let listing = match source {
                 ListSource::Directory => Listing::Dir(storage.list(user, &job.path).await?),
@@ -169,18 +160,18 @@ async fn store_unique<S: Storage>(
     for attempt in 0..STOU_ATTEMPTS {
         let path = unique_name(&job.path, attempt);
         match storage
-            .open_write(&job.principal, &path, storage::WriteMode::CreateNew)
+            .open_write(&job.principal, &path, WriteMode::CreateNew)
             .await
         {
             Ok(w) => {
                 let name = unique_name(&job.client_path, attempt);
                 return Ok((Prepared::Write(w), Some(name)));
             }
-            Err(e) if e.kind() == storage::StorageErrorKind::AlreadyExists => last = Some(e),
+            Err(e) if e.kind() == FailureKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| storage::StorageErrorKind::AlreadyExists.into()))
+    Err(last.unwrap_or_else(|| FailureKind::AlreadyExists.into()))
 }
 
 /// Opens the data connection; the machine's deadline for it ends the wait (by abort).
@@ -251,7 +242,7 @@ async fn move_data<S: Storage, A>(
             let closed = writer.close().await;
             match (result, closed) {
                 (Ok(n), Ok(())) => Ok(n),
-                (Ok(_), Err(e)) => Err(StorageError::from(e).kind().failure()),
+                (Ok(_), Err(e)) => Err(StorageError::from(e).kind()),
                 (Err(kind), _) => Err(kind),
             }
         }
@@ -368,7 +359,7 @@ impl Io<'_> {
             if data_side {
                 FailureKind::Aborted
             } else {
-                StorageError::from(e).kind().failure()
+                StorageError::from(e).kind()
             }
         };
         let mut convert = Convert::new(ascii, upload);
@@ -413,7 +404,7 @@ impl Io<'_> {
         match listing {
             Listing::One(entry) => write_page(vec![entry], &mut out),
             Listing::Dir(mut lister) => loop {
-                let page = lister.next_page().await.map_err(|e| e.kind().failure())?;
+                let page = lister.next_page().await.map_err(|e| e.kind())?;
                 if page.is_empty() {
                     break;
                 }

@@ -13,10 +13,11 @@ use async_trait::async_trait;
 use common::{Client, Rt, options, start, start_on, start_self_accepting, storage, users};
 use ftp_proto::listing::Metadata;
 use ftp_proto::listing::{FactType, MlsxEntry, parse_listing, parse_mlsd, parse_mlsx_line};
+use ftp_proto::server::WriteMode;
 use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::auth::{AuthError, Authenticator, Credentials, Principal, UserTable};
 use ftp_server::storage::memory::{MemoryLister, MemoryReader, MemoryStorage, MemoryWriter};
-use ftp_server::storage::{Storage, StorageError, WriteMode};
+use ftp_server::storage::{Storage, StorageError};
 
 on_both_runtimes!(
     feat_follows_the_back_end,

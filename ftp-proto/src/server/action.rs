@@ -74,22 +74,22 @@ pub enum Representation {
     Binary,
 }
 
-/// How an upload writes its file.
+/// How an upload writes its file: what the machine asks for, and what a storage back-end's
+/// `open_write` is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WriteMode {
-    /// `STOR`: create or truncate.
+    /// `STOR`: create, or truncate an existing file.
     Truncate,
-    /// `APPE`: create or append.
+    /// `APPE`: create, or append to an existing file.
     Append,
-    /// `REST n` then `STOR`: write from offset `n`, keeping what is before it.
+    /// `REST n` then `STOR`: write from offset `n`, keeping the bytes before it and dropping
+    /// those after it (resuming an upload). Past the end of the file is an error.
     At(u64),
-    /// Create a new file, failing if the name exists: uploads into an upload-only directory
-    /// (see [`UserAccess::upload_only`](crate::UserAccess::upload_only)).
+    /// Create a new file; fail with [`FailureKind::AlreadyExists`] if the name exists (uploads
+    /// into an upload-only directory, see [`UserAccess::upload_only`](crate::UserAccess::upload_only),
+    /// and each name `STOU` tries).
     CreateNew,
-    /// `STOU`: a new file under the first free name of [`unique_name`]`(path, 0..)`
-    /// ([`STOU_ATTEMPTS`] tries), each tried as with [`WriteMode::CreateNew`].
-    Unique,
 }
 
 /// How many names `STOU` tries (see [`unique_name`]) before it gives up.
@@ -125,11 +125,15 @@ pub enum TransferKind {
         /// Start here (from `REST`), in stored bytes.
         offset: u64,
     },
-    /// `STOR`, `APPE`, `STOU`: receive into the file.
+    /// `STOR`, `APPE`: receive into the file.
     Store {
         /// How to open the file.
         mode: WriteMode,
     },
+    /// `STOU`: receive into a new file, under the first free name of
+    /// [`unique_name`]`(path, 0..`[`STOU_ATTEMPTS`]`)`, each tried with
+    /// [`WriteMode::CreateNew`]; the name taken goes in [`Outcome::TransferStarting`].
+    StoreUnique,
     /// `LIST`, `NLST`, `MLSD`: send a listing, each entry written with
     /// [`write_entry`](crate::listing::write_entry).
     List {
@@ -318,7 +322,9 @@ impl Action {
     }
 }
 
-/// Why an action failed; decides the reply code (one table, [`FailureKind::reply_code`]).
+/// Why an action failed: what a storage back-end, the authenticator's driver or a transfer
+/// reports, and what decides the reply code (one table, [`FailureKind::reply_code`], one text
+/// each, [`FailureKind::text`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -326,8 +332,10 @@ pub enum FailureKind {
     NotFound,
     /// Not allowed (550).
     PermissionDenied,
-    /// Not a directory where one is needed, or a directory where a file is (550).
-    WrongKind,
+    /// Not a directory where one is needed (`CWD`, `MLSD`, `RMD` of a file) (550).
+    NotADirectory,
+    /// Not a plain file where one is needed (`RETR`, `SIZE` of a directory) (550).
+    NotAFile,
     /// Already exists (550).
     AlreadyExists,
     /// Directory not empty (550).
@@ -356,7 +364,8 @@ impl FailureKind {
         match self {
             Self::NotFound
             | Self::PermissionDenied
-            | Self::WrongKind
+            | Self::NotADirectory
+            | Self::NotAFile
             | Self::AlreadyExists
             | Self::NotEmpty => ReplyCode::FILE_NOT_FOUND,
             Self::NameNotAllowed => ReplyCode::NAME_NOT_ALLOWED,
@@ -375,7 +384,8 @@ impl FailureKind {
         match self {
             Self::NotFound => "No such file or directory.",
             Self::PermissionDenied => "Permission denied.",
-            Self::WrongKind => "Not a plain file or not a directory.",
+            Self::NotADirectory => "Not a directory.",
+            Self::NotAFile => "Not a plain file.",
             Self::AlreadyExists => "File exists.",
             Self::NotEmpty => "Directory not empty.",
             Self::NameNotAllowed => "File name not allowed.",
@@ -387,6 +397,27 @@ impl FailureKind {
             Self::DataConnectionFailed => "Can't open data connection.",
             Self::Aborted => "Connection closed; transfer aborted.",
         }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "not found",
+            Self::PermissionDenied => "permission denied",
+            Self::NotADirectory => "not a directory",
+            Self::NotAFile => "not a plain file",
+            Self::AlreadyExists => "already exists",
+            Self::NotEmpty => "directory not empty",
+            Self::NameNotAllowed => "name not allowed",
+            Self::InsufficientStorage => "insufficient storage",
+            Self::QuotaExceeded => "quota exceeded",
+            Self::Busy => "busy",
+            Self::LocalError => "local error",
+            Self::Unsupported => "not supported",
+            Self::DataConnectionFailed => "data connection failed",
+            Self::Aborted => "aborted",
+        })
     }
 }
 
@@ -440,4 +471,41 @@ pub enum Outcome {
 pub struct UnexpectedOutcome {
     /// The id that was given.
     pub id: ActionId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row per kind: the reply every failure gets, whoever reported it.
+    #[test]
+    fn failure_reply_table() {
+        use FailureKind as K;
+        let table = [
+            (K::NotFound, 550),
+            (K::PermissionDenied, 550),
+            (K::NotADirectory, 550),
+            (K::NotAFile, 550),
+            (K::AlreadyExists, 550),
+            (K::NotEmpty, 550),
+            (K::NameNotAllowed, 553),
+            (K::InsufficientStorage, 452),
+            (K::QuotaExceeded, 552),
+            (K::Busy, 450),
+            (K::LocalError, 451),
+            (K::Unsupported, 502),
+            (K::DataConnectionFailed, 425),
+            (K::Aborted, 426),
+        ];
+        for (kind, code) in table {
+            assert_eq!(kind.reply_code().as_u16(), code, "{kind:?}");
+            assert!(kind.text().ends_with('.') && !kind.to_string().ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn unique_names_stay_in_the_directory() {
+        let root_file = VirtualPath::root().resolve(b"f");
+        assert_eq!(unique_name(&root_file, 2).as_bytes(), b"/f.2");
+    }
 }

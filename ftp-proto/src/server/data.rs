@@ -8,7 +8,7 @@ use super::texts::{reply, reply_owned};
 use super::{
     AbortBy, Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
     ListSource, Outcome, Pending, Representation, Running, ServerSession, Transfer, TransferKind,
-    UnexpectedOutcome, WriteMode,
+    UnexpectedOutcome,
 };
 use crate::access::{PathUse, Permissions};
 use crate::address::{self, is_same_ip};
@@ -131,12 +131,7 @@ impl ServerSession {
             return self.no_data_channel();
         };
         let listing = matches!(kind, TransferKind::List { .. });
-        let unique = matches!(
-            kind,
-            TransferKind::Store {
-                mode: WriteMode::Unique
-            }
-        );
+        let unique = matches!(kind, TransferKind::StoreUnique);
         let representation = if listing {
             Representation::Ascii
         } else {
@@ -212,7 +207,7 @@ impl ServerSession {
                 });
             }
             FileKind::File if matches!(request.format, ListFormat::Machine(_)) => {
-                self.list_refused(FailureKind::WrongKind)
+                self.list_refused(FailureKind::NotADirectory)
             }
             FileKind::File => {
                 let entry = entry_of(&request.path, *meta);

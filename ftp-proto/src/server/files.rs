@@ -165,7 +165,11 @@ impl ServerSession {
             Command::Stou(base) => {
                 let name = base.as_ref().map_or(&b"ftp.upload"[..], Arg::as_bytes);
                 // The names tried come from the last component; the root has none.
-                self.store(self.cwd.resolve(name), WriteMode::Unique);
+                if let Some((path, _)) =
+                    self.upload_target(self.cwd.resolve(name), WriteMode::CreateNew)
+                {
+                    self.transfer(path, TransferKind::StoreUnique);
+                }
             }
             Command::List(args) => self.list(perms, &args, ListFormat::Long),
             Command::Nlst(args) => self.list(perms, &args, ListFormat::Names),
@@ -243,10 +247,10 @@ impl ServerSession {
             return None;
         };
         let path = self.non_root(path, ReplyCode::NAME_NOT_ALLOWED)?;
-        let mode = match mode {
-            WriteMode::Unique => WriteMode::Unique,
-            _ if create_only => WriteMode::CreateNew,
-            mode => mode,
+        let mode = if create_only {
+            WriteMode::CreateNew
+        } else {
+            mode
         };
         Some((path, mode))
     }
@@ -279,7 +283,7 @@ impl ServerSession {
                     "Can't open passive connection.",
                 )),
                 // A link that leads nowhere listable is no directory.
-                Pending::CwdProbe(_) => self.fail(FailureKind::WrongKind),
+                Pending::CwdProbe(_) => self.fail(FailureKind::NotADirectory),
                 _ => self.fail(kind),
             };
         }
@@ -295,7 +299,7 @@ impl ServerSession {
                         Action::ProbeDirectory { id, path }
                     });
                 }
-                FileKind::File => self.fail(FailureKind::WrongKind),
+                FileKind::File => self.fail(FailureKind::NotADirectory),
             },
             (Pending::CwdProbe(path), Outcome::Done) => self.changed_dir(path),
             (Pending::Mkd(path), Outcome::Done) => {
@@ -320,7 +324,7 @@ impl ServerSession {
             (Pending::Size, Outcome::Metadata(meta)) if meta.kind == FileKind::File => self.answer(
                 reply_owned(ReplyCode::FILE_STATUS, meta.size.to_string().into_bytes()),
             ),
-            (Pending::Size, Outcome::Metadata(_)) => self.fail(FailureKind::WrongKind),
+            (Pending::Size, Outcome::Metadata(_)) => self.fail(FailureKind::NotAFile),
             (Pending::Mdtm, Outcome::Metadata(meta)) => {
                 let time = meta
                     .modified

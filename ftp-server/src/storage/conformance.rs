@@ -9,8 +9,9 @@ use ftp_proto::{Permissions, VirtualPath};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
 use ftp_proto::listing::{DirEntry, FileKind};
+use ftp_proto::server::{FailureKind, WriteMode};
 
-use super::{DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
+use super::{DirLister, Storage, StorageError};
 use crate::auth::Principal;
 
 /// Expands to a `conformance` test module running every case against the back-end that the
@@ -48,7 +49,7 @@ pub(crate) fn p(path: impl AsRef<[u8]>) -> VirtualPath {
 
 /// The kind of the error `result` must be.
 #[track_caller]
-pub(crate) fn kind<T>(result: Result<T, StorageError>) -> StorageErrorKind {
+pub(crate) fn kind<T>(result: Result<T, StorageError>) -> FailureKind {
     match result {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.kind(),
@@ -132,14 +133,14 @@ pub(crate) async fn write_at<S: Storage>(s: &S) {
     assert_eq!(read_all(s, "f", 0).await, b"0123xyz");
     assert_eq!(
         kind(write_all(s, "f", WriteMode::At(8), b"!").await),
-        StorageErrorKind::Local
+        FailureKind::LocalError
     );
     assert_eq!(read_all(s, "f", 0).await, b"0123xyz");
     write_all(s, "new", WriteMode::At(0), b"n").await.unwrap();
     assert_eq!(read_all(s, "new", 0).await, b"n");
     assert_eq!(
         kind(write_all(s, "missing", WriteMode::At(3), b"!").await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
 }
 
@@ -149,7 +150,7 @@ pub(crate) async fn create_new<S: Storage>(s: &S) {
         .unwrap();
     assert_eq!(
         kind(write_all(s, "f", WriteMode::CreateNew, b"new").await),
-        StorageErrorKind::AlreadyExists
+        FailureKind::AlreadyExists
     );
     assert_eq!(read_all(s, "f", 0).await, b"old");
     write_all(s, "g", WriteMode::CreateNew, b"new")
@@ -159,7 +160,7 @@ pub(crate) async fn create_new<S: Storage>(s: &S) {
     s.mkdir(&user(), &p("d")).await.unwrap();
     assert_eq!(
         kind(write_all(s, "d", WriteMode::CreateNew, b"").await),
-        StorageErrorKind::AlreadyExists
+        FailureKind::AlreadyExists
     );
 }
 
@@ -194,14 +195,8 @@ pub(crate) async fn mkdir_and_list<S: Storage>(s: &S) {
     );
     assert!(sorted(s, "d/c").await.is_empty());
     assert!(s.metadata(&u, &p("d")).await.unwrap().is_dir());
-    assert_eq!(
-        kind(s.mkdir(&u, &p("d")).await),
-        StorageErrorKind::AlreadyExists
-    );
-    assert_eq!(
-        kind(s.mkdir(&u, &p("x/y")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.mkdir(&u, &p("d")).await), FailureKind::AlreadyExists);
+    assert_eq!(kind(s.mkdir(&u, &p("x/y")).await), FailureKind::NotFound);
 }
 
 pub(crate) async fn list_pages<S: Storage>(s: &S) {
@@ -237,40 +232,25 @@ pub(crate) async fn rmdir<S: Storage>(s: &S) {
     let u = user();
     s.mkdir(&u, &p("d")).await.unwrap();
     write_all(s, "d/f", WriteMode::Truncate, b"").await.unwrap();
-    assert_eq!(kind(s.rmdir(&u, &p("d")).await), StorageErrorKind::NotEmpty);
+    assert_eq!(kind(s.rmdir(&u, &p("d")).await), FailureKind::NotEmpty);
     assert_eq!(
         kind(s.rmdir(&u, &p("d/f")).await),
-        StorageErrorKind::NotADirectory
+        FailureKind::NotADirectory
     );
-    assert_eq!(
-        kind(s.rmdir(&u, &p("nope")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.rmdir(&u, &p("nope")).await), FailureKind::NotFound);
     s.delete(&u, &p("d/f")).await.unwrap();
     s.rmdir(&u, &p("d")).await.unwrap();
-    assert_eq!(
-        kind(s.metadata(&u, &p("d")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.metadata(&u, &p("d")).await), FailureKind::NotFound);
 }
 
 pub(crate) async fn delete<S: Storage>(s: &S) {
     let u = user();
     s.mkdir(&u, &p("d")).await.unwrap();
-    assert_eq!(
-        kind(s.delete(&u, &p("d")).await),
-        StorageErrorKind::IsADirectory
-    );
+    assert_eq!(kind(s.delete(&u, &p("d")).await), FailureKind::NotAFile);
     write_all(s, "f", WriteMode::Truncate, b"x").await.unwrap();
     s.delete(&u, &p("f")).await.unwrap();
-    assert_eq!(
-        kind(s.metadata(&u, &p("f")).await),
-        StorageErrorKind::NotFound
-    );
-    assert_eq!(
-        kind(s.delete(&u, &p("f")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.metadata(&u, &p("f")).await), FailureKind::NotFound);
+    assert_eq!(kind(s.delete(&u, &p("f")).await), FailureKind::NotFound);
 }
 
 pub(crate) async fn rename<S: Storage>(s: &S) {
@@ -278,10 +258,7 @@ pub(crate) async fn rename<S: Storage>(s: &S) {
     write_all(s, "a", WriteMode::Truncate, b"x").await.unwrap();
     s.rename(&u, &p("a"), &p("b")).await.unwrap();
     assert_eq!(read_all(s, "b", 0).await, b"x");
-    assert_eq!(
-        kind(s.metadata(&u, &p("a")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.metadata(&u, &p("a")).await), FailureKind::NotFound);
     // A file at the target is replaced.
     write_all(s, "c", WriteMode::Truncate, b"y").await.unwrap();
     s.rename(&u, &p("b"), &p("c")).await.unwrap();
@@ -292,21 +269,18 @@ pub(crate) async fn rename<S: Storage>(s: &S) {
         .unwrap();
     s.rename(&u, &p("d"), &p("e")).await.unwrap();
     assert_eq!(read_all(s, "e/inner", 0).await, b"z");
-    assert_eq!(
-        kind(s.metadata(&u, &p("d")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.metadata(&u, &p("d")).await), FailureKind::NotFound);
     // Into another directory.
     s.rename(&u, &p("c"), &p("e/c")).await.unwrap();
     assert_eq!(read_all(s, "e/c", 0).await, b"x");
     assert_eq!(
         kind(s.rename(&u, &p("nope"), &p("x")).await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
     write_all(s, "f", WriteMode::Truncate, b"").await.unwrap();
     assert_eq!(
         kind(s.rename(&u, &p("f"), &p("e")).await),
-        StorageErrorKind::IsADirectory
+        FailureKind::NotAFile
     );
     assert!(
         s.rename(&u, &p("e"), &p("e/sub")).await.is_err(),
@@ -314,7 +288,7 @@ pub(crate) async fn rename<S: Storage>(s: &S) {
     );
     assert_eq!(
         kind(s.rename(&u, &p("f"), &p("nope/f")).await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
 }
 
@@ -324,36 +298,30 @@ pub(crate) async fn wrong_kinds<S: Storage>(s: &S) {
     write_all(s, "f", WriteMode::Truncate, b"").await.unwrap();
     assert_eq!(
         kind(s.metadata(&u, &p("nope")).await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
     assert_eq!(
         kind(s.metadata(&u, &p("f/x")).await),
-        StorageErrorKind::NotADirectory
+        FailureKind::NotADirectory
     );
     assert_eq!(
         kind(s.open_read(&u, &p("d"), 0).await),
-        StorageErrorKind::IsADirectory
+        FailureKind::NotAFile
     );
     assert_eq!(
         kind(s.open_read(&u, &p("nope"), 0).await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
-    assert_eq!(
-        kind(s.list(&u, &p("f")).await),
-        StorageErrorKind::NotADirectory
-    );
-    assert_eq!(
-        kind(s.list(&u, &p("nope")).await),
-        StorageErrorKind::NotFound
-    );
+    assert_eq!(kind(s.list(&u, &p("f")).await), FailureKind::NotADirectory);
+    assert_eq!(kind(s.list(&u, &p("nope")).await), FailureKind::NotFound);
     for mode in [WriteMode::Truncate, WriteMode::Append, WriteMode::At(0)] {
         assert_eq!(
             kind(s.open_write(&u, &p("d"), mode).await),
-            StorageErrorKind::IsADirectory
+            FailureKind::NotAFile
         );
         assert_eq!(
             kind(s.open_write(&u, &p("nope/f"), mode).await),
-            StorageErrorKind::NotFound
+            FailureKind::NotFound
         );
     }
 }
@@ -380,7 +348,7 @@ pub(crate) async fn set_modified<S: Storage>(s: &S) {
     }
     assert_eq!(
         kind(s.set_modified(&u, &p("nope"), time).await),
-        StorageErrorKind::NotFound
+        FailureKind::NotFound
     );
 }
 
@@ -448,19 +416,19 @@ pub(crate) async fn root_protected<S: Storage>(s: &S) {
     write_all(s, "f", WriteMode::Truncate, b"").await.unwrap();
     assert_eq!(
         kind(s.delete(&u, &root).await),
-        StorageErrorKind::PermissionDenied
+        FailureKind::PermissionDenied
     );
     assert_eq!(
         kind(s.rmdir(&u, &root).await),
-        StorageErrorKind::PermissionDenied
+        FailureKind::PermissionDenied
     );
     assert_eq!(
         kind(s.rename(&u, &root, &p("x")).await),
-        StorageErrorKind::PermissionDenied
+        FailureKind::PermissionDenied
     );
     assert_eq!(
         kind(s.rename(&u, &p("f"), &root).await),
-        StorageErrorKind::PermissionDenied
+        FailureKind::PermissionDenied
     );
     assert!(s.metadata(&u, &root).await.unwrap().is_dir());
     assert_eq!(sorted(s, "/").await.len(), 1);

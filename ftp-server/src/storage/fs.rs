@@ -2,7 +2,7 @@
 //!
 //! Every path operation goes through one [`cap_std::fs::Dir`] opened on the root, so neither
 //! `..` nor a symbolic link (absolute or relative) can reach outside it: cap-std refuses such
-//! paths with a permission error, which becomes [`StorageErrorKind::PermissionDenied`]. Links
+//! paths with a permission error, which becomes [`FailureKind::PermissionDenied`]. Links
 //! that stay inside the root are followed as usual. Every blocking call runs on the
 //! [`blocking`] thread pool, so the back-end works under any executor.
 
@@ -21,9 +21,10 @@ use bytes::{Buf, Bytes};
 use cap_std::fs::{Dir, OpenOptions, ReadDir};
 use ftp_proto::VirtualPath;
 use ftp_proto::listing::{DirEntry, FileKind, Metadata};
+use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Capabilities, DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
+use super::{Capabilities, DirLister, Storage, StorageError};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
@@ -78,7 +79,7 @@ fn os_name(name: &[u8]) -> Result<&OsStr, StorageError> {
 fn os_name(name: &[u8]) -> Result<&OsStr, StorageError> {
     std::str::from_utf8(name)
         .map(OsStr::new)
-        .map_err(|e| StorageError::new(StorageErrorKind::NameNotAllowed, e))
+        .map_err(|e| StorageError::new(FailureKind::NameNotAllowed, e))
 }
 
 /// A name or link target as raw bytes.
@@ -149,7 +150,7 @@ fn check_regular(md: &cap_std::fs::Metadata) -> io::Result<()> {
 /// Refuses the root for operations that would remove or move it.
 fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
     if path.is_root() {
-        Err(StorageErrorKind::PermissionDenied.into())
+        Err(FailureKind::PermissionDenied.into())
     } else {
         Ok(())
     }
@@ -440,6 +441,8 @@ impl Storage for FsStorage {
                     WriteMode::At(offset) => options.write(true).create(offset == 0),
                     // `O_EXCL` never follows a link and fails on anything existing.
                     WriteMode::CreateNew => options.write(true).create_new(true),
+                    // A mode this back-end does not know yet.
+                    _ => return Err(io::ErrorKind::Unsupported.into()),
                 };
                 if mode != WriteMode::CreateNew {
                     match dir.metadata(&rel) {
@@ -572,20 +575,20 @@ mod tests {
                 let passwd = p(format!("{link}/passwd"));
                 assert_eq!(
                     kind(s.list(&u, &p(link)).await),
-                    StorageErrorKind::PermissionDenied,
+                    FailureKind::PermissionDenied,
                     "{link}"
                 );
                 assert_eq!(
                     kind(s.open_read(&u, &inner, 0).await),
-                    StorageErrorKind::PermissionDenied
+                    FailureKind::PermissionDenied
                 );
                 assert_eq!(
                     kind(s.open_read(&u, &passwd, 0).await),
-                    StorageErrorKind::PermissionDenied
+                    FailureKind::PermissionDenied
                 );
                 assert_eq!(
                     kind(s.metadata(&u, &inner).await),
-                    StorageErrorKind::PermissionDenied
+                    FailureKind::PermissionDenied
                 );
                 for mode in [
                     WriteMode::Truncate,
@@ -596,11 +599,11 @@ mod tests {
                     let new = p(format!("{link}/new"));
                     assert_eq!(
                         kind(s.open_write(&u, &new, mode).await),
-                        StorageErrorKind::PermissionDenied
+                        FailureKind::PermissionDenied
                     );
                     assert_eq!(
                         kind(s.open_write(&u, &inner, mode).await),
-                        StorageErrorKind::PermissionDenied
+                        FailureKind::PermissionDenied
                     );
                 }
                 assert!(s.mkdir(&u, &p(format!("{link}/dir"))).await.is_err());
@@ -620,12 +623,12 @@ mod tests {
             for link in ["abs_file", "rel_file"] {
                 assert_eq!(
                     kind(s.open_read(&u, &p(link), 0).await),
-                    StorageErrorKind::PermissionDenied
+                    FailureKind::PermissionDenied
                 );
                 for mode in [WriteMode::Truncate, WriteMode::Append, WriteMode::At(0)] {
                     assert_eq!(
                         kind(s.open_write(&u, &p(link), mode).await),
-                        StorageErrorKind::PermissionDenied
+                        FailureKind::PermissionDenied
                     );
                 }
                 assert!(

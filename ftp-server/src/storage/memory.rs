@@ -17,9 +17,10 @@ use async_trait::async_trait;
 use bytes::{Buf, Bytes, BytesMut};
 use ftp_proto::VirtualPath;
 use ftp_proto::listing::{DirEntry, FileKind, Metadata};
+use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Capabilities, DirLister, Storage, StorageError, StorageErrorKind, WriteMode};
+use super::{Capabilities, DirLister, Storage, StorageError};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
@@ -56,7 +57,7 @@ impl Node {
     fn children(&self) -> Result<&BTreeMap<Bytes, Self>, StorageError> {
         match &self.content {
             Content::Dir(children) => Ok(children),
-            Content::File(_) => Err(StorageErrorKind::NotADirectory.into()),
+            Content::File(_) => Err(FailureKind::NotADirectory.into()),
         }
     }
 
@@ -67,7 +68,7 @@ impl Node {
             node = node
                 .children_mut()?
                 .get_mut(name)
-                .ok_or(StorageErrorKind::NotFound)?;
+                .ok_or(FailureKind::NotFound)?;
         }
         Ok(node)
     }
@@ -75,7 +76,7 @@ impl Node {
     fn children_mut(&mut self) -> Result<&mut BTreeMap<Bytes, Self>, StorageError> {
         match &mut self.content {
             Content::Dir(children) => Ok(children),
-            Content::File(_) => Err(StorageErrorKind::NotADirectory.into()),
+            Content::File(_) => Err(FailureKind::NotADirectory.into()),
         }
     }
 }
@@ -118,7 +119,7 @@ impl Tree {
         path.components().try_fold(&self.root, |node, name| {
             node.children()?
                 .get(name)
-                .ok_or_else(|| StorageErrorKind::NotFound.into())
+                .ok_or_else(|| FailureKind::NotFound.into())
         })
     }
 
@@ -132,7 +133,7 @@ impl Tree {
         &mut self,
         path: &VirtualPath,
     ) -> Result<(&mut BTreeMap<Bytes, Node>, Bytes, &mut u64), StorageError> {
-        let name = path.file_name().ok_or(StorageErrorKind::PermissionDenied)?;
+        let name = path.file_name().ok_or(FailureKind::PermissionDenied)?;
         let name = Bytes::copy_from_slice(name);
         let dir = self.root.find_mut(&path.parent())?.children_mut()?;
         Ok((dir, name, &mut self.next_id))
@@ -146,7 +147,7 @@ impl Tree {
             Some(Node {
                 content: Content::Dir(_),
                 ..
-            }) => return Err(StorageErrorKind::IsADirectory.into()),
+            }) => return Err(FailureKind::NotAFile.into()),
             Some(Node {
                 content: Content::File(old),
                 modified,
@@ -174,7 +175,7 @@ fn lock(tree: &Mutex<Tree>) -> MutexGuard<'_, Tree> {
 /// Refuses the root for operations that would remove or move it.
 fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
     if path.is_root() {
-        Err(StorageErrorKind::PermissionDenied.into())
+        Err(FailureKind::PermissionDenied.into())
     } else {
         Ok(())
     }
@@ -195,7 +196,7 @@ impl MemoryStorage {
     }
 
     /// An empty tree holding at most `max_total_bytes` of file data: a write that would go
-    /// over fails with [`io::ErrorKind::QuotaExceeded`] ([`StorageErrorKind::QuotaExceeded`]).
+    /// over fails with [`io::ErrorKind::QuotaExceeded`] ([`FailureKind::QuotaExceeded`]).
     pub fn with_quota(max_total_bytes: u64) -> Self {
         Self {
             tree: Arc::new(Mutex::new(Tree::new(Some(max_total_bytes)))),
@@ -211,7 +212,7 @@ impl MemoryStorage {
     ) -> Result<(), StorageError> {
         let path = VirtualPath::root().resolve(path.as_ref());
         if path.is_root() {
-            return Err(StorageErrorKind::IsADirectory.into());
+            return Err(FailureKind::NotAFile.into());
         }
         let mut tree = lock(&self.tree);
         let Tree { root, next_id, .. } = &mut *tree;
@@ -343,9 +344,9 @@ impl AsyncWrite for MemoryWriter {
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.get_mut().commit().map_err(|e| {
             let kind = match e.kind() {
-                StorageErrorKind::NotFound => io::ErrorKind::NotFound,
-                StorageErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
-                StorageErrorKind::IsADirectory => io::ErrorKind::IsADirectory,
+                FailureKind::NotFound => io::ErrorKind::NotFound,
+                FailureKind::NotADirectory => io::ErrorKind::NotADirectory,
+                FailureKind::NotAFile => io::ErrorKind::IsADirectory,
                 _ => io::ErrorKind::Other,
             };
             io::Error::new(kind, e)
@@ -462,7 +463,7 @@ impl Storage for MemoryStorage {
                     rest: data.slice(start..),
                 })
             }
-            Content::Dir(_) => Err(StorageErrorKind::IsADirectory.into()),
+            Content::Dir(_) => Err(FailureKind::NotAFile.into()),
         }
     }
 
@@ -474,8 +475,8 @@ impl Storage for MemoryStorage {
     ) -> Result<MemoryWriter, StorageError> {
         if path.is_root() {
             return Err(match mode {
-                WriteMode::CreateNew => StorageErrorKind::AlreadyExists,
-                _ => StorageErrorKind::IsADirectory,
+                WriteMode::CreateNew => FailureKind::AlreadyExists,
+                _ => FailureKind::NotAFile,
             }
             .into());
         }
@@ -483,12 +484,12 @@ impl Storage for MemoryStorage {
         let (dir, name, next_id) = tree.parent_mut(path)?;
         let (kept, freed) = match dir.get_mut(&name) {
             Some(_) if mode == WriteMode::CreateNew => {
-                return Err(StorageErrorKind::AlreadyExists.into());
+                return Err(FailureKind::AlreadyExists.into());
             }
             Some(Node {
                 content: Content::Dir(_),
                 ..
-            }) => return Err(StorageErrorKind::IsADirectory.into()),
+            }) => return Err(FailureKind::NotAFile.into()),
             Some(Node {
                 content: Content::File(data),
                 modified,
@@ -499,10 +500,11 @@ impl Storage for MemoryStorage {
                     WriteMode::Append => len,
                     WriteMode::At(offset) if offset > len => {
                         let e = io::Error::other("restart offset past end of file");
-                        return Err(StorageError::new(StorageErrorKind::Local, e));
+                        return Err(StorageError::new(FailureKind::LocalError, e));
                     }
                     WriteMode::At(offset) => offset,
                     WriteMode::Truncate | WriteMode::CreateNew => 0,
+                    _ => return Err(FailureKind::Unsupported.into()),
                 };
                 if keep == 0 {
                     // A replaced file nobody reads any more lends its memory to the upload:
@@ -533,7 +535,7 @@ impl Storage for MemoryStorage {
                 (data.clone(), len - keep)
             }
             None if matches!(mode, WriteMode::At(offset) if offset > 0) => {
-                return Err(StorageErrorKind::NotFound.into());
+                return Err(FailureKind::NotFound.into());
             }
             None => {
                 dir.insert(name, Tree::node_new(next_id, Content::File(Bytes::new())));
@@ -552,12 +554,12 @@ impl Storage for MemoryStorage {
 
     async fn mkdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
         if path.is_root() {
-            return Err(StorageErrorKind::AlreadyExists.into());
+            return Err(FailureKind::AlreadyExists.into());
         }
         let mut tree = self.lock();
         let (dir, name, next_id) = tree.parent_mut(path)?;
         if dir.contains_key(&name) {
-            return Err(StorageErrorKind::AlreadyExists.into());
+            return Err(FailureKind::AlreadyExists.into());
         }
         dir.insert(name, Tree::node_new(next_id, Content::Dir(BTreeMap::new())));
         Ok(())
@@ -569,11 +571,11 @@ impl Storage for MemoryStorage {
         let (dir, name, _) = tree.parent_mut(path)?;
         if !dir
             .get(&name)
-            .ok_or(StorageErrorKind::NotFound)?
+            .ok_or(FailureKind::NotFound)?
             .children()?
             .is_empty()
         {
-            return Err(StorageErrorKind::NotEmpty.into());
+            return Err(FailureKind::NotEmpty.into());
         }
         dir.remove(&name);
         Ok(())
@@ -583,9 +585,9 @@ impl Storage for MemoryStorage {
         not_root(path)?;
         let mut tree = self.lock();
         let (dir, name, _) = tree.parent_mut(path)?;
-        let freed = match dir.get(&name).ok_or(StorageErrorKind::NotFound)?.content {
+        let freed = match dir.get(&name).ok_or(FailureKind::NotFound)?.content {
             Content::File(ref data) => data.len() as u64,
-            Content::Dir(_) => return Err(StorageErrorKind::IsADirectory.into()),
+            Content::Dir(_) => return Err(FailureKind::NotAFile.into()),
         };
         dir.remove(&name);
         tree.used = tree.used.saturating_sub(freed);
@@ -606,20 +608,20 @@ impl Storage for MemoryStorage {
             return Ok(());
         }
         if moving_dir && to.starts_with(from) {
-            return Err(StorageErrorKind::NameNotAllowed.into());
+            return Err(FailureKind::NameNotAllowed.into());
         }
         // Check everything before changing anything; the rules are those of POSIX `rename`.
         let replaced = match tree.node(to) {
             Ok(target) => match (&target.content, moving_dir) {
-                (Content::Dir(_), false) => return Err(StorageErrorKind::IsADirectory.into()),
-                (Content::File(_), true) => return Err(StorageErrorKind::NotADirectory.into()),
+                (Content::Dir(_), false) => return Err(FailureKind::NotAFile.into()),
+                (Content::File(_), true) => return Err(FailureKind::NotADirectory.into()),
                 (Content::Dir(children), true) if !children.is_empty() => {
-                    return Err(StorageErrorKind::NotEmpty.into());
+                    return Err(FailureKind::NotEmpty.into());
                 }
                 (Content::File(data), false) => data.len() as u64,
                 (Content::Dir(_), true) => 0,
             },
-            Err(e) if e.kind() == StorageErrorKind::NotFound => {
+            Err(e) if e.kind() == FailureKind::NotFound => {
                 tree.node(&to.parent())?.children()?;
                 0
             }
@@ -706,7 +708,7 @@ mod tests {
                 .await
                 .unwrap();
             let over = write_all(&s, "b", WriteMode::Truncate, &[2; 60]).await;
-            assert_eq!(kind(over), StorageErrorKind::QuotaExceeded);
+            assert_eq!(kind(over), FailureKind::QuotaExceeded);
             write_all(&s, "b", WriteMode::Truncate, &[2; 40])
                 .await
                 .unwrap();
@@ -720,7 +722,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 kind(write_all(&s, "c", WriteMode::Append, &[4; 1]).await),
-                StorageErrorKind::QuotaExceeded
+                FailureKind::QuotaExceeded
             );
         });
     }
@@ -756,7 +758,7 @@ mod tests {
         assert_eq!(s.read_file("/nope"), None);
         assert_eq!(
             kind(s.insert_file("/a/a.txt/d", "")),
-            StorageErrorKind::NotADirectory
+            FailureKind::NotADirectory
         );
         // Clones share the tree, across threads too.
         let clone = s.clone();

@@ -3,22 +3,21 @@
 //! [`Storage`] is the one trait a back-end implements. It touches no server internals: paths
 //! arrive as [`VirtualPath`]s (absolute, normalised, never above the root), the user as the
 //! [`Principal`] the authenticator returned, and results leave as [`Metadata`], streaming
-//! readers and writers, and [`StorageError`]s whose [`StorageErrorKind`] decides the reply.
+//! readers and writers, and [`StorageError`]s whose [`FailureKind`] decides the reply.
 //! Operations a back-end cannot do keep their default body, which declines with
-//! [`StorageErrorKind::Unsupported`]; [`Storage::capabilities`] tells the server what to offer in
+//! [`FailureKind::Unsupported`]; [`Storage::capabilities`] tells the server what to offer in
 //! `FEAT`.
 //!
 //! Two back-ends come with the crate: [`fs::FsStorage`], jailed to a directory, and
 //! [`memory::MemoryStorage`], for tests and embedding.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use ftp_proto::VirtualPath;
 use ftp_proto::listing::{DirEntry, Metadata};
-use ftp_proto::server::FailureKind;
+use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::auth::Principal;
@@ -27,21 +26,6 @@ use crate::auth::Principal;
 mod conformance;
 pub mod fs;
 pub mod memory;
-
-/// How [`Storage::open_write`] opens a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WriteMode {
-    /// Create, or truncate an existing file (`STOR`).
-    Truncate,
-    /// Create, or append to an existing file (`APPE`).
-    Append,
-    /// Write from this offset, keeping the bytes before it and dropping those after it
-    /// (`REST n` + `STOR`, resuming an upload). Past the end of the file is an error.
-    At(u64),
-    /// Create a new file; fail with [`StorageErrorKind::AlreadyExists`] if it exists (`STOU`).
-    CreateNew,
-}
 
 /// What a back-end supports beyond reading and listing, so that `FEAT` and the replies offer
 /// exactly what works.
@@ -72,87 +56,18 @@ impl Capabilities {
     }
 }
 
-/// Why a storage operation failed; decides the FTP reply (see [`StorageErrorKind::failure`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StorageErrorKind {
-    /// No such file or directory (550).
-    NotFound,
-    /// Not allowed (550).
-    PermissionDenied,
-    /// A directory was needed (550).
-    NotADirectory,
-    /// A file was needed (550).
-    IsADirectory,
-    /// The name exists already (550).
-    AlreadyExists,
-    /// The directory is not empty (550).
-    NotEmpty,
-    /// The name is not allowed by this back-end (553).
-    NameNotAllowed,
-    /// Out of space for now (452).
-    InsufficientStorage,
-    /// Over a quota or size limit (552).
-    QuotaExceeded,
-    /// Busy; try again later (450).
-    Busy,
-    /// Any other error of the back-end (451).
-    Local,
-    /// The back-end does not do this (502).
-    Unsupported,
-}
-
-impl StorageErrorKind {
-    /// The protocol failure this kind is reported as: the one mapping table from storage
-    /// errors to replies.
-    pub fn failure(self) -> FailureKind {
-        match self {
-            Self::NotFound => FailureKind::NotFound,
-            Self::PermissionDenied => FailureKind::PermissionDenied,
-            Self::NotADirectory | Self::IsADirectory => FailureKind::WrongKind,
-            Self::AlreadyExists => FailureKind::AlreadyExists,
-            Self::NotEmpty => FailureKind::NotEmpty,
-            Self::NameNotAllowed => FailureKind::NameNotAllowed,
-            Self::InsufficientStorage => FailureKind::InsufficientStorage,
-            Self::QuotaExceeded => FailureKind::QuotaExceeded,
-            Self::Busy => FailureKind::Busy,
-            Self::Local => FailureKind::LocalError,
-            Self::Unsupported => FailureKind::Unsupported,
-        }
-    }
-}
-
-impl fmt::Display for StorageErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotFound => "not found",
-            Self::PermissionDenied => "permission denied",
-            Self::NotADirectory => "not a directory",
-            Self::IsADirectory => "is a directory",
-            Self::AlreadyExists => "already exists",
-            Self::NotEmpty => "directory not empty",
-            Self::NameNotAllowed => "name not allowed",
-            Self::InsufficientStorage => "insufficient storage",
-            Self::QuotaExceeded => "quota exceeded",
-            Self::Busy => "busy",
-            Self::Local => "local error",
-            Self::Unsupported => "not supported",
-        })
-    }
-}
-
 /// A storage error: the kind decides the reply, the source is for logs.
 #[derive(Debug, thiserror::Error)]
 #[error("storage: {kind}")]
 pub struct StorageError {
-    kind: StorageErrorKind,
+    kind: FailureKind,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
 impl StorageError {
     /// An error of `kind` caused by `source`.
-    pub fn new(kind: StorageErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub fn new(kind: FailureKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self {
             kind,
             source: Some(source.into()),
@@ -160,13 +75,13 @@ impl StorageError {
     }
 
     /// The kind.
-    pub fn kind(&self) -> StorageErrorKind {
+    pub fn kind(&self) -> FailureKind {
         self.kind
     }
 }
 
-impl From<StorageErrorKind> for StorageError {
-    fn from(kind: StorageErrorKind) -> Self {
+impl From<FailureKind> for StorageError {
+    fn from(kind: FailureKind) -> Self {
         Self { kind, source: None }
     }
 }
@@ -176,20 +91,18 @@ impl From<std::io::Error> for StorageError {
     fn from(e: std::io::Error) -> Self {
         use std::io::ErrorKind as K;
         let kind = match e.kind() {
-            K::NotFound => StorageErrorKind::NotFound,
-            K::PermissionDenied => StorageErrorKind::PermissionDenied,
-            K::AlreadyExists => StorageErrorKind::AlreadyExists,
-            K::NotADirectory => StorageErrorKind::NotADirectory,
-            K::IsADirectory => StorageErrorKind::IsADirectory,
-            K::DirectoryNotEmpty => StorageErrorKind::NotEmpty,
-            K::StorageFull => StorageErrorKind::InsufficientStorage,
-            K::QuotaExceeded | K::FileTooLarge => StorageErrorKind::QuotaExceeded,
-            K::InvalidFilename | K::InvalidInput => StorageErrorKind::NameNotAllowed,
-            K::ResourceBusy | K::WouldBlock | K::Interrupted | K::TimedOut => {
-                StorageErrorKind::Busy
-            }
-            K::Unsupported => StorageErrorKind::Unsupported,
-            _ => StorageErrorKind::Local,
+            K::NotFound => FailureKind::NotFound,
+            K::PermissionDenied => FailureKind::PermissionDenied,
+            K::AlreadyExists => FailureKind::AlreadyExists,
+            K::NotADirectory => FailureKind::NotADirectory,
+            K::IsADirectory => FailureKind::NotAFile,
+            K::DirectoryNotEmpty => FailureKind::NotEmpty,
+            K::StorageFull => FailureKind::InsufficientStorage,
+            K::QuotaExceeded | K::FileTooLarge => FailureKind::QuotaExceeded,
+            K::InvalidFilename | K::InvalidInput => FailureKind::NameNotAllowed,
+            K::ResourceBusy | K::WouldBlock | K::Interrupted | K::TimedOut => FailureKind::Busy,
+            K::Unsupported => FailureKind::Unsupported,
+            _ => FailureKind::LocalError,
         };
         Self::new(kind, e)
     }
@@ -255,17 +168,17 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Creates the directory `path` (its parent must exist).
     async fn mkdir(&self, _user: &Principal, _path: &VirtualPath) -> Result<(), StorageError> {
-        Err(StorageErrorKind::Unsupported.into())
+        Err(FailureKind::Unsupported.into())
     }
 
     /// Removes the empty directory `path`.
     async fn rmdir(&self, _user: &Principal, _path: &VirtualPath) -> Result<(), StorageError> {
-        Err(StorageErrorKind::Unsupported.into())
+        Err(FailureKind::Unsupported.into())
     }
 
     /// Deletes the file (or symbolic link) `path`.
     async fn delete(&self, _user: &Principal, _path: &VirtualPath) -> Result<(), StorageError> {
-        Err(StorageErrorKind::Unsupported.into())
+        Err(FailureKind::Unsupported.into())
     }
 
     /// Renames `from` to `to`, replacing a file at `to`.
@@ -275,7 +188,7 @@ pub trait Storage: Send + Sync + 'static {
         _from: &VirtualPath,
         _to: &VirtualPath,
     ) -> Result<(), StorageError> {
-        Err(StorageErrorKind::Unsupported.into())
+        Err(FailureKind::Unsupported.into())
     }
 
     /// Sets the modification time of `path`.
@@ -285,7 +198,7 @@ pub trait Storage: Send + Sync + 'static {
         _path: &VirtualPath,
         _time: SystemTime,
     ) -> Result<(), StorageError> {
-        Err(StorageErrorKind::Unsupported.into())
+        Err(FailureKind::Unsupported.into())
     }
 }
 
@@ -293,29 +206,36 @@ pub trait Storage: Send + Sync + 'static {
 mod tests {
     use super::*;
 
-    /// One row per kind: the reply each storage error gets.
+    /// One row per I/O error kind: the failure (and so the reply) it becomes.
     #[test]
-    fn mapping_table() {
-        use StorageErrorKind as K;
+    fn io_errors_map_by_kind() {
+        use FailureKind as K;
+        use std::io::ErrorKind as Io;
         let table = [
-            (K::NotFound, 550),
-            (K::PermissionDenied, 550),
-            (K::NotADirectory, 550),
-            (K::IsADirectory, 550),
-            (K::AlreadyExists, 550),
-            (K::NotEmpty, 550),
-            (K::NameNotAllowed, 553),
-            (K::InsufficientStorage, 452),
-            (K::QuotaExceeded, 552),
-            (K::Busy, 450),
-            (K::Local, 451),
-            (K::Unsupported, 502),
+            (Io::NotFound, K::NotFound, 550),
+            (Io::PermissionDenied, K::PermissionDenied, 550),
+            (Io::NotADirectory, K::NotADirectory, 550),
+            (Io::IsADirectory, K::NotAFile, 550),
+            (Io::AlreadyExists, K::AlreadyExists, 550),
+            (Io::DirectoryNotEmpty, K::NotEmpty, 550),
+            (Io::InvalidFilename, K::NameNotAllowed, 553),
+            (Io::StorageFull, K::InsufficientStorage, 452),
+            (Io::FileTooLarge, K::QuotaExceeded, 552),
+            (Io::ResourceBusy, K::Busy, 450),
+            (Io::Other, K::LocalError, 451),
+            (Io::Unsupported, K::Unsupported, 502),
         ];
-        for (kind, code) in table {
-            assert_eq!(kind.failure().reply_code().as_u16(), code, "{kind:?}");
+        for (io, kind, code) in table {
+            let e = StorageError::from(std::io::Error::from(io));
+            assert_eq!(
+                (e.kind(), e.kind().reply_code().as_u16()),
+                (kind, code),
+                "{io:?}"
+            );
+            assert!(
+                StdError::source(&e).is_some(),
+                "the I/O error stays as the source"
+            );
         }
-        let e = StorageError::from(std::io::Error::from(std::io::ErrorKind::NotFound));
-        assert_eq!(e.kind(), K::NotFound);
-        assert!(StdError::source(&e).is_some());
     }
 }
