@@ -317,9 +317,10 @@ where
     }
 
     /// The server's status, or with a path a listing sent on the control connection (`STAT`).
-    pub async fn status(&mut self, path: Option<&str>) -> Result<Reply> {
-        let path = path.map(arg).transpose()?;
-        self.run(Command::Stat(path)).await
+    ///
+    /// An empty `path` asks for the server's status.
+    pub async fn status(&mut self, path: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(Command::Stat(opt_arg(path)?)).await
     }
 
     /// The system type (`SYST`), such as `UNIX Type: L8`.
@@ -362,8 +363,9 @@ where
     }
 
     /// The facts of one file or directory (`MLST`, RFC 3659), sent on the control connection.
-    pub async fn mlst(&mut self, path: Option<&str>) -> Result<MlsxEntry> {
-        let reply = self.run(Command::Mlst(path.map(arg).transpose()?)).await?;
+    /// An empty `path` names the working directory.
+    pub async fn mlst(&mut self, path: impl AsRef<[u8]>) -> Result<MlsxEntry> {
+        let reply = self.run(Command::Mlst(opt_arg(path)?)).await?;
         parse_mlst(&reply).ok_or(Error::MalformedReply(reply))
     }
 
@@ -613,9 +615,19 @@ pub(crate) fn arg(path: impl AsRef<[u8]>) -> Result<Arg> {
     Ok(Arg::new(Bytes::copy_from_slice(path.as_ref()))?)
 }
 
-pub(crate) fn list_args(path: Option<&str>) -> Result<ListArgs> {
+/// The optional argument of `LIST`, `STAT` and the like: none for an empty path. Paths are
+/// bytes, so a name that is not UTF-8 is sent as it is.
+pub(crate) fn opt_arg(path: impl AsRef<[u8]>) -> Result<Option<Arg>> {
+    let path = path.as_ref();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    arg(path).map(Some)
+}
+
+pub(crate) fn list_args(path: impl AsRef<[u8]>) -> Result<ListArgs> {
     Ok(ListArgs {
         flags: None,
-        path: path.map(arg).transpose()?,
+        path: opt_arg(path)?,
     })
 }

@@ -12,6 +12,9 @@ use crate::error::Error;
 
 /// How much is read from the control connection at a time.
 const READ_CHUNK: usize = 4096;
+/// Reads one `poll_progress` makes without a reply before it lets the futures racing it (the
+/// reply timeout) run.
+const READS_PER_POLL: usize = 16;
 
 /// The control stream and the protocol machine, driven by polling so that both the async
 /// methods of the client and the `poll_*` methods of its transfer streams can use it.
@@ -42,8 +45,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
     }
 
     /// Writes every queued command, then waits for what the next reply did.
+    ///
+    /// A server that sends faster than this reads (an endless reply, say) never leaves the
+    /// socket empty: after a bounded number of reads without a reply, this yields (waking
+    /// itself), so that the reply timeout racing it gets polled and can end the wait.
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<Result<Progress, Error>> {
-        loop {
+        for _ in 0..READS_PER_POLL {
             ready!(self.poll_send(cx))?;
             if let Some(progress) = self.conn.poll_progress() {
                 return Poll::Ready(Ok(progress));
@@ -64,6 +71,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
                 }
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     /// Writes and flushes every queued command.

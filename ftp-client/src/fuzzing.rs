@@ -204,10 +204,10 @@ where
     let _ = ftp.cwd("dir").await;
     let _ = ftp.size("file").await;
     let _ = ftp.mdtm("file").await;
-    let _ = ftp.mlst(Some("file")).await;
-    let _ = ftp.list(None).await;
-    let _ = ftp.nlst(Some("dir")).await;
-    let _ = ftp.mlsd(None).await;
+    let _ = ftp.mlst("file").await;
+    let _ = ftp.list("").await;
+    let _ = ftp.nlst("dir").await;
+    let _ = ftp.mlsd("").await;
     if let Ok(mut r) = ftp.retr("file", 10).await {
         let mut buf = Vec::new();
         let _ = r.read_to_end(&mut buf).await;

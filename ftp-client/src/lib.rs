@@ -27,7 +27,7 @@
 //! ftp.retr("notes.txt", 0).await?.read_to_end(&mut contents).await?;
 //! assert_eq!(contents, b"hello\n");
 //!
-//! for entry in ftp.list(None).await? {
+//! for entry in ftp.list("").await? {
 //!     println!("{:?} {}", entry.kind, String::from_utf8_lossy(&entry.name));
 //! }
 //! ftp.quit().await?;

@@ -12,7 +12,7 @@ use ftp_runtime::{Runtime, TcpStream, Timer};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncReadExt;
 
-use crate::client::{Client, Event, Opened, Pending, arg, list_args};
+use crate::client::{Client, Event, Opened, Pending, arg, list_args, opt_arg};
 use crate::error::{Error, Result, Stage};
 
 /// A timer armed only while an I/O call waits: one timer per transfer, made at its first wait
@@ -547,29 +547,30 @@ where
         }
     }
 
-    /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed.
-    pub async fn list_lines(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+    /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed. An
+    /// empty `path` lists the working directory, here and in the other listings.
+    pub async fn list_lines(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<Bytes>> {
         let cmd = Command::List(list_args(path)?);
         Ok(split_lines(self.collect_listing(cmd).await?))
     }
 
     /// A `LIST`, parsed (Unix, DOS/IIS and EPLF formats); lines that are no entry (`total 12`)
     /// or that no parser understands are left out.
-    pub async fn list(&mut self, path: Option<&str>) -> Result<Vec<ListEntry>> {
+    pub async fn list(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<ListEntry>> {
         let cmd = Command::List(list_args(path)?);
         let body = self.collect_listing(cmd).await?;
         Ok(parse_listing(&body).filter_map(Result::ok).collect())
     }
 
     /// The names in a directory (`NLST`).
-    pub async fn nlst(&mut self, path: Option<&str>) -> Result<Vec<Bytes>> {
+    pub async fn nlst(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<Bytes>> {
         let cmd = Command::Nlst(list_args(path)?);
         Ok(split_lines(self.collect_listing(cmd).await?))
     }
 
     /// A machine-readable listing (`MLSD`, RFC 3659), parsed; malformed lines are left out.
-    pub async fn mlsd(&mut self, path: Option<&str>) -> Result<Vec<MlsxEntry>> {
-        let cmd = Command::Mlsd(path.map(arg).transpose()?);
+    pub async fn mlsd(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<MlsxEntry>> {
+        let cmd = Command::Mlsd(opt_arg(path)?);
         let body = self.collect_listing(cmd).await?;
         Ok(parse_mlsd(&body).filter_map(Result::ok).collect())
     }

@@ -398,8 +398,9 @@ where
 
     /// The files and subdirectories of a remote directory, as (name, is a directory).
     async fn entries(&mut self, dir: &[u8], use_mlsd: bool) -> Result<Vec<(Bytes, bool)>> {
-        let path = String::from_utf8_lossy(dir).into_owned();
-        let path = (!path.is_empty()).then_some(path.as_str());
+        // The directory's own bytes, whatever they are: a name that is not UTF-8 is listed
+        // under that name, not a lossy copy of it.
+        let path = dir;
         let mut out = Vec::new();
         if use_mlsd {
             for entry in self.mlsd(path).await? {

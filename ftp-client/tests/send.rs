@@ -12,8 +12,8 @@ async fn every_future_is_send(mut ftp: Client) {
     is_send(&ftp.retr("f", 0));
     is_send(&ftp.stor("f", 0));
     is_send(&ftp.appe("f"));
-    is_send(&ftp.list(None));
-    is_send(&ftp.mlsd(None));
+    is_send(&ftp.list(""));
+    is_send(&ftp.mlsd(""));
     is_send(&ftp.features());
     is_send(&ftp.upload_tree("a", "b"));
     is_send(&ftp.download_tree("a", "b"));
@@ -36,7 +36,7 @@ fn client_futures_are_send() {
         let ftp = Client::connect(TokioRuntime, "localhost", 21, Default::default()).await;
         if let Ok(mut ftp) = ftp {
             let _ = ftp.retr("f", 0).await;
-            let _ = ftp.list(None).await;
+            let _ = ftp.list("").await;
         }
     });
 }

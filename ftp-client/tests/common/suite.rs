@@ -144,9 +144,9 @@ pub async fn run(rt: impl Runtime + Clone, peer: &Peer, mode: DataMode, quirks: 
 
     // Listings: raw, parsed, names, and machine-readable.
     std::fs::create_dir(disk.join(&work).join("sub dir")).unwrap();
-    let lines = ftp.list_lines(None).await.unwrap();
+    let lines = ftp.list_lines("").await.unwrap();
     assert!(lines.iter().any(|l| l.ends_with(b"big.bin")), "{lines:?}");
-    let entries = ftp.list(None).await.unwrap();
+    let entries = ftp.list("").await.unwrap();
     let big_entry = entries
         .iter()
         .find(|e| e.name.as_ref() == b"big.bin")
@@ -160,14 +160,14 @@ pub async fn run(rt: impl Runtime + Clone, peer: &Peer, mode: DataMode, quirks: 
         .find(|e| e.name.as_ref() == b"sub dir")
         .unwrap();
     assert_eq!(sub.kind, EntryKind::Directory);
-    let mut names = ftp.nlst(None).await.unwrap();
+    let mut names = ftp.nlst("").await.unwrap();
     names.sort();
     let names: Vec<&[u8]> = names.iter().map(|n| n.as_ref()).collect();
     for expected in [&b"big.bin"[..], b"crlf.txt", b"resumed.bin", b"text.txt"] {
         assert!(names.iter().any(|n| n.ends_with(expected)), "{names:?}");
     }
     if !quirks.no_mlsx {
-        let entries = ftp.mlsd(None).await.unwrap();
+        let entries = ftp.mlsd("").await.unwrap();
         let e = entries
             .iter()
             .find(|e| e.name.as_ref() == b"big.bin")
@@ -183,7 +183,7 @@ pub async fn run(rt: impl Runtime + Clone, peer: &Peer, mode: DataMode, quirks: 
             .find(|e| e.name.as_ref() == b"sub dir")
             .unwrap();
         assert_eq!(d.facts.kind, Some(FactType::Dir));
-        let one = ftp.mlst(Some("big.bin")).await.unwrap();
+        let one = ftp.mlst("big.bin").await.unwrap();
         assert_eq!(one.facts.size, Some(big.len() as u64));
         assert!(one.name.ends_with(b"big.bin"));
     }
@@ -215,7 +215,7 @@ pub async fn run(rt: impl Runtime + Clone, peer: &Peer, mode: DataMode, quirks: 
     // A raw command, the server's status, and STOU (the server names the file).
     let reply = ftp.command("NOOP").await.unwrap();
     assert_eq!(reply.code().as_u16(), 200);
-    let status = ftp.status(None).await.unwrap();
+    let status = ftp.status("").await.unwrap();
     assert!((211..=213).contains(&status.code().as_u16()), "{status}");
     let mut w = ftp.stou().await.unwrap();
     let named = w.preliminary().map(|r| r.text()).unwrap_or_default();

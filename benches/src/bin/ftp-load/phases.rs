@@ -364,7 +364,7 @@ struct WorkerStats {
 /// One whole session: connect, log in, `LIST` (through `EPSV`) a directory, `QUIT`.
 async fn one_session(target: &Target, dir: &str, entries: usize) -> Result<(), String> {
     let mut ftp = target.session().await.ctx(|| "connect and log in".into())?;
-    let listing = ftp.list(Some(dir)).await.ctx(|| format!("LIST {dir}"))?;
+    let listing = ftp.list(dir).await.ctx(|| format!("LIST {dir}"))?;
     if listing.len() < entries {
         return Err(format!(
             "LIST {dir} gave {} entries, expected {entries}",

@@ -118,8 +118,7 @@ async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
             let url = FtpUrl::parse(&url)?;
             let mut ftp = open(&url, active).await?;
             let path = remote_arg(&url.path);
-            let path = (!path.is_empty()).then(|| String::from_utf8_lossy(path).into_owned());
-            for line in ftp.list_lines(path.as_deref()).await? {
+            for line in ftp.list_lines(path).await? {
                 println!("{}", String::from_utf8_lossy(&line));
             }
             ftp.quit().await?;

@@ -205,13 +205,13 @@ impl Shell {
                 self.say(reply);
             }
             "ls" | "nlst" => {
-                let path = args.first().map(String::as_str);
+                let path = args.first().map_or("", String::as_str);
                 for name in self.client()?.nlst(path).await? {
                     self.say(String::from_utf8_lossy(&name));
                 }
             }
             "dir" | "list" => {
-                let path = args.first().map(String::as_str);
+                let path = args.first().map_or("", String::as_str);
                 for line in self.client()?.list_lines(path).await? {
                     self.say(String::from_utf8_lossy(&line));
                 }
@@ -253,7 +253,7 @@ impl Shell {
             }
             "mget" => {
                 need(words, 1, "mget PATTERN...")?;
-                let names = self.client()?.nlst(None).await?;
+                let names = self.client()?.nlst("").await?;
                 for name in names {
                     let base = name.rsplit(|&b| b == b'/').next().unwrap_or(&name);
                     if args.iter().any(|p| glob_match(p.as_bytes(), base)) {
@@ -345,7 +345,7 @@ impl Shell {
                     if self.ascii { "ascii" } else { "binary" }
                 ));
                 if let Some(ftp) = self.ftp.as_mut() {
-                    let reply = ftp.status(None).await?;
+                    let reply = ftp.status("").await?;
                     self.say(reply);
                 }
             }
