@@ -9,65 +9,19 @@
 //! the input's end: a hang is a bug. Checked: no panic, every command the client sent parses
 //! back, and what it sent stays bounded.
 
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::Instant;
 
-use crate::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
+use crate::runtime::TcpStream;
+use crate::runtime::offline::{OfflineRuntime, ScriptedStream};
 use crate::{Client, DataMode, Options};
-use async_trait::async_trait;
 use bytes::Bytes;
 use ftp_proto::Command;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
-/// An in-memory stream: reads come from `input` in `step`-sized chunks, then end; writes are
-/// recorded in a buffer the harness shares.
-struct Scripted {
-    input: Bytes,
-    step: usize,
-    output: Arc<Mutex<Vec<u8>>>,
-}
-
-impl AsyncRead for Scripted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let n = self.input.len().min(self.step).min(buf.len());
-        let chunk = self.input.split_to(n);
-        buf[..n].copy_from_slice(&chunk);
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for Scripted {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut out = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        // Keep what the control connection carries; data uploads only count.
-        if out.len() < 1 << 20 {
-            out.extend_from_slice(buf);
-        }
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// Every data connection, passive or active, carries the same fuzzed bytes.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Offline {
     data: Bytes,
     sink: Arc<Mutex<Vec<u8>>>,
@@ -75,63 +29,14 @@ struct Offline {
 
 impl Offline {
     fn stream(&self) -> TcpStream {
-        let stream = Scripted {
-            input: self.data.clone(),
-            step: 4096,
-            output: Arc::clone(&self.sink),
-        };
+        // Keep what the control connection carries; data uploads only count.
+        let stream =
+            ScriptedStream::writing_to(self.data.to_vec(), 4096, 1 << 20, Arc::clone(&self.sink));
         let (server, client) = (
             SocketAddr::from(([127, 0, 0, 1], 20)),
             SocketAddr::from(([127, 0, 0, 1], 40000)),
         );
         TcpStream::new(stream, client, server)
-    }
-}
-
-#[derive(Debug)]
-struct Accepts(Offline);
-
-#[async_trait]
-impl Listener for Accepts {
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(self.0.stream())
-    }
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::from(([127, 0, 0, 1], 50000)))
-    }
-}
-
-/// A timer that never fires: every wait ends by the input's end.
-#[derive(Debug)]
-struct Never;
-
-impl Future for Never {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Pending
-    }
-}
-
-impl Timer for Never {
-    fn reset(&mut self, _: Instant) {}
-}
-
-#[async_trait]
-impl Runtime for Offline {
-    async fn resolve(&self, _: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
-    }
-    async fn connect(&self, _: SocketAddr, _: Option<SocketAddr>) -> io::Result<TcpStream> {
-        Ok(self.stream())
-    }
-    async fn bind(&self, _: SocketAddr) -> io::Result<Box<dyn Listener>> {
-        Ok(Box::new(Accepts(self.clone())))
-    }
-    fn timer(&self, _: Instant) -> Box<dyn Timer> {
-        Box::new(Never)
-    }
-    fn spawn(&self, _: BoxFuture<()>) {
-        // The client never spawns.
     }
 }
 
@@ -144,16 +49,13 @@ pub fn run(data: &[u8]) {
     };
     let data_len = (usize::from(*data_len) * 16).min(rest.len());
     let (data_bytes, control) = rest.split_at(data_len);
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let runtime = Offline {
+    let data = Offline {
         data: Bytes::copy_from_slice(data_bytes),
         sink: Arc::new(Mutex::new(Vec::new())),
     };
-    let stream = Scripted {
-        input: Bytes::copy_from_slice(control),
-        step: usize::from(mode & 0x3f) + 1,
-        output: Arc::clone(&sent),
-    };
+    // Timers never fire: every wait ends by the input's end (a hang is a bug).
+    let runtime = OfflineRuntime::new().with_streams(move || data.stream());
+    let (stream, sent) = ScriptedStream::new(control, usize::from(mode & 0x3f) + 1, 1 << 20);
     let mut options = Options {
         max_listing_bytes: 1 << 12,
         ..Options::default()

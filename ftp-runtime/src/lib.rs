@@ -57,6 +57,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures_io::{AsyncRead, AsyncWrite};
 
+pub mod offline;
 #[cfg(feature = "smol")]
 pub mod smol;
 #[cfg(feature = "tokio")]
