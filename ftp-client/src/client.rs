@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ftp_proto::address::{is_same_ip, resolve_pasv_address};
+use ftp_proto::address::is_same_ip;
 use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
 use ftp_proto::listing::MlsxEntry;
 use ftp_proto::{
@@ -274,11 +274,12 @@ where
         self.run(Command::Dele(arg(path)?)).await
     }
 
-    /// Renames a file or directory (`RNFR`, then `RNTO`).
+    /// Renames a file or directory (`RNFR`, then `RNTO`, as one operation of the machine).
     pub async fn rename(&mut self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<Reply> {
         let (from, to) = (arg(from)?, arg(to)?);
-        self.run(Command::Rnfr(from)).await?;
-        self.run(Command::Rnto(to)).await
+        self.settle().await?;
+        let op = self.control.session().rename(from, to);
+        self.finish(op).await
     }
 
     /// A file's size in bytes (`SIZE`, RFC 3659), in binary mode so that it counts the bytes a
@@ -401,17 +402,9 @@ where
             DataMode::Passive => {
                 let op = self.control.session().passive();
                 let target = self.negotiated(op).await?;
-                let addr = match target {
-                    DataTarget::ExtendedPassive(port) => SocketAddr::new(self.peer.ip(), port),
-                    DataTarget::Passive(announced) if self.options.trust_pasv_address => {
-                        resolve_pasv_address(announced, self.peer.ip(), false)
-                    }
-                    // The announced address is not used, as curl has done by default since
-                    // 7.74 (CVE-2020-8284): it can point the client at a third host.
-                    DataTarget::Passive(announced) => {
-                        SocketAddr::new(self.peer.ip(), announced.port())
-                    }
-                    _ => return Err(self.unexpected_data_target()),
+                let Some(addr) = target.passive_addr(self.peer.ip(), self.options.pasv_address)
+                else {
+                    return Err(self.unexpected_data_target());
                 };
                 let limit = self.options.data_timeout;
                 let stream = timeout(&*self.runtime, limit, self.runtime.connect(addr, None))

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ftp_proto::ReplyDecoderConfig;
+use ftp_proto::{PasvAddressPolicy, ReplyDecoderConfig};
 
 /// How data connections are opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -32,14 +32,9 @@ pub struct Options {
     pub data_timeout: Duration,
     /// Passive or active data connections.
     pub data_mode: DataMode,
-    /// Whether to connect to the address a `227` reply announces. `false` (the default) uses
-    /// the control connection's peer with the announced port, as curl does: a server behind
-    /// NAT often announces an address nobody outside can reach, and a hostile one could point
-    /// the client at a third host. `true` uses the announced address unless it cannot be
-    /// right (unspecified, or private while the server's is public: lftp's
-    /// `ftp:fix-pasv-address`), for the rare server whose data connections come from another
-    /// host than its control connection.
-    pub trust_pasv_address: bool,
+    /// Where to connect for a `227` reply: by default the control connection's peer (see
+    /// [`PasvAddressPolicy`]).
+    pub pasv_address: PasvAddressPolicy,
     /// Limits on replies: line length, lines per reply, bytes per reply.
     pub replies: ReplyDecoderConfig,
     /// The largest listing (`LIST`, `NLST`, `MLSD`) collected into memory.
@@ -55,7 +50,7 @@ impl Default for Options {
             reply_timeout: Duration::from_secs(60),
             data_timeout: Duration::from_secs(60),
             data_mode: DataMode::Passive,
-            trust_pasv_address: false,
+            pasv_address: PasvAddressPolicy::ControlPeer,
             replies: ReplyDecoderConfig::default(),
             max_listing_bytes: 64 << 20,
             buffer_size: 64 << 10,

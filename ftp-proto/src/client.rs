@@ -9,11 +9,11 @@
 //! to the wrong command.
 
 use std::collections::VecDeque;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::address::{parse_epsv_reply, parse_pasv_reply};
+use crate::address::{parse_epsv_reply, parse_pasv_reply, resolve_pasv_address};
 use crate::arg::{Arg, Secret};
 use crate::command::Command;
 use crate::listing::{MlsxEntry, parse_mlsx_line};
@@ -70,6 +70,36 @@ pub enum DataTarget {
     Passive(SocketAddrV4),
     /// `PORT`/`EPRT` accepted: accept the server's connection on the driver's listener.
     Active,
+}
+
+/// Where a client connects for a `227` reply (`PASV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum PasvAddressPolicy {
+    /// The control connection's peer, with the announced port, as curl does since 7.74
+    /// (CVE-2020-8284): a server behind NAT often announces an address nobody outside can
+    /// reach, and a hostile one could point the client at a third host.
+    #[default]
+    ControlPeer,
+    /// The announced address unless it cannot be right (unspecified, or private while the
+    /// server's is public: lftp's `ftp:fix-pasv-address`), for the rare server whose data
+    /// connections come from another host than its control connection.
+    Announced,
+}
+
+impl DataTarget {
+    /// The address to connect to for a passive data connection to a server at `peer`, under
+    /// `policy`; `None` for [`DataTarget::Active`], where the server connects.
+    pub fn passive_addr(self, peer: IpAddr, policy: PasvAddressPolicy) -> Option<SocketAddr> {
+        match (self, policy) {
+            (Self::ExtendedPassive(port), _) => Some(SocketAddr::new(peer, port)),
+            (Self::Passive(announced), PasvAddressPolicy::Announced) => {
+                Some(resolve_pasv_address(announced, peer, false))
+            }
+            (Self::Passive(announced), _) => Some(SocketAddr::new(peer, announced.port())),
+            (Self::Active, _) => None,
+        }
+    }
 }
 
 /// What a reply did to the operation in flight.
@@ -138,6 +168,13 @@ enum Op {
     Active {
         addr: SocketAddr,
         tried_eprt: bool,
+    },
+    /// `RNFR`, then `RNTO` once the server answers `350`.
+    Rename {
+        from: Arg,
+        to: Arg,
+        /// `RNFR` was answered; `RNTO` is the command in flight.
+        renaming: bool,
     },
     /// `ABOR`; `sent_early` when it was written while another command was in flight.
     Abort {
@@ -211,6 +248,17 @@ impl ClientSession {
             _ => Expect::Completion,
         };
         self.push(Op::Command { cmd, expect })
+    }
+
+    /// Queues a rename: `RNFR from`, then on its `350` `RNTO to` (RFC 959 §4.1.3: RNTO must
+    /// follow RNFR at once, so the two go as one operation, with nothing in between). Completes
+    /// on the reply to `RNTO`; a refused `RNFR` fails it and no `RNTO` is sent.
+    pub fn rename(&mut self, from: Arg, to: Arg) -> OpId {
+        self.push(Op::Rename {
+            from,
+            to,
+            renaming: false,
+        })
     }
 
     /// Queues passive-mode negotiation: `EPSV`, falling back to `PASV` when the server does
@@ -327,6 +375,25 @@ impl ClientSession {
                 Self::finish(op_id, reply, ok)
             }
             Op::Abort { .. } => Self::finish(op_id, reply, code.is_completion()),
+            Op::Rename {
+                from,
+                to,
+                renaming: false,
+            } if code.is_intermediate() => {
+                self.outbox.push_back(Command::Rnto(to.clone()));
+                self.current = Some((
+                    op_id,
+                    Op::Rename {
+                        from,
+                        to,
+                        renaming: true,
+                    },
+                ));
+                Progress::Continuing { op: op_id, reply }
+            }
+            Op::Rename { renaming, .. } => {
+                Self::finish(op_id, reply, renaming && code.is_completion())
+            }
             Op::Passive { tried_epsv } => self.passive_reply(op_id, reply, tried_epsv),
             Op::Active { addr, tried_eprt } => {
                 let unknown = matches!(code.as_u16(), 500 | 502);
@@ -367,6 +434,7 @@ impl ClientSession {
             Op::Login { user, .. } => Command::User(user.clone()),
             Op::Command { cmd, .. } => cmd.clone(),
             Op::Abort { .. } => Command::Abor,
+            Op::Rename { from, .. } => Command::Rnfr(from.clone()),
             Op::Passive { .. } if self.epsv_refused => Command::Pasv,
             Op::Passive { .. } => Command::Epsv(None),
             Op::Active {
@@ -611,6 +679,37 @@ mod tests {
     fn reply(wire: &str) -> Reply {
         let mut buf = BytesMut::from(wire);
         ReplyDecoder::default().decode(&mut buf).unwrap().unwrap()
+    }
+
+    #[test]
+    fn where_passive_data_connections_go() {
+        let peer: IpAddr = "203.0.113.5".parse().unwrap();
+        let private = DataTarget::Passive("10.0.0.7:50000".parse().unwrap());
+        let other = DataTarget::Passive("198.51.100.9:50001".parse().unwrap());
+        let by_default = PasvAddressPolicy::default();
+        assert_eq!(
+            private.passive_addr(peer, by_default),
+            Some("203.0.113.5:50000".parse().unwrap())
+        );
+        assert_eq!(
+            other.passive_addr(peer, by_default),
+            Some("203.0.113.5:50001".parse().unwrap())
+        );
+        let trusting = PasvAddressPolicy::Announced;
+        assert_eq!(
+            private.passive_addr(peer, trusting),
+            Some("203.0.113.5:50000".parse().unwrap()),
+            "private behind a public peer: the peer"
+        );
+        assert_eq!(
+            other.passive_addr(peer, trusting),
+            Some("198.51.100.9:50001".parse().unwrap())
+        );
+        assert_eq!(
+            DataTarget::ExtendedPassive(2121).passive_addr(peer, trusting),
+            Some("203.0.113.5:2121".parse().unwrap())
+        );
+        assert_eq!(DataTarget::Active.passive_addr(peer, by_default), None);
     }
 
     #[test]

@@ -209,7 +209,9 @@ mod time;
 pub use access::{PathUse, Permissions, UserAccess};
 pub use arg::{Arg, InvalidArg, Secret};
 pub use ascii::{AsciiDecoder, AsciiEncoder};
-pub use client::{ClientConnection, ClientSession, DataTarget, OpId, Progress, ProtocolError};
+pub use client::{
+    ClientConnection, ClientSession, DataTarget, OpId, PasvAddressPolicy, Progress, ProtocolError,
+};
 pub use command::{
     Command, EpsvArg, FormatControl, ListArgs, Opts, ParseError, ParseErrorKind, ProtectionLevel,
     Structure, TransferMode, TransferType, Verb,

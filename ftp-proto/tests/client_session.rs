@@ -381,3 +381,44 @@ fn superfluous_password_logs_in_and_two_aborts_keep_their_order() {
     assert_eq!(op, second);
     assert!(!c.eprt_refused());
 }
+
+#[test]
+fn rename_is_one_operation() {
+    let mut c = greeted();
+    let op = c.rename(arg("old name.txt"), arg("new.txt"));
+    let after = c.command(Command::Noop);
+    assert_eq!(sent(&mut c), ["RNFR old name.txt"]);
+    assert!(matches!(
+        c.handle_reply(reply(350, "Ready for RNTO.")),
+        Progress::Continuing { op: o, .. } if o == op
+    ));
+    // RNTO goes out at once, before anything queued behind the rename.
+    assert_eq!(sent(&mut c), ["RNTO new.txt"]);
+    assert!(matches!(
+        c.handle_reply(reply(250, "Rename successful.")),
+        Progress::Done { op: o, .. } if o == op
+    ));
+    assert_eq!(sent(&mut c), ["NOOP"]);
+    assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == after));
+    // A refused RNFR fails the rename; no RNTO is sent.
+    let op = c.rename(arg("missing"), arg("x"));
+    assert_eq!(sent(&mut c), ["RNFR missing"]);
+    let Progress::Failed {
+        op: o,
+        error: ProtocolError::Rejected(r),
+    } = c.handle_reply(reply(550, "No such file or directory."))
+    else {
+        panic!()
+    };
+    assert_eq!((o, r.code().as_u16()), (op, 550));
+    assert_eq!(sent(&mut c), Vec::<String>::new());
+    // RNTO refused: the rename fails on it.
+    let op = c.rename(arg("a"), arg("/"));
+    sent(&mut c);
+    let _ = c.handle_reply(reply(350, "Ready for RNTO."));
+    sent(&mut c);
+    assert!(matches!(
+        c.handle_reply(reply(553, "File name not allowed.")),
+        Progress::Failed { op: o, .. } if o == op
+    ));
+}
