@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ftp_client::runtime::tokio::TokioRuntime as ClientRuntime;
-use ftp_client::{Client, Options};
+use ftp_client::{Client, ClientOptions};
 use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::Server;
 use ftp_server::auth::UserTable;
@@ -49,7 +49,12 @@ fn runtime() -> tokio::runtime::Runtime {
 fn serve<S: Storage>(rt: &tokio::runtime::Runtime, storage: S) -> SocketAddr {
     let users =
         UserTable::new().with_user("bench", b"bench", VirtualPath::root(), Permissions::ALL);
-    let server = Server::new(TokioRuntime, storage, users, ftp_server::Options::default());
+    let server = Server::new(
+        TokioRuntime,
+        storage,
+        users,
+        ftp_server::ServerOptions::default(),
+    );
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -59,7 +64,7 @@ fn serve<S: Storage>(rt: &tokio::runtime::Runtime, storage: S) -> SocketAddr {
 }
 
 async fn client(addr: SocketAddr) -> Client {
-    let mut options = Options::default();
+    let mut options = ClientOptions::default();
     options.buffer_size = BUF;
     let mut ftp = Client::connect_addr(ClientRuntime, addr, options)
         .await

@@ -17,7 +17,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::control::Control;
 use crate::error::{Error, Result, Stage};
-use crate::options::{DataMode, Options};
+use crate::options::{ClientOptions, DataMode};
 
 /// What a reply did to the operation awaited.
 #[derive(Debug)]
@@ -54,12 +54,12 @@ pub(crate) struct Opened<T> {
 ///
 /// The runtime (see [`crate::runtime`]) brings data connections and timers; `S` is the control
 /// stream, by default a TCP stream of the runtime. Every method waits at most the timeouts of its
-/// [`Options`]. A method that fails with a server reply ([`Error::Server`]) leaves the
+/// [`ClientOptions`]. A method that fails with a server reply ([`Error::Server`]) leaves the
 /// connection usable; a timeout or an unreadable reply leaves it [`Error::Broken`].
 pub struct Client<S = TcpStream> {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) control: Control<S>,
-    pub(crate) options: Options,
+    pub(crate) options: ClientOptions,
     peer: SocketAddr,
     local: SocketAddr,
     greeting: Reply,
@@ -92,7 +92,7 @@ impl Client {
         runtime: impl IntoRuntime,
         host: &str,
         port: u16,
-        options: Options,
+        options: ClientOptions,
     ) -> Result<Self> {
         let runtime = runtime.into_runtime();
         let limit = options.connect_timeout;
@@ -120,7 +120,7 @@ impl Client {
     pub async fn connect_addr(
         runtime: impl IntoRuntime,
         addr: SocketAddr,
-        options: Options,
+        options: ClientOptions,
     ) -> Result<Self> {
         let runtime = runtime.into_runtime();
         let limit = options.connect_timeout;
@@ -145,7 +145,7 @@ where
         stream: S,
         peer: SocketAddr,
         local: SocketAddr,
-        options: Options,
+        options: ClientOptions,
     ) -> Result<Self> {
         let control = Control::new(stream, options.replies.clone());
         let mut client = Self {
@@ -181,7 +181,7 @@ where
     }
 
     /// The settings in use.
-    pub fn options(&self) -> &Options {
+    pub fn options(&self) -> &ClientOptions {
         &self.options
     }
 

@@ -36,7 +36,7 @@ pub enum Error {
     /// The server closed the control connection, with its last words when it said any (`421`).
     #[error("connection closed by the server{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
     Closed(Option<Reply>),
-    /// The time set in [`Options`](crate::Options) ran out.
+    /// The time set in [`ClientOptions`](crate::ClientOptions) ran out.
     #[error("timed out waiting for {0:?}")]
     Timeout(Stage),
     /// A socket or file failed.
@@ -49,7 +49,7 @@ pub enum Error {
     /// nobody else can inject or steal the data).
     #[error("data connection from {0}, which is not the server")]
     ForeignDataConnection(SocketAddr),
-    /// A listing was larger than [`Options::max_listing_bytes`](crate::Options::max_listing_bytes).
+    /// A listing was larger than [`ClientOptions::max_listing_bytes`](crate::ClientOptions::max_listing_bytes).
     #[error("listing larger than {0} bytes")]
     ListingTooLarge(usize),
     /// An earlier error (a timeout, an unreadable reply) left the control connection out of

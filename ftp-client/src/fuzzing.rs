@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::runtime::TcpStream;
 use crate::runtime::offline::{OfflineRuntime, ScriptedStream};
-use crate::{Client, DataMode, Options};
+use crate::{Client, ClientOptions, DataMode};
 use bytes::Bytes;
 use ftp_proto::Command;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -56,9 +56,9 @@ pub fn run(data: &[u8]) {
     // Timers never fire: every wait ends by the input's end (a hang is a bug).
     let runtime = OfflineRuntime::new().with_streams(move || data.stream());
     let (stream, sent) = ScriptedStream::new(control, usize::from(mode & 0x3f) + 1, 1 << 20);
-    let mut options = Options {
+    let mut options = ClientOptions {
         max_listing_bytes: 1 << 12,
-        ..Options::default()
+        ..ClientOptions::default()
     };
     options
         .replies

@@ -11,10 +11,10 @@
 //! ```no_run
 //! # async fn run() -> ftp_client::Result<()> {
 //! use ftp_client::runtime::tokio::TokioRuntime;
-//! use ftp_client::{Client, Options};
+//! use ftp_client::{Client, ClientOptions};
 //! use futures_util::{AsyncReadExt, AsyncWriteExt};
 //!
-//! let mut ftp = Client::connect(TokioRuntime, "ftp.example.org", 21, Options::default()).await?;
+//! let mut ftp = Client::connect(TokioRuntime, "ftp.example.org", 21, ClientOptions::default()).await?;
 //! ftp.login("alice", "correct horse").await?;
 //!
 //! // Upload: write, then `finish` for the server's verdict.
@@ -35,9 +35,9 @@
 //! # }
 //! ```
 //!
-//! Every wait is bounded ([`Options`]: connecting, each reply, each stall of a data
+//! Every wait is bounded ([`ClientOptions`]: connecting, each reply, each stall of a data
 //! connection), and so is every buffer: replies by ftp-proto's decoder limits, listings by
-//! [`Options::max_listing_bytes`], transfers by one buffer. The [`tree`] module has the
+//! [`ClientOptions::max_listing_bytes`], transfers by one buffer. The [`tree`] module has the
 //! everyday jobs: mirror a directory tree up or down, resume an interrupted transfer.
 
 #![forbid(unsafe_code)]
@@ -60,5 +60,5 @@ pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
-pub use options::{DataMode, Options};
+pub use options::{ClientOptions, DataMode};
 pub use transfer::{DataReader, DataWriter};

@@ -20,10 +20,10 @@ pub enum DataMode {
     },
 }
 
-/// Settings of a [`Client`](crate::Client). Start from [`Options::default`] and change fields.
+/// Settings of a [`Client`](crate::Client). Start from [`ClientOptions::default`] and change fields.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Options {
+pub struct ClientOptions {
     /// Time to connect the control connection (each address tried gets this much).
     pub connect_timeout: Duration,
     /// Time to wait for each reply.
@@ -43,7 +43,7 @@ pub struct Options {
     pub buffer_size: usize,
 }
 
-impl Default for Options {
+impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(30),

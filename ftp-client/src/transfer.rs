@@ -527,7 +527,7 @@ where
         matches!(self.transfer_type, TransferType::Ascii(_))
     }
 
-    /// Collects a listing into memory, up to [`Options::max_listing_bytes`].
+    /// Collects a listing into memory, up to [`ClientOptions::max_listing_bytes`].
     async fn collect_listing(&mut self, cmd: Command) -> Result<Vec<u8>> {
         let max = self.options.max_listing_bytes;
         let opened = self.open_data(cmd, 0, false).await?;

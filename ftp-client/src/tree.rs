@@ -2,9 +2,9 @@
 //! and resume an interrupted transfer (the remote-backup and web-publishing cases).
 //!
 //! Local file I/O runs on a thread pool ([`blocking`]), so these helpers work on any runtime
-//! without blocking it, and stream through one buffer of [`Options::buffer_size`] bytes.
+//! without blocking it, and stream through one buffer of [`ClientOptions::buffer_size`] bytes.
 //!
-//! [`Options::buffer_size`]: crate::Options::buffer_size
+//! [`ClientOptions::buffer_size`]: crate::ClientOptions::buffer_size
 
 use std::path::{Path, PathBuf};
 

@@ -13,15 +13,15 @@ use common::{on_smol, on_tokio};
 use ftp_client::runtime::Runtime;
 use ftp_client::runtime::smol::SmolRuntime;
 use ftp_client::runtime::tokio::TokioRuntime;
-use ftp_client::{Client, DataMode, Error, Options, Stage};
+use ftp_client::{Client, ClientOptions, DataMode, Error, Stage};
 use futures_util::AsyncReadExt;
 
 /// The timeouts the hostile tests run with; every failure must come within a small margin.
 const LIMIT: Duration = Duration::from_millis(800);
 const MARGIN: Duration = Duration::from_secs(5);
 
-fn options() -> Options {
-    let mut o = Options::default();
+fn options() -> ClientOptions {
+    let mut o = ClientOptions::default();
     o.connect_timeout = LIMIT;
     o.reply_timeout = LIMIT;
     o.data_timeout = LIMIT;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::auth::Principal;
 use crate::runtime::offline::{OfflineRuntime, ScriptedStream};
 use crate::storage::memory::MemoryStorage;
-use crate::{Options, Server};
+use crate::{Server, ServerOptions};
 use async_executor::Executor;
 use async_trait::async_trait;
 use ftp_proto::{Permissions, ReplyDecoder, VirtualPath};
@@ -47,7 +47,7 @@ pub fn run(data: &[u8]) {
     let ex = Arc::new(Executor::new());
     let storage = MemoryStorage::new();
     let _ = storage.insert_file("/pub/file.txt", &b"hello\nworld\n"[..]);
-    let options = Options::default()
+    let options = ServerOptions::default()
         .failed_login_delay(Duration::ZERO)
         .max_line_len(256);
     // No network (every data connection fails or times out) and timers that have always

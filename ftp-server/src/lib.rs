@@ -12,12 +12,12 @@
 //! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 //! use ftp_server::storage::fs::FsStorage;
 //! use ftp_server::proto::{Permissions, VirtualPath};
-//! use ftp_server::{Options, Server};
+//! use ftp_server::{ServerOptions, Server};
 //!
 //! let users = UserTable::new()
 //!     .with_user("alice", b"correct horse", VirtualPath::root(), Permissions::ALL)
 //!     .with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
-//! let options = Options::default().passive_ports(50000..=50100);
+//! let options = ServerOptions::default().passive_ports(50000..=50100);
 //! let server = Server::new(TokioRuntime, FsStorage::new("/srv/ftp")?, users, options);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
 //! server.serve(TokioListener::new(listener)).await
@@ -46,7 +46,7 @@ pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
-pub use options::Options;
+pub use options::ServerOptions;
 pub use server::{Server, ShutdownHandle};
 
 // The README's examples are compiled and run as doctests.

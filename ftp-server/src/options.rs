@@ -14,9 +14,9 @@ use ftp_proto::ServerConfig;
 ///
 /// ```
 /// use std::time::Duration;
-/// use ftp_server::Options;
+/// use ftp_server::ServerOptions;
 ///
-/// let options = Options::default()
+/// let options = ServerOptions::default()
 ///     .greeting("Welcome.")
 ///     .passive_ports(50000..=50100)
 ///     .idle_timeout(Duration::from_secs(120));
@@ -24,7 +24,7 @@ use ftp_proto::ServerConfig;
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct Options {
+pub struct ServerOptions {
     /// What the protocol machine is given (timeouts, limits, the greeting, policies).
     protocol: ServerConfig,
     /// Ports for passive listeners; `None`: any free port.
@@ -43,7 +43,7 @@ pub struct Options {
     pub(crate) max_connections_per_ip: usize,
 }
 
-impl Default for Options {
+impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             protocol: ServerConfig::default(),
@@ -69,7 +69,7 @@ macro_rules! protocol_setters {
     )*};
 }
 
-impl Options {
+impl ServerOptions {
     /// The protocol machine's settings, as every session gets them.
     pub fn protocol(&self) -> &ServerConfig {
         &self.protocol

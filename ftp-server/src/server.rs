@@ -15,7 +15,7 @@ use futures_util::future::{Either, select};
 use futures_util::io::AsyncWriteExt;
 
 use crate::auth::Authenticator;
-use crate::options::Options;
+use crate::options::ServerOptions;
 use crate::session;
 use crate::shared::{Lifecycle, Shared, fire};
 use crate::storage::Storage;
@@ -70,17 +70,17 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     /// use ftp_server::auth::{AnonymousPolicy, UserTable};
     /// use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
     /// use ftp_server::storage::memory::MemoryStorage;
-    /// use ftp_server::{Options, Server};
+    /// use ftp_server::{ServerOptions, Server};
     ///
     /// let users = UserTable::new().with_anonymous(AnonymousPolicy::ReadOnly, Default::default());
-    /// let options = Options::default().greeting("Welcome.").passive_ports(50000..=50100);
+    /// let options = ServerOptions::default().greeting("Welcome.").passive_ports(50000..=50100);
     /// let server = Server::new(TokioRuntime, MemoryStorage::new(), users, options);
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:2121").await?;
     /// server.serve(TokioListener::new(listener)).await
     /// # }
     /// ```
     /// `runtime` is any [`Runtime`](ftp_runtime::Runtime), or one shared as `Arc<dyn Runtime>`.
-    pub fn new(runtime: impl IntoRuntime, storage: S, auth: A, options: Options) -> Self {
+    pub fn new(runtime: impl IntoRuntime, storage: S, auth: A, options: ServerOptions) -> Self {
         let runtime = runtime.into_runtime();
         let life = Arc::new(Lifecycle::new(Arc::clone(&runtime)));
         let config = Arc::new(machine_config(&options, &storage));
@@ -193,7 +193,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
 }
 
 /// The machine's settings from the server's options and what the back-end can do.
-fn machine_config(options: &Options, storage: &impl Storage) -> ServerConfig {
+fn machine_config(options: &ServerOptions, storage: &impl Storage) -> ServerConfig {
     let mut features = Features::default();
     features.mfmt = storage.capabilities().set_modified;
     features.mlst = crate::transfer::SUPPORTED_FACTS;

@@ -11,7 +11,7 @@ use ftp_runtime::Runtime;
 use futures_channel::oneshot;
 use futures_util::future::{FutureExt, Shared as SharedFuture};
 
-use crate::options::Options;
+use crate::options::ServerOptions;
 
 pub(crate) struct Shared<S, A> {
     pub(crate) runtime: Arc<dyn Runtime>,
@@ -19,7 +19,7 @@ pub(crate) struct Shared<S, A> {
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) storage: Arc<S>,
     pub(crate) auth: A,
-    pub(crate) options: Options,
+    pub(crate) options: ServerOptions,
     pub(crate) life: Arc<Lifecycle>,
     pub(crate) next_passive_port: AtomicUsize,
 }

@@ -178,7 +178,7 @@ async fn store_unique<S: Storage>(
 async fn open_data(
     runtime: &dyn Runtime,
     job: &Job,
-    options: &crate::Options,
+    options: &crate::ServerOptions,
 ) -> Result<TcpStream, FailureKind> {
     match job.transfer.data {
         DataEndpoint::Passive { .. } => {

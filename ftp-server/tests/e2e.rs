@@ -786,7 +786,7 @@ fn a_session_future_stays_small() {
         TokioRuntime,
         MemoryStorage::new(),
         UserTable::new(),
-        ftp_server::Options::default(),
+        ftp_server::ServerOptions::default(),
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -598,7 +598,7 @@ fn handle_connection_on_a_socket_of_our_own(rt: Rt) {
     assert_eq!(server.connections(), 0);
 }
 
-/// `Options::active_local_port`: active data connections come from that port.
+/// `ServerOptions::active_local_port`: active data connections come from that port.
 fn active_mode_from_a_fixed_local_port(rt: Rt) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -14,7 +14,7 @@ use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::auth::{AnonymousPolicy, UserTable};
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::fs::FsStorage;
-use ftp_server::{Options, Server};
+use ftp_server::{Server, ServerOptions};
 
 /// A minimal FTP server.
 #[derive(Parser, Debug)]
@@ -101,7 +101,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if anonymous {
         table = table.with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
     }
-    let mut options = Options::default()
+    let mut options = ServerOptions::default()
         .max_connections(args.max_connections)
         .max_connections_per_ip(args.max_connections_per_ip);
     if let Some(ports) = args.passive_ports.clone() {

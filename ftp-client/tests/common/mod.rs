@@ -63,7 +63,8 @@ pub fn our_server_on(bind: SocketAddr) -> Peer {
         .unwrap();
     let users =
         UserTable::new().with_user("alice", b"s3cret", VirtualPath::root(), Permissions::ALL);
-    let options = ftp_server::Options::default().failed_login_delay(Duration::from_millis(10));
+    let options =
+        ftp_server::ServerOptions::default().failed_login_delay(Duration::from_millis(10));
     let storage = FsStorage::new(&root).unwrap();
     let server = Server::new(TokioRuntime, storage, users, options);
     let listener = runtime
@@ -96,7 +97,7 @@ pub fn our_anonymous_server(root: &Path) -> (SocketAddr, tokio::runtime::Runtime
         TokioRuntime,
         FsStorage::new(root).unwrap(),
         users,
-        ftp_server::Options::default(),
+        ftp_server::ServerOptions::default(),
     );
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

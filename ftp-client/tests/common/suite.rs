@@ -5,7 +5,7 @@
 use ftp_client::proto::listing::{EntryKind, FactType};
 use ftp_client::proto::{FormatControl, TransferType};
 use ftp_client::runtime::Runtime;
-use ftp_client::{Client, DataMode, Error, Options};
+use ftp_client::{Client, ClientOptions, DataMode, Error};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Peer, data, sha256};
@@ -22,7 +22,7 @@ pub struct Quirks {
 }
 
 pub async fn connect(rt: impl Runtime, peer: &Peer, mode: DataMode) -> Client {
-    let mut options = Options::default();
+    let mut options = ClientOptions::default();
     options.data_mode = mode;
     options.reply_timeout = std::time::Duration::from_secs(20);
     options.data_timeout = std::time::Duration::from_secs(20);

@@ -15,7 +15,7 @@ use ftp_server::runtime::smol::{SmolListener, SmolRuntime};
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::Storage;
 use ftp_server::storage::memory::MemoryStorage;
-use ftp_server::{Options, Server};
+use ftp_server::{Server, ServerOptions};
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -53,8 +53,8 @@ impl Drop for Running {
 }
 
 /// Test options: fast failures so tests stay quick.
-pub fn options() -> Options {
-    Options::default()
+pub fn options() -> ServerOptions {
+    ServerOptions::default()
         .failed_login_delay(Duration::from_millis(10))
         .data_connect_timeout(Duration::from_secs(5))
         .data_stall_timeout(Duration::from_secs(10))
@@ -64,7 +64,7 @@ pub fn start<S: Storage, A: Authenticator>(
     rt: Rt,
     storage: S,
     auth: A,
-    options: Options,
+    options: ServerOptions,
 ) -> Running {
     start_on(rt, "127.0.0.1:0".parse().unwrap(), storage, auth, options)
 }
@@ -75,7 +75,7 @@ pub fn start_on<S: Storage, A: Authenticator>(
     bind: SocketAddr,
     storage: S,
     auth: A,
-    options: Options,
+    options: ServerOptions,
 ) -> Running {
     match rt {
         Rt::Tokio => {
@@ -141,7 +141,7 @@ pub fn start_self_accepting<S: Storage, A: Authenticator>(
     rt: Rt,
     storage: S,
     auth: A,
-    options: Options,
+    options: ServerOptions,
 ) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

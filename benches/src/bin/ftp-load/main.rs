@@ -38,7 +38,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use ftp_client::Options;
+use ftp_client::ClientOptions;
 
 use crate::net::{Target, describe, parse_sources};
 use crate::phases::{Created, remote_join};
@@ -171,7 +171,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         Some(spec) => parse_sources(spec).map_err(|e| format!("--source-ips: {e}"))?,
         None => Vec::new(),
     };
-    let mut options = Options::default();
+    let mut options = ClientOptions::default();
     let timeout = Duration::from_secs_f64(args.timeout.max(0.1));
     options.connect_timeout = timeout;
     options.reply_timeout = timeout;

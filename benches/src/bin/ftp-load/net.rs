@@ -10,7 +10,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use ftp_client::runtime::tokio::TokioRuntime;
 use ftp_client::runtime::{BoxFuture, Listener, Runtime, TcpStream, Timer};
-use ftp_client::{Client, Error, Options};
+use ftp_client::{Client, ClientOptions, Error};
 
 /// The client type every phase uses.
 pub(crate) type Ftp = Client;
@@ -59,7 +59,7 @@ struct Inner {
     addr: SocketAddr,
     user: String,
     password: String,
-    options: Options,
+    options: ClientOptions,
     sources: Vec<IpAddr>,
     next_source: AtomicUsize,
 }
@@ -71,7 +71,7 @@ impl Target {
         port: u16,
         user: String,
         password: String,
-        options: Options,
+        options: ClientOptions,
         sources: Vec<IpAddr>,
     ) -> Result<Self, String> {
         let addrs = TokioRuntime

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ftp_client::runtime::tokio::TokioRuntime;
 use ftp_client::tree::{ProgressObserver, local_name};
-use ftp_client::{Client, DataMode, Options};
+use ftp_client::{Client, ClientOptions, DataMode};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::url::{FtpUrl, netrc_lookup};
@@ -230,7 +230,7 @@ fn credentials(url: &FtpUrl) -> (String, String, Option<String>) {
 
 /// Connects and logs in as [`credentials`] says.
 pub(crate) async fn open(url: &FtpUrl, active: bool) -> Result<Client, Failure> {
-    let mut options = Options::default();
+    let mut options = ClientOptions::default();
     if active {
         options.data_mode = DataMode::Active { bind: None };
     }
