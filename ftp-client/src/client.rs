@@ -9,8 +9,8 @@ use ftp_proto::address::is_same_ip;
 use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
 use ftp_proto::listing::MlsxEntry;
 use ftp_proto::{
-    Arg, Command, DataTarget, FeatureList, ListArgs, OpId, Progress, ProtocolError, Reply,
-    ReplyCode, Secret, Timestamp, TransferType,
+    Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Progress, Reply, ReplyCode,
+    Secret, Timestamp, TransferRequest, TransferType,
 };
 use ftp_runtime::{IntoRuntime, Listener, Runtime, TcpStream, timeout};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -23,11 +23,13 @@ use crate::options::{ClientOptions, DataMode};
 #[derive(Debug)]
 pub(crate) enum Event {
     /// A 1yz reply, or a step of a dialogue.
-    Continuing(Reply),
+    Continuing,
     /// The final, positive reply.
     Done(Reply),
     /// The data channel is negotiated.
     Data(DataTarget),
+    /// The transfer command's preliminary reply: the data moves now.
+    Started(Reply),
 }
 
 /// A transfer whose replies are still owed when its stream was dropped; settled before the
@@ -64,7 +66,6 @@ pub struct Client<S = TcpStream> {
     local: SocketAddr,
     greeting: Reply,
     pub(crate) transfer_type: TransferType,
-    sent_type: Option<TransferType>,
     pub(crate) pending: Option<Pending>,
     pub(crate) broken: bool,
     /// The progress hook of the file helpers.
@@ -156,7 +157,6 @@ where
             local,
             greeting: Reply::from_static(ReplyCode::SERVICE_READY, ""),
             transfer_type: TransferType::Image,
-            sent_type: None,
             pending: None,
             broken: false,
             progress: None,
@@ -378,16 +378,16 @@ where
     }
 
     async fn ensure_type(&mut self, wanted: TransferType) -> Result<()> {
-        if self.sent_type != Some(wanted) {
+        if self.control.session().type_in_effect() != Some(wanted) {
             let op = self.control.session().command(Command::Type(wanted));
             self.finish(op).await?;
-            self.sent_type = Some(wanted);
         }
         Ok(())
     }
 
-    /// Negotiates a data connection, sends `REST` when `offset > 0`, then the transfer command,
-    /// and returns once the server accepted it (1yz) with the connection open.
+    /// Runs the machine's transfer operation (`TYPE` when needed, the data channel, `REST` when
+    /// `offset > 0`, the transfer command) and returns once the server accepted it (1yz) with
+    /// the data connection open: the machine sequences the commands, this opens the socket.
     pub(crate) async fn open_data(
         &mut self,
         cmd: Command,
@@ -395,56 +395,83 @@ where
         set_type: bool,
     ) -> Result<Opened<TcpStream>> {
         self.settle().await?;
-        if set_type {
-            self.ensure_type(self.transfer_type).await?;
-        }
-        match self.options.data_mode {
-            DataMode::Passive => {
-                let op = self.control.session().passive();
-                let target = self.negotiated(op).await?;
-                let Some(addr) = target.passive_addr(self.peer.ip(), self.options.pasv_address)
-                else {
-                    return Err(self.unexpected_data_target());
-                };
-                let limit = self.options.data_timeout;
-                let stream = timeout(&*self.runtime, limit, self.runtime.connect(addr, None))
-                    .await
-                    .ok_or(Error::Timeout(Stage::DataConnect))??;
-                let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
-                Ok(Opened {
-                    stream,
-                    op,
-                    preliminary,
-                    done,
-                })
-            }
+        let listener = match self.options.data_mode {
+            DataMode::Passive => None,
             DataMode::Active { bind } => {
                 let ip = bind.unwrap_or(self.local.ip());
-                let listener = self.runtime.bind(SocketAddr::new(ip, 0)).await?;
-                let op = self.control.session().active(listener.local_addr()?);
-                if !matches!(self.negotiated(op).await?, DataTarget::Active) {
-                    return Err(self.unexpected_data_target());
+                Some(self.runtime.bind(SocketAddr::new(ip, 0)).await?)
+            }
+        };
+        let setup = match &listener {
+            None => DataSetup::Passive,
+            Some(l) => DataSetup::Active(l.local_addr()?),
+        };
+        let mut request = TransferRequest::new(cmd, setup).with_offset(offset);
+        if set_type {
+            request = request.with_representation(self.transfer_type);
+        }
+        let op = self.control.session().transfer(request);
+        let target = loop {
+            match self.wait(op).await? {
+                Event::Data(target) => break target,
+                Event::Continuing => continue,
+                Event::Done(_) | Event::Started(_) => return Err(self.unexpected_data_target()),
+            }
+        };
+        // Passive: connect before the transfer command goes out, as curl does.
+        let mut stream = None;
+        if listener.is_none() {
+            let Some(addr) = target.passive_addr(self.peer.ip(), self.options.pasv_address) else {
+                return Err(self.unexpected_data_target());
+            };
+            let limit = self.options.data_timeout;
+            let connected = timeout(&*self.runtime, limit, self.runtime.connect(addr, None)).await;
+            match connected {
+                Some(Ok(s)) => stream = Some(s),
+                failed => {
+                    self.control.session().cancel_transfer(op);
+                    return Err(
+                        failed.map_or(Error::Timeout(Stage::DataConnect), |e| match e {
+                            Ok(_) => Error::Broken,
+                            Err(e) => Error::Io(e),
+                        }),
+                    );
                 }
-                let (op, preliminary, done) = self.start_transfer(cmd, offset).await?;
+            }
+        }
+        self.control.session().data_connected(op);
+        let (preliminary, done) = loop {
+            match self.wait(op).await? {
+                Event::Started(reply) => break (Some(reply), None),
+                Event::Done(reply) => break (None, Some(reply)),
+                Event::Continuing => continue,
+                Event::Data(_) => return Err(self.unexpected_data_target()),
+            }
+        };
+        let stream = match (stream, listener) {
+            (Some(stream), _) => stream,
+            (None, Some(listener)) => {
                 let limit = self.options.data_timeout;
                 let accepted =
                     Self::accept_from_server(&*self.runtime, limit, self.peer.ip(), &*listener);
                 match accepted.await {
-                    Ok(stream) => Ok(Opened {
-                        stream,
-                        op,
-                        preliminary,
-                        done,
-                    }),
+                    Ok(stream) => stream,
                     Err(e) => {
                         if done.is_none() {
                             self.pending = Some(Pending::Abort(op));
                         }
-                        Err(e)
+                        return Err(e);
                     }
                 }
             }
-        }
+            (None, None) => return Err(self.unexpected_data_target()),
+        };
+        Ok(Opened {
+            stream,
+            op,
+            preliminary,
+            done,
+        })
     }
 
     /// Accepts the server's data connection, refusing any from another host. (It takes only
@@ -469,37 +496,6 @@ where
     fn unexpected_data_target(&mut self) -> Error {
         self.broken = true;
         Error::Broken
-    }
-
-    async fn negotiated(&mut self, op: OpId) -> Result<DataTarget> {
-        loop {
-            match self.wait(op).await? {
-                Event::Data(target) => return Ok(target),
-                Event::Continuing(_) => continue,
-                Event::Done(reply) => {
-                    return Err(Error::Server(ProtocolError::UnexpectedReply(reply)));
-                }
-            }
-        }
-    }
-
-    /// `REST` (when resuming), then the transfer command up to its preliminary reply.
-    /// Gives the operation and the reply that answered: preliminary, or already final.
-    async fn start_transfer(
-        &mut self,
-        cmd: Command,
-        offset: u64,
-    ) -> Result<(OpId, Option<Reply>, Option<Reply>)> {
-        if offset > 0 {
-            let op = self.control.session().command(Command::Rest(offset));
-            self.finish(op).await?;
-        }
-        let op = self.control.session().command(cmd);
-        match self.wait(op).await? {
-            Event::Continuing(reply) => Ok((op, Some(reply), None)),
-            Event::Done(reply) => Ok((op, None, Some(reply))),
-            Event::Data(_) => Err(self.unexpected_data_target()),
-        }
     }
 
     /// Settles what a dropped transfer left owed, so the next command gets its own reply.
@@ -581,9 +577,10 @@ where
     /// What `progress` means for the awaited `op`; `None` when it concerns something else.
     pub(crate) fn classify(&mut self, op: OpId, progress: Progress) -> Option<Result<Event>> {
         match progress {
-            Progress::Continuing { op: o, reply } if o == op => Some(Ok(Event::Continuing(reply))),
+            Progress::Continuing { op: o, .. } if o == op => Some(Ok(Event::Continuing)),
             Progress::Done { op: o, reply } if o == op => Some(Ok(Event::Done(reply))),
             Progress::DataReady { op: o, target } if o == op => Some(Ok(Event::Data(target))),
+            Progress::Started { op: o, reply } if o == op => Some(Ok(Event::Started(reply))),
             Progress::Failed { op: o, error } if o == op => Some(Err(Error::Server(error))),
             // 421: the server is closing the connection (RFC 959 §4.2).
             Progress::Unsolicited(reply) if reply.code() == ReplyCode::SERVICE_NOT_AVAILABLE => {

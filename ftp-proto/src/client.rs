@@ -15,7 +15,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::address::{parse_epsv_reply, parse_pasv_reply, resolve_pasv_address};
 use crate::arg::{Arg, Secret};
-use crate::command::Command;
+use crate::command::{Command, TransferType};
 use crate::listing::{MlsxEntry, parse_mlsx_line};
 use crate::reply::{Reply, ReplyCode, ReplyDecoder, ReplyDecoderConfig, ReplyError};
 use crate::time::Timestamp;
@@ -72,6 +72,57 @@ pub enum DataTarget {
     Active,
 }
 
+/// How the data connection of a transfer is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataSetup {
+    /// `EPSV`, falling back to `PASV` (and remembering it) when the server does not know it.
+    Passive,
+    /// `EPRT` for a listener at this address, falling back to `PORT` for IPv4.
+    Active(SocketAddr),
+}
+
+/// One transfer for [`ClientSession::transfer`]: the command and how to run it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransferRequest {
+    /// `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST` or `MLSD`.
+    pub command: Command,
+    /// Passive or active.
+    pub data: DataSetup,
+    /// Resume from this offset (`REST`); 0 sends none.
+    pub offset: u64,
+    /// The representation type the transfer needs; `TYPE` is sent only when another is in
+    /// effect (listings need none).
+    pub representation: Option<TransferType>,
+}
+
+impl TransferRequest {
+    /// A transfer of `command` over a data channel set up as `data`.
+    pub fn new(command: Command, data: DataSetup) -> Self {
+        Self {
+            command,
+            data,
+            offset: 0,
+            representation: None,
+        }
+    }
+
+    /// Sets [`offset`](Self::offset).
+    #[must_use]
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Sets [`representation`](Self::representation).
+    #[must_use]
+    pub fn with_representation(mut self, representation: TransferType) -> Self {
+        self.representation = Some(representation);
+        self
+    }
+}
+
 /// Where a client connects for a `227` reply (`PASV`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -122,6 +173,14 @@ pub enum Progress {
         /// The final reply.
         reply: Reply,
     },
+    /// The transfer command of [`ClientSession::transfer`] was accepted (its 1yz): move the
+    /// data now; the final reply ends the operation.
+    Started {
+        /// The operation.
+        op: OpId,
+        /// The preliminary reply (for `STOU`, it names the file).
+        reply: Reply,
+    },
     /// The data channel is negotiated.
     DataReady {
         /// The operation.
@@ -169,6 +228,8 @@ enum Op {
         addr: SocketAddr,
         tried_eprt: bool,
     },
+    /// A whole transfer: see [`ClientSession::transfer`].
+    Transfer(Box<TransferOp>),
     /// `RNFR`, then `RNTO` once the server answers `350`.
     Rename {
         from: Arg,
@@ -180,6 +241,28 @@ enum Op {
     Abort {
         sent_early: bool,
     },
+}
+
+#[derive(Debug)]
+struct TransferOp {
+    request: TransferRequest,
+    step: TransferStep,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TransferStep {
+    /// Not begun: `TYPE` or the data-channel command goes first.
+    Begin,
+    Type,
+    Data {
+        retried: bool,
+    },
+    /// The data channel is negotiated; the driver opens (or listens for) the connection.
+    AwaitData,
+    Rest,
+    Command,
+    /// The transfer command's 1yz came: data moves.
+    Started,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +282,8 @@ pub struct ClientSession {
     outbox: VecDeque<Command>,
     epsv_refused: bool,
     eprt_refused: bool,
+    /// The representation type the server last accepted (`TYPE`).
+    type_in_effect: Option<TransferType>,
     next_id: u64,
 }
 
@@ -218,6 +303,7 @@ impl ClientSession {
             outbox: VecDeque::new(),
             epsv_refused: false,
             eprt_refused: false,
+            type_in_effect: None,
             next_id: 1,
         }
     }
@@ -261,6 +347,55 @@ impl ClientSession {
         })
     }
 
+    /// Queues a whole transfer as one operation: `TYPE` when another type is in effect, the
+    /// data channel (`EPSV`/`PASV` with the remembered fallback, or `EPRT`/`PORT`), then, once
+    /// the driver says the data connection is there ([`data_connected`](Self::data_connected)),
+    /// `REST` when resuming and the transfer command. Its progress: [`Progress::Continuing`]
+    /// for each step, [`Progress::DataReady`] with where to connect (the machine then waits),
+    /// [`Progress::Started`] for the command's 1yz, and [`Progress::Done`] or
+    /// [`Progress::Failed`] with the final reply. A server that answers the command with a
+    /// final reply at once (no 1yz) ends it with that reply.
+    pub fn transfer(&mut self, request: TransferRequest) -> OpId {
+        self.push(Op::Transfer(Box::new(TransferOp {
+            request,
+            step: TransferStep::Begin,
+        })))
+    }
+
+    /// The driver has the data connection of the transfer `op` (passive: connected; active:
+    /// listening): the transfer goes on with `REST` or its command. Does nothing for another
+    /// operation or step.
+    pub fn data_connected(&mut self, op: OpId) {
+        match self.current.take() {
+            Some((id, Op::Transfer(mut transfer)))
+                if id == op && transfer.step == TransferStep::AwaitData =>
+            {
+                self.after_data(&mut transfer);
+                self.current = Some((id, Op::Transfer(transfer)));
+            }
+            other => self.current = other,
+        }
+    }
+
+    /// The driver could not open the data connection of the transfer `op`: the operation ends
+    /// here, with nothing more sent (the server has no transfer command to answer). Returns
+    /// whether it was waiting for that.
+    pub fn cancel_transfer(&mut self, op: OpId) -> bool {
+        let waiting = matches!(
+            &self.current,
+            Some((id, Op::Transfer(t))) if *id == op && t.step == TransferStep::AwaitData
+        );
+        if waiting {
+            self.current = None;
+        }
+        waiting
+    }
+
+    /// The representation type the server last accepted, if any.
+    pub fn type_in_effect(&self) -> Option<TransferType> {
+        self.type_in_effect
+    }
+
     /// Queues passive-mode negotiation: `EPSV`, falling back to `PASV` when the server does
     /// not know `EPSV` (500, 502) and remembering that for the rest of the session, as curl
     /// does.
@@ -283,7 +418,14 @@ impl ClientSession {
     /// the returned operation completes on the reply to `ABOR` itself (`225` or `226`). With
     /// nothing in flight it is queued like any other command.
     pub fn abort(&mut self) -> OpId {
-        let in_flight = self.sent && matches!(self.current, Some((_, Op::Command { .. })));
+        let in_flight = self.sent
+            && match &self.current {
+                Some((_, Op::Command { .. })) => true,
+                Some((_, Op::Transfer(t))) => {
+                    matches!(t.step, TransferStep::Command | TransferStep::Started)
+                }
+                _ => false,
+            };
         if !in_flight {
             return self.push(Op::Abort { sent_early: false });
         }
@@ -325,6 +467,7 @@ impl ClientSession {
             }
         }
         if !self.sent {
+            self.begin_transfer();
             if let Some((_, op)) = &self.current {
                 let cmd = self.first_command(op);
                 self.sent = true;
@@ -356,7 +499,18 @@ impl ClientSession {
         }
         let code = reply.code();
         if code.is_preliminary() {
+            let mut op = op;
+            let started = match &mut op {
+                Op::Transfer(transfer) if transfer.step == TransferStep::Command => {
+                    transfer.step = TransferStep::Started;
+                    true
+                }
+                _ => false,
+            };
             self.current = Some((op_id, op));
+            if started {
+                return Progress::Started { op: op_id, reply };
+            }
             return Progress::Continuing { op: op_id, reply };
         }
         match op {
@@ -367,11 +521,14 @@ impl ClientSession {
                 account,
                 step,
             } => self.login_reply(op_id, reply, user, password, account, step),
-            Op::Command { expect, .. } => {
+            Op::Command { cmd, expect } => {
                 let ok = match expect {
                     Expect::Completion => code.is_completion(),
                     Expect::Intermediate => code.is_intermediate(),
                 };
+                if let (Command::Type(t), true) = (cmd, ok) {
+                    self.type_in_effect = Some(t);
+                }
                 Self::finish(op_id, reply, ok)
             }
             Op::Abort { .. } => Self::finish(op_id, reply, code.is_completion()),
@@ -395,28 +552,36 @@ impl ClientSession {
                 Self::finish(op_id, reply, renaming && code.is_completion())
             }
             Op::Passive { tried_epsv } => self.passive_reply(op_id, reply, tried_epsv),
-            Op::Active { addr, tried_eprt } => {
-                let unknown = matches!(code.as_u16(), 500 | 502);
-                if !tried_eprt || !unknown || addr.is_ipv6() {
-                    if code.is_completion() {
-                        return Progress::DataReady {
-                            op: op_id,
-                            target: DataTarget::Active,
-                        };
-                    }
-                    if unknown && !tried_eprt && !self.eprt_refused && addr.is_ipv4() {
-                        self.eprt_refused = true;
-                        return self.resend(
-                            op_id,
-                            Op::Active {
-                                addr,
-                                tried_eprt: true,
-                            },
-                            reply,
-                        );
-                    }
-                }
-                Self::finish(op_id, reply, false)
+            Op::Active { addr, tried_eprt } => match self.active_step(&reply, addr, tried_eprt) {
+                Negotiated::Ready(target) => Progress::DataReady { op: op_id, target },
+                Negotiated::Retry => self.resend(
+                    op_id,
+                    Op::Active {
+                        addr,
+                        tried_eprt: true,
+                    },
+                    reply,
+                ),
+                Negotiated::Failed => Self::finish(op_id, reply, false),
+                Negotiated::Malformed => Progress::Failed {
+                    op: op_id,
+                    error: ProtocolError::MalformedReply(reply),
+                },
+            },
+            Op::Transfer(transfer) => self.transfer_reply(op_id, reply, transfer),
+        }
+    }
+
+    /// A transfer about to start decides its first step now, when the type in effect is known.
+    fn begin_transfer(&mut self) {
+        if let Some((_, Op::Transfer(transfer))) = &mut self.current {
+            if transfer.step == TransferStep::Begin {
+                let wanted = transfer.request.representation;
+                transfer.step = if wanted.is_some() && wanted != self.type_in_effect {
+                    TransferStep::Type
+                } else {
+                    TransferStep::Data { retried: false }
+                };
             }
         }
     }
@@ -435,6 +600,10 @@ impl ClientSession {
             Op::Command { cmd, .. } => cmd.clone(),
             Op::Abort { .. } => Command::Abor,
             Op::Rename { from, .. } => Command::Rnfr(from.clone()),
+            Op::Transfer(transfer) => match (transfer.step, transfer.request.representation) {
+                (TransferStep::Type, Some(t)) => Command::Type(t),
+                _ => self.data_command(transfer.request.data),
+            },
             Op::Passive { .. } if self.epsv_refused => Command::Pasv,
             Op::Passive { .. } => Command::Epsv(None),
             Op::Active {
@@ -517,43 +686,154 @@ impl ClientSession {
     }
 
     fn passive_reply(&mut self, op_id: OpId, reply: Reply, tried_epsv: bool) -> Progress {
+        match self.passive_step(&reply, tried_epsv) {
+            Negotiated::Ready(target) => Progress::DataReady { op: op_id, target },
+            Negotiated::Retry => self.resend(op_id, Op::Passive { tried_epsv: true }, reply),
+            Negotiated::Failed => Self::finish(op_id, reply, false),
+            Negotiated::Malformed => Progress::Failed {
+                op: op_id,
+                error: ProtocolError::MalformedReply(reply),
+            },
+        }
+    }
+
+    /// What a reply to `EPSV` (or, after a refusal, `PASV`) says.
+    fn passive_step(&mut self, reply: &Reply, tried_epsv: bool) -> Negotiated {
         let code = reply.code();
         let used_epsv = !tried_epsv && !self.epsv_refused;
         if used_epsv {
             if code == ReplyCode::EXTENDED_PASSIVE_MODE {
                 return match parse_epsv_reply(reply.first_line()) {
-                    Ok(port) => Progress::DataReady {
-                        op: op_id,
-                        target: DataTarget::ExtendedPassive(port),
-                    },
-                    Err(_) => Progress::Failed {
-                        op: op_id,
-                        error: ProtocolError::MalformedReply(reply),
-                    },
+                    Ok(port) => Negotiated::Ready(DataTarget::ExtendedPassive(port)),
+                    Err(_) => Negotiated::Malformed,
                 };
             }
             // 500/502: EPSV unknown. 501/522 appear from servers that know the verb but not
             // the form. Fall back to PASV and remember it (curl and lftp do the same).
             if matches!(code.as_u16(), 500 | 501 | 502 | 522) {
                 self.epsv_refused = true;
-                return self.resend(op_id, Op::Passive { tried_epsv: true }, reply);
+                return Negotiated::Retry;
             }
-            return Self::finish(op_id, reply, false);
+            return Negotiated::Failed;
         }
         if code == ReplyCode::PASSIVE_MODE {
             return match parse_pasv_reply(reply.first_line()) {
-                Ok(addr) => Progress::DataReady {
-                    op: op_id,
-                    target: DataTarget::Passive(addr),
-                },
-                Err(_) => Progress::Failed {
-                    op: op_id,
-                    error: ProtocolError::MalformedReply(reply),
-                },
+                Ok(addr) => Negotiated::Ready(DataTarget::Passive(addr)),
+                Err(_) => Negotiated::Malformed,
             };
         }
-        Self::finish(op_id, reply, false)
+        Negotiated::Failed
     }
+
+    /// What a reply to `EPRT` (or, after a refusal, `PORT`) says.
+    fn active_step(&mut self, reply: &Reply, addr: SocketAddr, tried_eprt: bool) -> Negotiated {
+        let code = reply.code();
+        let unknown = matches!(code.as_u16(), 500 | 502);
+        if !tried_eprt || !unknown || addr.is_ipv6() {
+            if code.is_completion() {
+                return Negotiated::Ready(DataTarget::Active);
+            }
+            if unknown && !tried_eprt && !self.eprt_refused && addr.is_ipv4() {
+                self.eprt_refused = true;
+                return Negotiated::Retry;
+            }
+        }
+        Negotiated::Failed
+    }
+
+    /// The command that negotiates `setup`'s data channel (after any fallback).
+    fn data_command(&self, setup: DataSetup) -> Command {
+        match setup {
+            DataSetup::Passive if self.epsv_refused => Command::Pasv,
+            DataSetup::Passive => Command::Epsv(None),
+            DataSetup::Active(SocketAddr::V4(v4)) if self.eprt_refused => Command::Port(v4),
+            DataSetup::Active(addr) => Command::Eprt(addr),
+        }
+    }
+
+    /// The step after the data channel: `REST` when resuming, else the transfer command.
+    fn after_data(&mut self, transfer: &mut TransferOp) {
+        if transfer.request.offset > 0 {
+            transfer.step = TransferStep::Rest;
+            self.outbox
+                .push_back(Command::Rest(transfer.request.offset));
+        } else {
+            transfer.step = TransferStep::Command;
+            self.outbox.push_back(transfer.request.command.clone());
+        }
+    }
+
+    fn transfer_reply(
+        &mut self,
+        op_id: OpId,
+        reply: Reply,
+        mut transfer: Box<TransferOp>,
+    ) -> Progress {
+        let code = reply.code();
+        match transfer.step {
+            TransferStep::Type => {
+                if !code.is_completion() {
+                    return Self::finish(op_id, reply, false);
+                }
+                self.type_in_effect = transfer.request.representation;
+                transfer.step = TransferStep::Data { retried: false };
+                self.outbox
+                    .push_back(self.data_command(transfer.request.data));
+                self.current = Some((op_id, Op::Transfer(transfer)));
+                Progress::Continuing { op: op_id, reply }
+            }
+            TransferStep::Data { retried } => {
+                let negotiated = match transfer.request.data {
+                    DataSetup::Passive => self.passive_step(&reply, retried),
+                    DataSetup::Active(addr) => self.active_step(&reply, addr, retried),
+                };
+                match negotiated {
+                    Negotiated::Ready(target) => {
+                        transfer.step = TransferStep::AwaitData;
+                        self.current = Some((op_id, Op::Transfer(transfer)));
+                        Progress::DataReady { op: op_id, target }
+                    }
+                    Negotiated::Retry => {
+                        transfer.step = TransferStep::Data { retried: true };
+                        self.outbox
+                            .push_back(self.data_command(transfer.request.data));
+                        self.current = Some((op_id, Op::Transfer(transfer)));
+                        Progress::Continuing { op: op_id, reply }
+                    }
+                    Negotiated::Failed => Self::finish(op_id, reply, false),
+                    Negotiated::Malformed => Progress::Failed {
+                        op: op_id,
+                        error: ProtocolError::MalformedReply(reply),
+                    },
+                }
+            }
+            // Nothing was sent: a reply now answers nothing of ours.
+            TransferStep::Begin | TransferStep::AwaitData => {
+                self.current = Some((op_id, Op::Transfer(transfer)));
+                Progress::Unsolicited(reply)
+            }
+            TransferStep::Rest if code.is_intermediate() => {
+                transfer.step = TransferStep::Command;
+                self.outbox.push_back(transfer.request.command.clone());
+                self.current = Some((op_id, Op::Transfer(transfer)));
+                Progress::Continuing { op: op_id, reply }
+            }
+            TransferStep::Rest => Self::finish(op_id, reply, false),
+            // The 1yz was taken above; a final reply ends the transfer.
+            TransferStep::Command | TransferStep::Started => {
+                Self::finish(op_id, reply, code.is_completion())
+            }
+        }
+    }
+}
+
+/// What a reply to a data-channel command says.
+enum Negotiated {
+    Ready(DataTarget),
+    /// Refused as unknown: the fallback command goes next (`PASV`, `PORT`).
+    Retry,
+    Failed,
+    Malformed,
 }
 
 /// The pathname a `257` reply names (`PWD`, `MKD`): the text between the first `"` and the

@@ -210,7 +210,8 @@ pub use access::{PathUse, Permissions, UserAccess};
 pub use arg::{Arg, InvalidArg, Secret};
 pub use ascii::{AsciiDecoder, AsciiEncoder};
 pub use client::{
-    ClientConnection, ClientSession, DataTarget, OpId, PasvAddressPolicy, Progress, ProtocolError,
+    ClientConnection, ClientSession, DataSetup, DataTarget, OpId, PasvAddressPolicy, Progress,
+    ProtocolError, TransferRequest,
 };
 pub use command::{
     Command, EpsvArg, FormatControl, ListArgs, Opts, ParseError, ParseErrorKind, ProtectionLevel,

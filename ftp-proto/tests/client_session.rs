@@ -422,3 +422,118 @@ fn rename_is_one_operation() {
         Progress::Failed { op: o, .. } if o == op
     ));
 }
+
+fn started(p: Progress, op: ftp_proto::OpId) -> Reply {
+    match p {
+        Progress::Started { op: o, reply } if o == op => reply,
+        other => panic!("expected the transfer to start, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_transfer_is_one_operation() {
+    use ftp_proto::{DataSetup, TransferRequest, TransferType};
+    let mut c = greeted();
+    let op = c.transfer(
+        TransferRequest::new(Command::Retr(arg("big.bin")), DataSetup::Passive)
+            .with_representation(TransferType::Image),
+    );
+    assert_eq!(sent(&mut c), ["TYPE I"]);
+    assert!(matches!(
+        c.handle_reply(reply(200, "Binary")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["EPSV"]);
+    assert_eq!(
+        c.handle_reply(reply(229, "Entering Extended Passive Mode (|||50000|)")),
+        Progress::DataReady {
+            op,
+            target: DataTarget::ExtendedPassive(50000)
+        }
+    );
+    // The machine waits for the data connection before it sends the command.
+    assert_eq!(sent(&mut c), Vec::<String>::new());
+    c.data_connected(op);
+    assert_eq!(sent(&mut c), ["RETR big.bin"]);
+    let r = started(c.handle_reply(reply(150, "Opening BINARY mode")), op);
+    assert_eq!(r.code().as_u16(), 150);
+    assert!(
+        matches!(c.handle_reply(reply(226, "Transfer complete.")), Progress::Done { op: o, .. } if o == op)
+    );
+    assert_eq!(c.type_in_effect(), Some(TransferType::Image));
+
+    // The same type again: no TYPE. EPSV unknown: PASV, remembered. Resuming: REST first.
+    let stor = Command::Stor(arg("up.bin"));
+    let op = c.transfer(
+        TransferRequest::new(stor, DataSetup::Passive)
+            .with_representation(TransferType::Image)
+            .with_offset(100),
+    );
+    assert_eq!(sent(&mut c), ["EPSV"]);
+    assert!(matches!(
+        c.handle_reply(reply(500, "Unknown command")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["PASV"]);
+    assert!(matches!(
+        c.handle_reply(reply(227, "Entering Passive Mode (127,0,0,1,195,80).")),
+        Progress::DataReady {
+            target: DataTarget::Passive(_),
+            ..
+        }
+    ));
+    c.data_connected(op);
+    assert_eq!(sent(&mut c), ["REST 100"]);
+    assert!(matches!(
+        c.handle_reply(reply(350, "Restarting at 100")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["STOR up.bin"]);
+    started(c.handle_reply(reply(150, "Ok to send data.")), op);
+    // A transfer cut short fails with the server's reply.
+    let Progress::Failed { op: o, error } = c.handle_reply(reply(426, "Connection closed")) else {
+        panic!()
+    };
+    assert_eq!((o, error.reply().code().as_u16()), (op, 426));
+    assert!(c.epsv_refused());
+
+    // Active: EPRT refused, PORT; a listing needs no TYPE; a final reply at once ends it.
+    let listener = "127.0.0.1:40001".parse().unwrap();
+    let op = c.transfer(TransferRequest::new(
+        Command::Nlst(Default::default()),
+        DataSetup::Active(listener),
+    ));
+    assert_eq!(sent(&mut c), ["EPRT |1|127.0.0.1|40001|"]);
+    assert!(matches!(
+        c.handle_reply(reply(502, "EPRT not implemented")),
+        Progress::Continuing { .. }
+    ));
+    assert_eq!(sent(&mut c), ["PORT 127,0,0,1,156,65"]);
+    assert_eq!(
+        c.handle_reply(reply(200, "PORT command successful")),
+        Progress::DataReady {
+            op,
+            target: DataTarget::Active
+        }
+    );
+    c.data_connected(op);
+    assert_eq!(sent(&mut c), ["NLST"]);
+    let Progress::Failed { op: o, .. } = c.handle_reply(reply(550, "No files found")) else {
+        panic!()
+    };
+    assert_eq!(o, op);
+
+    // The data connection could not be opened: the operation ends, nothing more is sent, and
+    // the next one goes on.
+    let op = c.transfer(TransferRequest::new(
+        Command::Retr(arg("f")),
+        DataSetup::Passive,
+    ));
+    let next = c.command(Command::Noop);
+    assert_eq!(sent(&mut c), ["PASV"]);
+    let _ = c.handle_reply(reply(227, "Entering Passive Mode (127,0,0,1,195,81)."));
+    assert!(c.cancel_transfer(op));
+    assert!(!c.cancel_transfer(op), "once");
+    assert_eq!(sent(&mut c), ["NOOP"]);
+    assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
+}
