@@ -32,16 +32,6 @@ pub(crate) enum Event {
     Started(Reply),
 }
 
-/// A transfer whose replies are still owed when its stream was dropped; settled before the
-/// next command so that replies stay matched to their commands.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Pending {
-    /// The data ended; only the final reply is outstanding.
-    Final(OpId),
-    /// The transfer was left unfinished: abort it, then take both replies.
-    Abort(OpId),
-}
-
 /// A data connection opened for a transfer command that the server accepted.
 pub(crate) struct Opened<T> {
     pub(crate) stream: T,
@@ -66,7 +56,6 @@ pub struct Client<S = TcpStream> {
     local: SocketAddr,
     greeting: Reply,
     pub(crate) transfer_type: TransferType,
-    pub(crate) pending: Option<Pending>,
     pub(crate) broken: bool,
     /// The progress hook of the file helpers.
     pub(crate) progress: Option<Box<dyn crate::observer::ProgressObserver>>,
@@ -157,7 +146,6 @@ where
             local,
             greeting: Reply::from_static(ReplyCode::SERVICE_READY, ""),
             transfer_type: TransferType::Image,
-            pending: None,
             broken: false,
             progress: None,
         };
@@ -221,7 +209,7 @@ where
         password: &str,
         account: Option<&str>,
     ) -> Result<Reply> {
-        self.settle().await?;
+        self.check_usable()?;
         let user = Arg::try_from(user)?;
         let password = Secret::new(Arg::try_from(password)?);
         let account = account.map(Arg::try_from).transpose()?.map(Secret::new);
@@ -277,7 +265,7 @@ where
     /// Renames a file or directory (`RNFR`, then `RNTO`, as one operation of the machine).
     pub async fn rename(&mut self, from: impl AsRef<[u8]>, to: impl AsRef<[u8]>) -> Result<Reply> {
         let (from, to) = (arg(from)?, arg(to)?);
-        self.settle().await?;
+        self.check_usable()?;
         let op = self.control.session().rename(from, to);
         self.finish(op).await
     }
@@ -286,7 +274,7 @@ where
     /// download gives (some servers refuse `SIZE` in ASCII mode).
     pub async fn size(&mut self, path: impl AsRef<[u8]>) -> Result<u64> {
         let path = arg(path)?;
-        self.settle().await?;
+        self.check_usable()?;
         self.ensure_type(TransferType::Image).await?;
         let reply = self.run(Command::Size(path)).await?;
         parse_size(&reply).ok_or(Error::MalformedReply(reply))
@@ -353,7 +341,7 @@ where
     /// The representation type for transfers to come: `TYPE I` (binary, the default) or
     /// `TYPE A` (ASCII: line ends are converted, CRLF on the wire, LF locally). Sent at once.
     pub async fn set_type(&mut self, transfer_type: TransferType) -> Result<()> {
-        self.settle().await?;
+        self.check_usable()?;
         self.transfer_type = transfer_type;
         self.ensure_type(transfer_type).await
     }
@@ -372,7 +360,7 @@ where
 
     /// Sends one command and waits for its final reply.
     pub(crate) async fn run(&mut self, cmd: Command) -> Result<Reply> {
-        self.settle().await?;
+        self.check_usable()?;
         let op = self.control.session().command(cmd);
         self.finish(op).await
     }
@@ -394,7 +382,7 @@ where
         offset: u64,
         set_type: bool,
     ) -> Result<Opened<TcpStream>> {
-        self.settle().await?;
+        self.check_usable()?;
         let listener = match self.options.data_mode {
             DataMode::Passive => None,
             DataMode::Active { bind } => {
@@ -457,9 +445,9 @@ where
                 match accepted.await {
                     Ok(stream) => stream,
                     Err(e) => {
-                        if done.is_none() {
-                            self.pending = Some(Pending::Abort(op));
-                        }
+                        // The server will wait for a connection that never comes: the machine
+                        // aborts the transfer before the next command.
+                        self.control.session().abandon_transfer(op, false);
                         return Err(e);
                     }
                 }
@@ -498,16 +486,13 @@ where
         Error::Broken
     }
 
-    /// Settles what a dropped transfer left owed, so the next command gets its own reply.
-    pub(crate) async fn settle(&mut self) -> Result<()> {
+    /// Before a command: a connection left out of step refuses it. (What a dropped transfer
+    /// left owed, its `ABOR` and final replies, the machine sequences ahead of the command.)
+    pub(crate) fn check_usable(&self) -> Result<()> {
         if self.broken {
             return Err(Error::Broken);
         }
-        match self.pending.take() {
-            None => Ok(()),
-            Some(Pending::Final(op)) => tolerate_refusal(self.finish(op).await),
-            Some(Pending::Abort(op)) => self.abort_op(op, None).await,
-        }
+        Ok(())
     }
 
     /// Aborts the transfer `op`: sends `ABOR`, then closes its data connection (`data`, when
@@ -518,7 +503,11 @@ where
     /// control connection between blocks (vsftpd without `async_abor_enable`) notice the close
     /// instead, answer `426` and then `ABOR`.
     pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<TcpStream>) -> Result<()> {
-        let abor = self.control.session().abort();
+        let Some(abor) = self.control.session().abandon_transfer(op, false) else {
+            // Nothing in flight to abort any more: the final reply is all that is owed.
+            drop(data);
+            return tolerate_refusal(self.finish(op).await);
+        };
         let limit = self.options.reply_timeout;
         let sent = timeout(
             &*self.runtime,

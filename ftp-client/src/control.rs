@@ -40,10 +40,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
         }
     }
 
-    pub(crate) fn session(&mut self) -> &mut ClientSession {
-        self.conn.session()
-    }
-
     /// Writes every queued command, then waits for what the next reply did.
     ///
     /// A server that sends faster than this reads (an endless reply, say) never leaves the
@@ -97,5 +93,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
     /// Closes the control stream (after `QUIT`).
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_close(cx)
+    }
+}
+
+impl<S> Control<S> {
+    /// The protocol machine (also from `Drop` impls, which cannot name the stream's bounds).
+    pub(crate) fn session(&mut self) -> &mut ClientSession {
+        self.conn.session()
     }
 }

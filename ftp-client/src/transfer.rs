@@ -12,7 +12,7 @@ use ftp_runtime::{Runtime, TcpStream, Timer};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncReadExt;
 
-use crate::client::{Client, Event, Opened, Pending, arg, list_args, opt_arg};
+use crate::client::{Client, Event, Opened, arg, list_args, opt_arg};
 use crate::error::{Error, Result, Stage};
 
 /// A timer armed only while an I/O call waits: one timer per transfer, made at its first wait
@@ -287,10 +287,9 @@ where
 impl<S> Drop for DataReader<'_, S> {
     fn drop(&mut self) {
         if !self.settled && self.final_reply.is_none() {
-            self.client.pending = Some(match self.state {
-                ReadState::Data => Pending::Abort(self.op),
-                ReadState::Finishing | ReadState::Done => Pending::Final(self.op),
-            });
+            let data_ended = self.state != ReadState::Data;
+            let session = self.client.control.session();
+            session.abandon_transfer(self.op, data_ended);
         }
     }
 }
@@ -476,7 +475,11 @@ where
 impl<S> Drop for DataWriter<'_, S> {
     fn drop(&mut self) {
         if !self.settled && self.final_reply.is_none() {
-            self.client.pending = Some(Pending::Abort(self.op));
+            // An upload not finished is never complete: abort it.
+            self.client
+                .control
+                .session()
+                .abandon_transfer(self.op, false);
         }
     }
 }

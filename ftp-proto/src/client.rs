@@ -442,6 +442,22 @@ impl ClientSession {
         id
     }
 
+    /// The driver gives up the transfer `op` before its final reply: its stream was dropped, or
+    /// the caller cuts it short. When its data had not ended (`data_ended` false: a download
+    /// not read to its end, any upload not finished), the server must not take the closed data
+    /// connection for a complete file, so `ABOR` goes out at once, ahead of everything queued
+    /// (see [`abort`](Self::abort)), and its operation is returned. When the data had ended,
+    /// only the transfer's final reply is owed; it is taken when it comes, before anything
+    /// queued after it, and nothing is sent.
+    pub fn abandon_transfer(&mut self, op: OpId, data_ended: bool) -> Option<OpId> {
+        let in_flight = matches!(
+            &self.current,
+            Some((id, Op::Transfer(t))) if *id == op
+                && matches!(t.step, TransferStep::Command | TransferStep::Started)
+        );
+        (in_flight && !data_ended).then(|| self.abort())
+    }
+
     /// Whether the server refused `EPRT` earlier in this session (active mode now uses `PORT`).
     pub fn eprt_refused(&self) -> bool {
         self.eprt_refused

@@ -537,3 +537,48 @@ fn a_transfer_is_one_operation() {
     assert_eq!(sent(&mut c), ["NOOP"]);
     assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
 }
+
+/// The abort rules of a transfer the driver gives up: data not ended means ABOR at once;
+/// data ended means only the final reply is owed.
+#[test]
+fn abandoned_transfers() {
+    use ftp_proto::{DataSetup, TransferRequest};
+    let mut c = greeted();
+    let start = |c: &mut ClientSession, name: &str| {
+        let op = c.transfer(TransferRequest::new(
+            Command::Retr(arg(name)),
+            DataSetup::Passive,
+        ));
+        sent(c);
+        let _ = c.handle_reply(reply(229, "Entering Extended Passive Mode (|||50000|)"));
+        c.data_connected(op);
+        sent(c);
+        started(c.handle_reply(reply(150, "Opening")), op);
+        op
+    };
+    // Dropped while the data still flowed: ABOR goes out ahead of the next command.
+    let op = start(&mut c, "a");
+    let next = c.command(Command::Noop);
+    let abor = c.abandon_transfer(op, false).expect("an ABOR");
+    assert_eq!(sent(&mut c), ["ABOR"]);
+    assert!(
+        matches!(c.handle_reply(reply(426, "Connection closed")), Progress::Failed { op: o, .. } if o == op)
+    );
+    assert!(
+        matches!(c.handle_reply(reply(226, "ABOR successful")), Progress::Done { op: o, .. } if o == abor)
+    );
+    assert_eq!(sent(&mut c), ["NOOP"]);
+    assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
+    // Dropped after the data ended: nothing is sent; the final reply comes before the next.
+    let op = start(&mut c, "b");
+    assert_eq!(c.abandon_transfer(op, true), None);
+    let next = c.command(Command::Noop);
+    assert_eq!(sent(&mut c), Vec::<String>::new());
+    assert!(
+        matches!(c.handle_reply(reply(226, "Transfer complete")), Progress::Done { op: o, .. } if o == op)
+    );
+    assert_eq!(sent(&mut c), ["NOOP"]);
+    assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
+    // A transfer already over: nothing to abort.
+    assert_eq!(c.abandon_transfer(op, false), None);
+}
