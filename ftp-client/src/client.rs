@@ -221,9 +221,7 @@ where
     pub async fn features(&mut self) -> Result<FeatureList> {
         match self.run(Command::Feat).await {
             Ok(reply) => Ok(FeatureList::parse(&reply)),
-            Err(Error::Server(e)) if matches!(e.reply().code().as_u16(), 500 | 502) => {
-                Ok(FeatureList::default())
-            }
+            Err(Error::Server(e)) => FeatureList::from_refusal(e.reply()).ok_or(Error::Server(e)),
             Err(e) => Err(e),
         }
     }
@@ -571,8 +569,7 @@ where
             Progress::DataReady { op: o, target } if o == op => Some(Ok(Event::Data(target))),
             Progress::Started { op: o, reply } if o == op => Some(Ok(Event::Started(reply))),
             Progress::Failed { op: o, error } if o == op => Some(Err(Error::Server(error))),
-            // 421: the server is closing the connection (RFC 959 §4.2).
-            Progress::Unsolicited(reply) if reply.code() == ReplyCode::SERVICE_NOT_AVAILABLE => {
+            Progress::Closing(reply) => {
                 self.broken = true;
                 Some(Err(Error::Closed(Some(reply))))
             }

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use ftp_proto::{InvalidArg, ProtocolError, Reply, ReplyError};
+use ftp_proto::{InvalidArg, ProtocolError, Reply, ReplyCode, ReplyError};
 
 /// What an operation waited for when its time ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,13 +76,14 @@ impl Error {
 
     /// Whether the server said the failure is transient (4yz): the same request may work later.
     pub fn is_transient(&self) -> bool {
-        self.code().is_some_and(|c| (400..500).contains(&c))
+        self.reply().is_some_and(|r| r.code().is_transient())
     }
 
     /// Whether the path named was not found or not accessible (`550`), the answer to "does
     /// this exist" that `SIZE`, `MDTM` and `CWD` give.
     pub fn is_not_found(&self) -> bool {
-        self.code() == Some(550)
+        self.reply()
+            .is_some_and(|r| r.code() == ReplyCode::FILE_NOT_FOUND)
     }
 }
 

@@ -195,8 +195,12 @@ pub enum Progress {
         /// Why.
         error: ProtocolError,
     },
-    /// A reply arrived while no command was in flight (such as a `421` before closing).
+    /// A reply arrived while no command was in flight.
     Unsolicited(Reply),
+    /// The server is closing the connection: a `421` that answers no command (RFC 959 §4.2,
+    /// "service not available, closing control connection"), as servers send at an idle
+    /// timeout or shutdown. Nothing more will be answered.
+    Closing(Reply),
 }
 
 /// How a command's replies are judged.
@@ -507,11 +511,11 @@ impl ClientSession {
             self.sent = true;
         }
         let Some((op_id, op)) = self.current.take() else {
-            return Progress::Unsolicited(reply);
+            return Self::unsolicited(reply);
         };
         if !self.sent {
             self.current = Some((op_id, op));
-            return Progress::Unsolicited(reply);
+            return Self::unsolicited(reply);
         }
         let code = reply.code();
         if code.is_preliminary() {
@@ -600,6 +604,13 @@ impl ClientSession {
                 };
             }
         }
+    }
+
+    fn unsolicited(reply: Reply) -> Progress {
+        if reply.code() == ReplyCode::SERVICE_NOT_AVAILABLE {
+            return Progress::Closing(reply);
+        }
+        Progress::Unsolicited(reply)
     }
 
     fn push(&mut self, op: Op) -> OpId {

@@ -110,6 +110,13 @@ impl FeatureList {
         Self { entries }
     }
 
+    /// What a refused `FEAT` means: a server that does not know the command (500, 502; RFC
+    /// 2389 §3.1 expects exactly those from servers without it) has no features to announce,
+    /// so the answer is an empty list; any other refusal is a real failure (`None`).
+    pub fn from_refusal(reply: &Reply) -> Option<Self> {
+        matches!(reply.code().as_u16(), 500 | 502).then(Self::default)
+    }
+
     /// Whether the server announced `name` (case-insensitive), such as `"MLST"` or `"EPSV"`.
     pub fn supports(&self, name: &str) -> bool {
         self.params(name).is_some()
@@ -188,6 +195,20 @@ mod tests {
         offered.mlst = FactSet::EMPTY;
         let f = FeatureList::parse(&feat_reply(offered, FactSet::EMPTY));
         assert!(!f.supports("AUTH") && !f.supports("MLST") && f.supports("SIZE"));
+    }
+
+    #[test]
+    fn servers_without_feat() {
+        let refused = |code| Reply::new(ReplyCode::new(code).unwrap(), "no").unwrap();
+        assert_eq!(
+            FeatureList::from_refusal(&refused(502)),
+            Some(FeatureList::default())
+        );
+        assert_eq!(
+            FeatureList::from_refusal(&refused(500)),
+            Some(FeatureList::default())
+        );
+        assert_eq!(FeatureList::from_refusal(&refused(530)), None);
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn one_command_in_flight_and_unsolicited_replies() {
     let mut c = greeted();
     assert!(matches!(
         c.handle_reply(reply(421, "Timeout")),
-        Progress::Unsolicited(_)
+        Progress::Closing(_)
     ));
     let a = c.command(Command::Noop);
     let b = c.command(Command::Pwd);
@@ -581,4 +581,15 @@ fn abandoned_transfers() {
     assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
     // A transfer already over: nothing to abort.
     assert_eq!(c.abandon_transfer(op, false), None);
+}
+
+#[test]
+fn an_unsolicited_421_means_the_server_is_closing() {
+    let mut c = greeted();
+    let r = reply(421, "Timeout: closing control connection.");
+    assert_eq!(c.handle_reply(r.clone()), Progress::Closing(r));
+    assert_eq!(
+        c.handle_reply(reply(200, "stray")),
+        Progress::Unsolicited(reply(200, "stray"))
+    );
 }
