@@ -1,8 +1,10 @@
-//! The client side: a pure state machine for the login dialogue, data-channel negotiation and
-//! the progress of each command.
+//! The client side: a pure state machine for the login dialogue, whole transfers (`TYPE`, the
+//! data channel with its fallbacks, `REST`, the command, the abort rules), renames, and the
+//! progress of each command; the parsers of the replies that carry values ([`parse_pathname`],
+//! [`parse_size`], [`parse_modified`], [`parse_mlst`]).
 //!
-//! The driver queues operations ([`ClientSession::login`], [`ClientSession::passive`],
-//! [`ClientSession::command`], ...), each named by an [`OpId`]; it sends what
+//! The driver queues operations ([`ClientSession::login`], [`ClientSession::transfer`],
+//! [`ClientSession::rename`], [`ClientSession::command`], ...), each named by an [`OpId`]; it sends what
 //! [`ClientSession::poll_command`] gives, and feeds every reply to
 //! [`ClientSession::handle_reply`], which says whether the reply continues, completes or fails
 //! the operation in flight. One command is in flight at a time, so replies can never be matched
@@ -11,14 +13,16 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
-use bytes::{Bytes, BytesMut};
-
 use crate::address::{parse_epsv_reply, parse_pasv_reply, resolve_pasv_address};
 use crate::arg::{Arg, Secret};
 use crate::command::{Command, TransferType};
-use crate::listing::{MlsxEntry, parse_mlsx_line};
-use crate::reply::{Reply, ReplyCode, ReplyDecoder, ReplyDecoderConfig, ReplyError};
-use crate::time::Timestamp;
+use crate::reply::{Reply, ReplyCode};
+
+mod connection;
+mod replies;
+
+pub use connection::ClientConnection;
+pub use replies::{parse_mlst, parse_modified, parse_pathname, parse_size};
 
 /// Names an operation queued on a [`ClientSession`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -863,130 +867,9 @@ enum Negotiated {
     Malformed,
 }
 
-/// The pathname a `257` reply names (`PWD`, `MKD`): the text between the first `"` and the
-/// next lone one, `""` standing for one `"` (RFC 959 Appendix II).
-pub fn parse_pathname(reply: &Reply) -> Option<Bytes> {
-    let text = reply.first_line();
-    let start = text.iter().position(|&b| b == b'"')? + 1;
-    let mut name = Vec::new();
-    let mut rest = text.get(start..)?.iter().copied().peekable();
-    while let Some(b) = rest.next() {
-        if b == b'"' {
-            if rest.peek() == Some(&b'"') {
-                rest.next();
-            } else {
-                return Some(name.into());
-            }
-        }
-        name.push(b);
-    }
-    None
-}
-
-/// The text of a single-value reply, `213 1234` or `213 20240101120000`, trimmed.
-fn reply_value(reply: &Reply) -> Option<&[u8]> {
-    let line = reply.first_line().trim_ascii();
-    (!line.is_empty()).then_some(line)
-}
-
-/// The size a `213` reply to `SIZE` gives, in bytes (RFC 3659 §4.2).
-pub fn parse_size(reply: &Reply) -> Option<u64> {
-    std::str::from_utf8(reply_value(reply)?).ok()?.parse().ok()
-}
-
-/// The time a `213` reply to `MDTM` gives, in UTC (RFC 3659 §3.2).
-pub fn parse_modified(reply: &Reply) -> Option<Timestamp> {
-    Timestamp::parse(reply_value(reply)?).ok()
-}
-
-/// The entry of a `250` reply to `MLST`: the line between the first and the last that starts
-/// with one space (RFC 3659 §7.2).
-pub fn parse_mlst(reply: &Reply) -> Option<MlsxEntry> {
-    reply
-        .lines()
-        .skip(1)
-        .find_map(|line| parse_mlsx_line(line.strip_prefix(b" ")?).ok())
-}
-
-/// A [`ClientSession`] with its reply decoder: bytes in, commands (as bytes) and progress out.
-#[derive(Debug)]
-pub struct ClientConnection {
-    decoder: ReplyDecoder,
-    session: ClientSession,
-    progress: VecDeque<Progress>,
-}
-
-impl Default for ClientConnection {
-    fn default() -> Self {
-        Self::new(ReplyDecoderConfig::default())
-    }
-}
-
-impl ClientConnection {
-    /// A connection with the given reply limits.
-    pub fn new(config: ReplyDecoderConfig) -> Self {
-        Self {
-            decoder: ReplyDecoder::new(config),
-            session: ClientSession::new(),
-            progress: VecDeque::new(),
-        }
-    }
-
-    /// Decodes every whole reply at the front of `input` and feeds it to the session. A reply
-    /// that cannot be decoded is an error for the caller: the conversation cannot be trusted to
-    /// stay in step after it.
-    pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ReplyError> {
-        while let Some(reply) = self.decoder.decode(input) {
-            let progress = self.session.handle_reply(reply?);
-            self.progress.push_back(progress);
-        }
-        Ok(())
-    }
-
-    /// The server closed the connection: an unfinished reply is an error.
-    pub fn handle_eof(&mut self, input: &mut BytesMut) -> Result<(), ReplyError> {
-        self.handle_input(input)?;
-        match self.decoder.decode_eof(input) {
-            Some(Err(e)) => Err(e),
-            Some(Ok(reply)) => {
-                let progress = self.session.handle_reply(reply);
-                self.progress.push_back(progress);
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Takes what the next decoded reply did.
-    pub fn poll_progress(&mut self) -> Option<Progress> {
-        self.progress.pop_front()
-    }
-
-    /// Appends every command ready to send, in wire form, to `out`. Returns whether anything
-    /// was written.
-    pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        let mut wrote = false;
-        while let Some(cmd) = self.session.poll_command() {
-            cmd.encode(out);
-            wrote = true;
-        }
-        wrote
-    }
-
-    /// The session, to queue operations.
-    pub fn session(&mut self) -> &mut ClientSession {
-        &mut self.session
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(wire: &str) -> Reply {
-        let mut buf = BytesMut::from(wire);
-        ReplyDecoder::default().decode(&mut buf).unwrap().unwrap()
-    }
 
     #[test]
     fn where_passive_data_connections_go() {
@@ -1017,32 +900,5 @@ mod tests {
             Some("203.0.113.5:2121".parse().unwrap())
         );
         assert_eq!(DataTarget::Active.passive_addr(peer, by_default), None);
-    }
-
-    #[test]
-    fn replies_that_carry_a_value() {
-        let pwd = reply("257 \"/home/a\"\"b\" is current directory\r\n");
-        assert_eq!(parse_pathname(&pwd).as_deref(), Some(&b"/home/a\"b"[..]));
-        assert_eq!(
-            parse_pathname(&reply("257 \"/\"\r\n")).as_deref(),
-            Some(&b"/"[..])
-        );
-        assert_eq!(parse_pathname(&reply("257 no quotes\r\n")), None);
-        assert_eq!(parse_pathname(&reply("257 \"unterminated\r\n")), None);
-        assert_eq!(
-            parse_size(&reply("213 5368709120\r\n")),
-            Some(5_368_709_120)
-        );
-        assert_eq!(parse_size(&reply("213 12 bytes\r\n")), None);
-        let t = parse_modified(&reply("213 20261124082839.5\r\n")).unwrap();
-        assert_eq!(t, Timestamp::parse(b"20261124082839.5").unwrap());
-        assert_eq!(parse_modified(&reply("213 yesterday\r\n")), None);
-        let mlst = reply("250-Listing f\r\n type=file;size=3; /f\r\n250 End\r\n");
-        let entry = parse_mlst(&mlst).unwrap();
-        assert_eq!(
-            (entry.name.as_ref(), entry.facts.size),
-            (&b"/f"[..], Some(3))
-        );
-        assert_eq!(parse_mlst(&reply("250 no entry\r\n")), None);
     }
 }
