@@ -366,7 +366,7 @@ where
         remote: impl AsRef<[u8]>,
         local: impl AsRef<Path>,
     ) -> Result<TreeStats> {
-        let use_mlsd = self.features().await?.supports("MLST");
+        let use_mlsd = self.features().await?.supports_mlsx();
         let mut stats = TreeStats::default();
         let mut todo = vec![(remote.as_ref().to_vec(), local.as_ref().to_owned())];
         while let Some((remote_dir, dir)) = todo.pop() {

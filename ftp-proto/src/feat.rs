@@ -122,6 +122,12 @@ impl FeatureList {
         self.params(name).is_some()
     }
 
+    /// Whether `MLSD` and `MLST` can be used: RFC 3659 §7.8 has a server announce both with
+    /// the one `MLST` feature line.
+    pub fn supports_mlsx(&self) -> bool {
+        self.supports("MLST")
+    }
+
     /// The parameters announced with `name`: `"STREAM"` for `REST`, the fact list for `MLST`.
     pub fn params(&self, name: &str) -> Option<&str> {
         self.entries
@@ -194,7 +200,7 @@ mod tests {
         offered.tls = false;
         offered.mlst = FactSet::EMPTY;
         let f = FeatureList::parse(&feat_reply(offered, FactSet::EMPTY));
-        assert!(!f.supports("AUTH") && !f.supports("MLST") && f.supports("SIZE"));
+        assert!(!f.supports("AUTH") && !f.supports_mlsx() && f.supports("SIZE"));
     }
 
     #[test]
