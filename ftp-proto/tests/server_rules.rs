@@ -125,12 +125,7 @@ fn listings_of_files_links_and_missing_paths() {
     // Missing: 550, data channel closed.
     h.epsv();
     h.cmd("LIST missing");
-    let Action::Metadata { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session
-        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
-        .unwrap();
+    h.metadata_fails(FailureKind::NotFound);
     assert_eq!(h.codes(), [550]);
     assert_eq!(h.action(), Action::CloseDataChannel);
     // A link: listed as a directory when it leads to one, else as its one entry.
@@ -382,12 +377,7 @@ fn directories_and_files() {
         "257 \"/pub\" is the current directory\r\n"
     );
     h.cmd("XCWD missing");
-    let Action::Metadata { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session
-        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
-        .unwrap();
+    h.metadata_fails(FailureKind::NotFound);
     assert_eq!(h.codes(), [550]);
     assert_eq!(h.session.cwd().as_bytes(), b"/pub");
     // A file is no directory to enter.

@@ -176,12 +176,7 @@ fn rename_needs_rnfr_first() {
     assert_eq!(h.cmd("RNTO b"), [503]);
     // A missing source is a 550 and no rename follows.
     h.cmd("RNFR missing");
-    let Action::Metadata { id, .. } = h.action() else {
-        panic!()
-    };
-    h.session
-        .handle_outcome(id, Outcome::Failed(FailureKind::NotFound))
-        .unwrap();
+    h.metadata_fails(FailureKind::NotFound);
     assert_eq!(h.codes(), [550]);
     assert_eq!(h.cmd("RNTO b"), [503]);
     // The full dialogue.

@@ -27,10 +27,7 @@ impl ServerConnection {
         max_line_len: usize,
         now: Instant,
     ) -> Self {
-        Self {
-            decoder: LineDecoder::new(max_line_len),
-            session: ServerSession::new(config, info, now),
-        }
+        Self::with_session(ServerSession::new(config, info, now), max_line_len)
     }
 
     /// A connection over the server's limits: see [`ServerSession::over_limit`].
@@ -40,9 +37,13 @@ impl ServerConnection {
         max_line_len: usize,
         now: Instant,
     ) -> Self {
+        Self::with_session(ServerSession::over_limit(config, info, now), max_line_len)
+    }
+
+    fn with_session(session: ServerSession, max_line_len: usize) -> Self {
         Self {
             decoder: LineDecoder::new(max_line_len),
-            session: ServerSession::over_limit(config, info, now),
+            session,
         }
     }
 

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use ftp_proto::listing::{FileKind, Metadata};
+use ftp_proto::server::FailureKind;
 use ftp_proto::server::{AddressFamily, Transfer};
 use ftp_proto::{
     Action, ActionId, Command, ConnectionInfo, Outcome, Permissions, Reply, ServerConfig,
@@ -135,6 +136,16 @@ impl Harness {
             .unwrap();
         assert_eq!(self.action(), Action::StartData { id });
         self.codes()
+    }
+
+    /// Answers the metadata the last command asked for with a failure.
+    pub(crate) fn metadata_fails(&mut self, kind: FailureKind) {
+        let Action::Metadata { id, .. } = self.action() else {
+            panic!("expected a metadata action")
+        };
+        self.session
+            .handle_outcome(id, Outcome::Failed(kind))
+            .unwrap();
     }
 
     /// Answers the metadata the last command asked for.
