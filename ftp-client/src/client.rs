@@ -9,8 +9,8 @@ use ftp_proto::address::is_same_ip;
 use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
 use ftp_proto::listing::MlsxEntry;
 use ftp_proto::{
-    Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Progress, Reply, ReplyCode,
-    Secret, Timestamp, TransferRequest, TransferType,
+    Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Progress, Reply, Secret,
+    Timestamp, TransferRequest, TransferType,
 };
 use ftp_runtime::{IntoRuntime, Listener, Runtime, TcpStream, timeout};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -137,20 +137,31 @@ where
         local: SocketAddr,
         options: ClientOptions,
     ) -> Result<Self> {
-        let control = Control::new(stream, options.replies.clone());
-        let mut client = Self {
-            runtime: runtime.into_runtime(),
+        let runtime = runtime.into_runtime();
+        let mut control = Control::new(stream, options.replies.clone());
+        // The greeting is read before the client exists, so that it holds a real one.
+        let greeting = loop {
+            let next = poll_fn(|cx| control.poll_progress(cx));
+            let progress = timeout(&*runtime, options.reply_timeout, next)
+                .await
+                .ok_or(Error::Timeout(Stage::Reply))??;
+            match classify(ftp_proto::ClientSession::GREETING, progress) {
+                Some(Ok(Event::Done(reply))) => break reply,
+                Some(Err(e)) => return Err(e),
+                Some(Ok(_)) | None => continue,
+            }
+        };
+        Ok(Self {
+            runtime,
             control,
             options,
             peer,
             local,
-            greeting: Reply::from_static(ReplyCode::SERVICE_READY, ""),
+            greeting,
             transfer_type: TransferType::Image,
             broken: false,
             progress: None,
-        };
-        client.greeting = client.finish(ftp_proto::ClientSession::GREETING).await?;
-        Ok(client)
+        })
     }
 
     /// The server's greeting (`220`).
@@ -561,21 +572,28 @@ where
         }
     }
 
-    /// What `progress` means for the awaited `op`; `None` when it concerns something else.
+    /// What `progress` means for the awaited `op` (see [`classify`]); a server that is
+    /// closing leaves the connection unusable.
     pub(crate) fn classify(&mut self, op: OpId, progress: Progress) -> Option<Result<Event>> {
-        match progress {
-            Progress::Continuing { op: o, .. } if o == op => Some(Ok(Event::Continuing)),
-            Progress::Done { op: o, reply } if o == op => Some(Ok(Event::Done(reply))),
-            Progress::DataReady { op: o, target } if o == op => Some(Ok(Event::Data(target))),
-            Progress::Started { op: o, reply } if o == op => Some(Ok(Event::Started(reply))),
-            Progress::Failed { op: o, error } if o == op => Some(Err(Error::Server(error))),
-            Progress::Closing(reply) => {
-                self.broken = true;
-                Some(Err(Error::Closed(Some(reply))))
-            }
-            // A stray reply, or the end of an operation nobody waits for any more.
-            _ => None,
+        let event = classify(op, progress);
+        if matches!(event, Some(Err(Error::Closed(_)))) {
+            self.broken = true;
         }
+        event
+    }
+}
+
+/// What `progress` means for the awaited `op`; `None` when it concerns something else.
+fn classify(op: OpId, progress: Progress) -> Option<Result<Event>> {
+    match progress {
+        Progress::Continuing { op: o, .. } if o == op => Some(Ok(Event::Continuing)),
+        Progress::Done { op: o, reply } if o == op => Some(Ok(Event::Done(reply))),
+        Progress::DataReady { op: o, target } if o == op => Some(Ok(Event::Data(target))),
+        Progress::Started { op: o, reply } if o == op => Some(Ok(Event::Started(reply))),
+        Progress::Failed { op: o, error } if o == op => Some(Err(Error::Server(error))),
+        Progress::Closing(reply) => Some(Err(Error::Closed(Some(reply)))),
+        // A stray reply, or the end of an operation nobody waits for any more.
+        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use ftp_proto::{InvalidArg, ProtocolError, Reply, ReplyCode, ReplyError};
+use ftp_proto::{InvalidArg, ProtocolError, Reply, ReplyError};
 
 /// What an operation waited for when its time ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,8 +82,7 @@ impl Error {
     /// Whether the path named was not found or not accessible (`550`), the answer to "does
     /// this exist" that `SIZE`, `MDTM` and `CWD` give.
     pub fn is_not_found(&self) -> bool {
-        self.reply()
-            .is_some_and(|r| r.code() == ReplyCode::FILE_NOT_FOUND)
+        matches!(self, Self::Server(e) if e.is_not_found())
     }
 }
 

@@ -61,6 +61,12 @@ impl ProtocolError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Rejected(r) if r.code().is_transient())
     }
+
+    /// Whether the server refused because the path is not there or not accessible (`550`),
+    /// the answer to "does this exist" that `SIZE`, `MDTM` and `CWD` give.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Rejected(r) if r.code() == ReplyCode::FILE_NOT_FOUND)
+    }
 }
 
 /// Where to open a data connection, as negotiated.
