@@ -15,34 +15,45 @@ use super::texts::reply;
 use super::{AbortBy, Action, Pending, Phase, ServerSession};
 use crate::reply::ReplyCode;
 
+/// The session's deadlines as they stand: one computation for both
+/// [`ServerSession::poll_timeout`] and [`ServerSession::handle_timeout`].
+#[derive(Default)]
+struct Deadlines {
+    /// Replies nobody reads.
+    unread: Option<Instant>,
+    /// No login yet.
+    login: Option<Instant>,
+    /// Nothing in flight, no command.
+    idle: Option<Instant>,
+    /// The 530 of a refused login.
+    login_delay: Option<Instant>,
+    /// The data connection of the running transfer.
+    data: Option<Instant>,
+    /// The running transfer's data stopped.
+    stall: Option<Instant>,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Option<Instant> {
+        [
+            self.unread,
+            self.login,
+            self.idle,
+            self.login_delay,
+            self.data,
+            self.stall,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
 impl ServerSession {
     /// The next moment the session needs [`handle_timeout`](Self::handle_timeout) called, if
     /// any. Changes after every `handle_*` call: ask again before each wait.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let unread = self
-            .output_blocked
-            .map(|since| since + self.config.idle_timeout);
-        if self.closed {
-            // Only the replies still to send matter once closed.
-            return unread.filter(|_| !self.abandoned);
-        }
-        let logged_in = matches!(self.phase, Phase::LoggedIn { .. });
-        let login = (!logged_in).then(|| self.started_at + self.config.login_timeout);
-        let pending = match &self.pending {
-            None => Some(self.last_command + self.config.idle_timeout),
-            Some((_, Pending::LoginDelay(until))) => Some(*until),
-            Some((_, Pending::Transfer(run))) if run.abort.is_none() => {
-                let data = run
-                    .data_wait
-                    .map(|since| since + self.config.data_connect_timeout);
-                let stall = run
-                    .last_progress
-                    .map(|at| at + self.config.data_stall_timeout);
-                data.or(stall)
-            }
-            Some(_) => None,
-        };
-        [unread, login, pending].into_iter().flatten().min()
+        self.deadlines().earliest()
     }
 
     /// Time has passed: `now` is the time. Call it whenever the driver wakes (before feeding
@@ -56,53 +67,74 @@ impl ServerSession {
             self.now = now;
         }
         let now = self.now;
-        if self
-            .output_blocked
-            .is_some_and(|since| now >= since + self.config.idle_timeout)
-        {
+        let due = self.deadlines();
+        let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| now >= at);
+        if passed(due.unread) {
             return self.abandon();
         }
-        if self.closed {
-            return;
-        }
-        let logged_in = matches!(self.phase, Phase::LoggedIn { .. });
-        if !logged_in && now >= self.started_at + self.config.login_timeout {
+        if passed(due.login) {
             return self.close_with(reply(
                 ReplyCode::SERVICE_NOT_AVAILABLE,
                 "Login timeout: closing control connection.",
             ));
         }
-        match &mut self.pending {
-            None if now >= self.last_command + self.config.idle_timeout => {
-                self.close_with(reply(
-                    ReplyCode::SERVICE_NOT_AVAILABLE,
-                    "Timeout: closing control connection.",
-                ));
-            }
-            Some((_, Pending::LoginDelay(until))) if now >= *until => {
-                self.pending = None;
-                self.login_rejected();
-                self.run_queued();
-            }
-            Some((id, Pending::Transfer(run))) if run.abort.is_none() => {
-                let no_data = run
-                    .data_wait
-                    .is_some_and(|since| now >= since + self.config.data_connect_timeout);
-                let stalled = run
-                    .last_progress
-                    .is_some_and(|at| now >= at + self.config.data_stall_timeout);
-                if no_data || stalled {
-                    run.abort = Some(if no_data {
-                        AbortBy::DataTimeout
-                    } else {
-                        AbortBy::Stalled
-                    });
-                    let id = *id;
-                    self.actions.push_back(Action::Abort { id });
-                }
-            }
-            _ => {}
+        if passed(due.idle) {
+            return self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Timeout: closing control connection.",
+            ));
         }
+        if passed(due.login_delay) {
+            self.pending = None;
+            self.login_rejected();
+            return self.run_queued();
+        }
+        let abort = if passed(due.data) {
+            AbortBy::DataTimeout
+        } else if passed(due.stall) {
+            AbortBy::Stalled
+        } else {
+            return;
+        };
+        if let Some((id, Pending::Transfer(run))) = &mut self.pending {
+            run.abort = Some(abort);
+            let id = *id;
+            self.actions.push_back(Action::Abort { id });
+        }
+    }
+
+    fn deadlines(&self) -> Deadlines {
+        let unread = self
+            .output_blocked
+            .map(|since| since + self.config.idle_timeout);
+        if self.closed {
+            // Only the replies still to send matter once closed.
+            return Deadlines {
+                unread: unread.filter(|_| !self.abandoned),
+                ..Deadlines::default()
+            };
+        }
+        let logged_in = matches!(self.phase, Phase::LoggedIn { .. });
+        let mut due = Deadlines {
+            unread,
+            login: (!logged_in).then(|| self.started_at + self.config.login_timeout),
+            ..Deadlines::default()
+        };
+        match &self.pending {
+            None => due.idle = Some(self.last_command + self.config.idle_timeout),
+            Some((_, Pending::LoginDelay(until))) => due.login_delay = Some(*until),
+            // One abort is enough: an aborted transfer has no deadline left.
+            Some((_, Pending::Transfer(run))) if run.abort.is_none() => {
+                due.data = run
+                    .data_wait
+                    .map(|since| since + self.config.data_connect_timeout);
+                due.stall = run
+                    .last_progress
+                    .map(|at| at + self.config.data_stall_timeout);
+            }
+            Some(_) => {}
+        }
+        due
     }
 
     /// The driver wrote to the control connection: `written` bytes of the replies went out
