@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use ftp_proto::listing::DirEntry;
 use ftp_proto::server::{AddressFamily, FailureKind};
 use ftp_proto::{
-    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConnection, Timestamp,
-    UserAccess, VirtualPath,
+    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConnection, UserAccess,
+    VirtualPath,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
@@ -462,14 +462,13 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             Err(f) => return Outcome::Failed(f),
         };
         let storage = &self.shared.storage;
-        let now = Timestamp::from_system_time(SystemTime::now()).unwrap_or_else(|_| epoch());
+        let now = transfer::wall_clock();
         let meta = match storage.metadata(user, &p).await {
             Ok(m) => m,
             Err(e) => return Outcome::Failed(kind(e)),
         };
         if !meta.is_dir() {
-            let name = Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"));
-            let entries = vec![DirEntry::new(name, meta)];
+            let entries = vec![DirEntry::for_path(path, meta)];
             return Outcome::Listed { entries, now };
         }
         let mut lister = match storage.list(user, &p).await {
@@ -579,8 +578,4 @@ fn kind(e: StorageError) -> FailureKind {
 
 fn done(r: Result<(), FailureKind>) -> Outcome {
     r.map_or_else(Outcome::Failed, |()| Outcome::Done)
-}
-
-fn epoch() -> Timestamp {
-    Timestamp::from_unix(0, 0).unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
 }

@@ -390,7 +390,7 @@ impl Io<'_> {
         show_hidden: bool,
         perms: Permissions,
     ) -> Result<u64, FailureKind> {
-        let now = Timestamp::from_system_time(SystemTime::now()).unwrap_or_else(|_| epoch());
+        let now = wall_clock();
         let mut out = BytesMut::new();
         let mut total = 0u64;
         let write_page = |entries: Vec<DirEntry>, out: &mut BytesMut| {
@@ -422,8 +422,13 @@ impl Io<'_> {
     }
 }
 
-fn epoch() -> Timestamp {
-    Timestamp::from_unix(0, 0).unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
+/// The wall-clock time for listing dates (recent entries show the time, older ones the year);
+/// 1970 if the clock cannot be read as a timestamp.
+pub(crate) fn wall_clock() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now()).unwrap_or_else(|_| {
+        Timestamp::from_unix(0, 0)
+            .unwrap_or_else(|_| unreachable!("1970-01-01 is a valid timestamp"))
+    })
 }
 
 /// The facts this server can fill, for `FEAT`.

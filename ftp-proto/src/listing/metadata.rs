@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::FactSet;
+use crate::path::VirtualPath;
 
 /// The output form of a directory listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,5 +114,14 @@ impl DirEntry {
             name: name.into(),
             metadata,
         }
+    }
+
+    /// The one entry a listing of the non-directory `path` shows (`LIST file`, `STAT file`),
+    /// named by its last component (`/` for the root).
+    pub fn for_path(path: &VirtualPath, metadata: Metadata) -> Self {
+        Self::new(
+            Bytes::copy_from_slice(path.file_name().unwrap_or(b"/")),
+            metadata,
+        )
     }
 }

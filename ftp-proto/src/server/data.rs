@@ -2,8 +2,6 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-
 use super::texts::{reply, reply_owned};
 use super::{
     AbortBy, Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
@@ -210,7 +208,7 @@ impl ServerSession {
                 self.list_refused(FailureKind::NotADirectory)
             }
             FileKind::File => {
-                let entry = entry_of(&request.path, *meta);
+                let entry = DirEntry::for_path(&request.path, *meta);
                 self.list_transfer(request, ListSource::Entry(Box::new(entry)));
             }
         }
@@ -222,7 +220,7 @@ impl ServerSession {
         match outcome {
             Outcome::Done => self.list_transfer(request, ListSource::Directory),
             _ => {
-                let entry = entry_of(&request.path, meta);
+                let entry = DirEntry::for_path(&request.path, meta);
                 self.list_transfer(request, ListSource::Entry(Box::new(entry)));
             }
         }
@@ -365,10 +363,4 @@ impl ServerSession {
         self.run_queued();
         Ok(())
     }
-}
-
-/// The one entry a listing of the non-directory `path` shows, named by its last component.
-fn entry_of(path: &VirtualPath, meta: Metadata) -> DirEntry {
-    let name = Bytes::copy_from_slice(path.file_name().unwrap_or(b"/"));
-    DirEntry::new(name, meta)
 }

@@ -192,7 +192,7 @@ impl ServerSession {
     pub(super) fn allowed(&mut self, granted: bool, path: &VirtualPath, use_: PathUse) -> bool {
         let allowed = granted && self.access().is_some_and(|a| a.allows(path, use_));
         if !allowed {
-            self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+            self.fail(FailureKind::PermissionDenied);
         }
         allowed
     }
@@ -217,7 +217,7 @@ impl ServerSession {
     fn changeable(&mut self, granted: bool, arg: &Arg, code: ReplyCode) -> Option<VirtualPath> {
         let path = self.cwd.resolve(arg.as_bytes());
         if !granted {
-            self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+            self.fail(FailureKind::PermissionDenied);
             return None;
         }
         let path = self.non_root(path, code)?;
@@ -243,7 +243,7 @@ impl ServerSession {
         mode: WriteMode,
     ) -> Option<(VirtualPath, WriteMode)> {
         let Some(create_only) = self.access().and_then(|a| a.upload(&path)) else {
-            self.answer(reply(ReplyCode::FILE_NOT_FOUND, "Permission denied."));
+            self.fail(FailureKind::PermissionDenied);
             return None;
         };
         let path = self.non_root(path, ReplyCode::NAME_NOT_ALLOWED)?;
