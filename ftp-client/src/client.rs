@@ -141,14 +141,10 @@ where
         let mut control = Control::new(stream, options.replies.clone());
         // The greeting is read before the client exists, so that it holds a real one.
         let greeting = loop {
-            let next = poll_fn(|cx| control.poll_progress(cx));
-            let progress = timeout(&*runtime, options.reply_timeout, next)
-                .await
-                .ok_or(Error::Timeout(Stage::Reply))??;
-            match classify(ftp_proto::ClientSession::GREETING, progress) {
-                Some(Ok(Event::Done(reply))) => break reply,
-                Some(Err(e)) => return Err(e),
-                Some(Ok(_)) | None => continue,
+            let limit = options.reply_timeout;
+            let op = ftp_proto::ClientSession::GREETING;
+            if let Event::Done(reply) = next_event(&mut control, &*runtime, limit, op).await? {
+                break reply;
             }
         };
         Ok(Self {
@@ -422,17 +418,15 @@ where
                 return Err(self.unexpected_data_target());
             };
             let limit = self.options.data_timeout;
-            let connected = timeout(&*self.runtime, limit, self.runtime.connect(addr, None)).await;
+            let connected = timeout(&*self.runtime, limit, self.runtime.connect(addr, None))
+                .await
+                .ok_or(Error::Timeout(Stage::DataConnect))
+                .and_then(|r| r.map_err(Error::Io));
             match connected {
-                Some(Ok(s)) => stream = Some(s),
-                failed => {
+                Ok(s) => stream = Some(s),
+                Err(e) => {
                     self.control.session().cancel_transfer(op);
-                    return Err(
-                        failed.map_or(Error::Timeout(Stage::DataConnect), |e| match e {
-                            Ok(_) => Error::Broken,
-                            Err(e) => Error::Io(e),
-                        }),
-                    );
+                    return Err(e);
                 }
             }
         }
@@ -549,27 +543,16 @@ where
         }
     }
 
-    /// Waits for the next step of `op`, within the reply timeout.
+    /// Waits for the next step of `op`, within the reply timeout. Anything but a server's
+    /// refusal (a timeout, an unreadable reply, a closing server) leaves the connection out of
+    /// step: unusable.
     async fn wait(&mut self, op: OpId) -> Result<Event> {
         let limit = self.options.reply_timeout;
-        loop {
-            let next = poll_fn(|cx| self.control.poll_progress(cx));
-            let progress = match timeout(&*self.runtime, limit, next).await {
-                Some(Ok(progress)) => progress,
-                Some(Err(e)) => {
-                    self.broken = true;
-                    return Err(e);
-                }
-                None => {
-                    self.broken = true;
-                    return Err(Error::Timeout(Stage::Reply));
-                }
-            };
-            match self.classify(op, progress) {
-                Some(result) => return result,
-                None => continue,
-            }
+        let event = next_event(&mut self.control, &*self.runtime, limit, op).await;
+        if matches!(&event, Err(e) if !matches!(e, Error::Server(_))) {
+            self.broken = true;
         }
+        event
     }
 
     /// What `progress` means for the awaited `op` (see [`classify`]); a server that is
@@ -580,6 +563,25 @@ where
             self.broken = true;
         }
         event
+    }
+}
+
+/// The next step of `op` on `control`, each reply awaited at most `limit`; progress of other
+/// operations (finished ones nobody waits for) is passed over.
+async fn next_event<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut Control<S>,
+    runtime: &dyn Runtime,
+    limit: std::time::Duration,
+    op: OpId,
+) -> Result<Event> {
+    loop {
+        let next = poll_fn(|cx| control.poll_progress(cx));
+        let progress = timeout(runtime, limit, next)
+            .await
+            .ok_or(Error::Timeout(Stage::Reply))??;
+        if let Some(event) = classify(op, progress) {
+            return event;
+        }
     }
 }
 
