@@ -581,23 +581,19 @@ impl ClientSession {
             Op::Rename { renaming, .. } => {
                 Self::finish(op_id, reply, renaming && code.is_completion())
             }
-            Op::Passive { tried_epsv } => self.passive_reply(op_id, reply, tried_epsv),
-            Op::Active { addr, tried_eprt } => match self.active_step(&reply, addr, tried_eprt) {
-                Negotiated::Ready(target) => Progress::DataReady { op: op_id, target },
-                Negotiated::Retry => self.resend(
-                    op_id,
-                    Op::Active {
-                        addr,
-                        tried_eprt: true,
-                    },
-                    reply,
-                ),
-                Negotiated::Failed => Self::finish(op_id, reply, false),
-                Negotiated::Malformed => Progress::Failed {
-                    op: op_id,
-                    error: ProtocolError::MalformedReply(reply),
-                },
-            },
+            Op::Passive { tried_epsv } => {
+                let negotiated = self.passive_step(&reply, tried_epsv);
+                let retry = Op::Passive { tried_epsv: true };
+                self.negotiation_reply(op_id, reply, negotiated, retry)
+            }
+            Op::Active { addr, tried_eprt } => {
+                let negotiated = self.active_step(&reply, addr, tried_eprt);
+                let retry = Op::Active {
+                    addr,
+                    tried_eprt: true,
+                };
+                self.negotiation_reply(op_id, reply, negotiated, retry)
+            }
             Op::Transfer(transfer) => self.transfer_reply(op_id, reply, transfer),
         }
     }
@@ -641,13 +637,8 @@ impl ClientSession {
                 (TransferStep::Type, Some(t)) => Command::Type(t),
                 _ => self.data_command(transfer.request.data),
             },
-            Op::Passive { .. } if self.epsv_refused => Command::Pasv,
-            Op::Passive { .. } => Command::Epsv(None),
-            Op::Active {
-                addr: SocketAddr::V4(v4),
-                ..
-            } if self.eprt_refused => Command::Port(*v4),
-            Op::Active { addr, .. } => Command::Eprt(*addr),
+            Op::Passive { .. } => self.data_command(DataSetup::Passive),
+            Op::Active { addr, .. } => self.data_command(DataSetup::Active(*addr)),
         }
     }
 
@@ -722,15 +713,27 @@ impl ClientSession {
         }
     }
 
-    fn passive_reply(&mut self, op_id: OpId, reply: Reply, tried_epsv: bool) -> Progress {
-        match self.passive_step(&reply, tried_epsv) {
+    /// What a negotiation operation (`passive`, `active`) does with what its reply said:
+    /// `retry` is the operation again with its fallback command.
+    fn negotiation_reply(
+        &mut self,
+        op_id: OpId,
+        reply: Reply,
+        negotiated: Negotiated,
+        retry: Op,
+    ) -> Progress {
+        match negotiated {
             Negotiated::Ready(target) => Progress::DataReady { op: op_id, target },
-            Negotiated::Retry => self.resend(op_id, Op::Passive { tried_epsv: true }, reply),
+            Negotiated::Retry => self.resend(op_id, retry, reply),
             Negotiated::Failed => Self::finish(op_id, reply, false),
-            Negotiated::Malformed => Progress::Failed {
-                op: op_id,
-                error: ProtocolError::MalformedReply(reply),
-            },
+            Negotiated::Malformed => Self::malformed(op_id, reply),
+        }
+    }
+
+    fn malformed(op: OpId, reply: Reply) -> Progress {
+        Progress::Failed {
+            op,
+            error: ProtocolError::MalformedReply(reply),
         }
     }
 
@@ -838,10 +841,7 @@ impl ClientSession {
                         Progress::Continuing { op: op_id, reply }
                     }
                     Negotiated::Failed => Self::finish(op_id, reply, false),
-                    Negotiated::Malformed => Progress::Failed {
-                        op: op_id,
-                        error: ProtocolError::MalformedReply(reply),
-                    },
+                    Negotiated::Malformed => Self::malformed(op_id, reply),
                 }
             }
             // Nothing was sent: a reply now answers nothing of ours.
