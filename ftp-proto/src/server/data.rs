@@ -244,11 +244,16 @@ impl ServerSession {
 
     /// A listing that will not happen: its data channel is closed, as a transfer's would be.
     fn list_refused(&mut self, kind: FailureKind) {
+        self.forget_data_channel();
+        self.fail(kind);
+    }
+
+    /// Drops the data channel set up for the next transfer, closing its listener if any.
+    pub(super) fn forget_data_channel(&mut self) {
         if self.data != DataChannel::None {
             self.data = DataChannel::None;
             self.actions.push_back(Action::CloseDataChannel);
         }
-        self.fail(kind);
     }
 
     pub(super) fn passive_open(&mut self, extended: bool, addr: SocketAddr) {

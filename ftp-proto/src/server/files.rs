@@ -9,8 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, DataChannel, FailureKind, ListFormat, Outcome, Pending, ServerSession, TransferKind,
-    WriteMode,
+    Action, FailureKind, ListFormat, Outcome, Pending, ServerSession, TransferKind, WriteMode,
 };
 use crate::access::{PathUse, Permissions};
 use crate::arg::Arg;
@@ -134,10 +133,7 @@ impl ServerSession {
                 ));
             }
             Command::Abor => {
-                if self.data != DataChannel::None {
-                    self.data = DataChannel::None;
-                    self.actions.push_back(Action::CloseDataChannel);
-                }
+                self.forget_data_channel();
                 self.answer(reply(
                     ReplyCode::DATA_OPEN_NO_TRANSFER,
                     "No transfer to abort.",

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::texts::reply;
-use super::{Action, DataChannel, Outcome, Pending, Phase, ServerSession};
+use super::{Action, Outcome, Pending, Phase, ServerSession};
 use crate::arg::{Arg, Secret};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
@@ -60,9 +60,7 @@ impl ServerSession {
     }
 
     pub(super) fn rein(&mut self) {
-        if self.data != DataChannel::None {
-            self.actions.push_back(Action::CloseDataChannel);
-        }
+        self.forget_data_channel();
         let fresh = Self::new(Arc::clone(&self.config), self.info, self.now);
         // Keep what REIN does not reset: the id counter (ids stay unique) and the TLS state of
         // the control connection, which REIN cannot undo.
