@@ -567,16 +567,13 @@ impl ClientSession {
                 to,
                 renaming: false,
             } if code.is_intermediate() => {
-                self.outbox.push_back(Command::Rnto(to.clone()));
-                self.current = Some((
-                    op_id,
-                    Op::Rename {
-                        from,
-                        to,
-                        renaming: true,
-                    },
-                ));
-                Progress::Continuing { op: op_id, reply }
+                let rnto = Command::Rnto(to.clone());
+                let op = Op::Rename {
+                    from,
+                    to,
+                    renaming: true,
+                };
+                self.send_next(op_id, rnto, op, reply)
             }
             Op::Rename { renaming, .. } => {
                 Self::finish(op_id, reply, renaming && code.is_completion())
@@ -661,6 +658,13 @@ impl ClientSession {
         Progress::Continuing { op: op_id, reply }
     }
 
+    /// Queues the next command of a multi-step operation and keeps the operation in flight.
+    fn send_next(&mut self, op_id: OpId, cmd: Command, op: Op, reply: Reply) -> Progress {
+        self.outbox.push_back(cmd);
+        self.current = Some((op_id, op));
+        Progress::Continuing { op: op_id, reply }
+    }
+
     fn login_reply(
         &mut self,
         op_id: OpId,
@@ -678,31 +682,25 @@ impl ClientSession {
                 Progress::Done { op: op_id, reply }
             }
             (LoginStep::User, 331) => {
-                self.outbox.push_back(Command::Pass(password.clone()));
-                self.current = Some((
-                    op_id,
-                    Op::Login {
-                        user,
-                        password,
-                        account,
-                        step: LoginStep::Pass,
-                    },
-                ));
-                Progress::Continuing { op: op_id, reply }
+                let pass = Command::Pass(password.clone());
+                let op = Op::Login {
+                    user,
+                    password,
+                    account,
+                    step: LoginStep::Pass,
+                };
+                self.send_next(op_id, pass, op, reply)
             }
             (LoginStep::User | LoginStep::Pass, 332) => match account {
                 Some(acct) => {
-                    self.outbox.push_back(Command::Acct(acct.clone()));
-                    self.current = Some((
-                        op_id,
-                        Op::Login {
-                            user,
-                            password,
-                            account: Some(acct),
-                            step: LoginStep::Acct,
-                        },
-                    ));
-                    Progress::Continuing { op: op_id, reply }
+                    let acct_cmd = Command::Acct(acct.clone());
+                    let op = Op::Login {
+                        user,
+                        password,
+                        account: Some(acct),
+                        step: LoginStep::Acct,
+                    };
+                    self.send_next(op_id, acct_cmd, op, reply)
                 }
                 None => Progress::Failed {
                     op: op_id,
@@ -817,10 +815,8 @@ impl ClientSession {
                 }
                 self.type_in_effect = transfer.request.representation;
                 transfer.step = TransferStep::Data { retried: false };
-                self.outbox
-                    .push_back(self.data_command(transfer.request.data));
-                self.current = Some((op_id, Op::Transfer(transfer)));
-                Progress::Continuing { op: op_id, reply }
+                let cmd = self.data_command(transfer.request.data);
+                self.send_next(op_id, cmd, Op::Transfer(transfer), reply)
             }
             TransferStep::Data { retried } => {
                 let negotiated = match transfer.request.data {
@@ -835,10 +831,8 @@ impl ClientSession {
                     }
                     Negotiated::Retry => {
                         transfer.step = TransferStep::Data { retried: true };
-                        self.outbox
-                            .push_back(self.data_command(transfer.request.data));
-                        self.current = Some((op_id, Op::Transfer(transfer)));
-                        Progress::Continuing { op: op_id, reply }
+                        let cmd = self.data_command(transfer.request.data);
+                        self.send_next(op_id, cmd, Op::Transfer(transfer), reply)
                     }
                     Negotiated::Failed => Self::finish(op_id, reply, false),
                     Negotiated::Malformed => Self::malformed(op_id, reply),
@@ -851,9 +845,8 @@ impl ClientSession {
             }
             TransferStep::Rest if code.is_intermediate() => {
                 transfer.step = TransferStep::Command;
-                self.outbox.push_back(transfer.request.command.clone());
-                self.current = Some((op_id, Op::Transfer(transfer)));
-                Progress::Continuing { op: op_id, reply }
+                let cmd = transfer.request.command.clone();
+                self.send_next(op_id, cmd, Op::Transfer(transfer), reply)
             }
             TransferStep::Rest => Self::finish(op_id, reply, false),
             // The 1yz was taken above; a final reply ends the transfer.
