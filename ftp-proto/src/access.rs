@@ -57,6 +57,13 @@ pub struct UserAccess {
     /// uploads go only there, only as new files (never over an existing one), and nothing is
     /// created, deleted or renamed anywhere.
     pub upload_only: Option<VirtualPath>,
+    /// An anonymous login: under [`ControlTls::PasswordLogins`](crate::server::ControlTls)
+    /// it may stay plain.
+    pub anonymous: bool,
+    /// This user must log in over TLS whatever the server's policy (`530` otherwise).
+    pub require_tls: bool,
+    /// This user's transfers need `PROT P` whatever the server's policy (`521` otherwise).
+    pub require_protected_data: bool,
 }
 
 impl UserAccess {
@@ -65,6 +72,9 @@ impl UserAccess {
         Self {
             permissions,
             upload_only: None,
+            anonymous: false,
+            require_tls: false,
+            require_protected_data: false,
         }
     }
 

@@ -104,6 +104,8 @@ codes! {
     BAD_SEQUENCE = 503;
     /// 504 Command not implemented for that parameter.
     PARAMETER_NOT_IMPLEMENTED = 504;
+    /// 521 Data connection cannot be opened with this PROT setting (RFC 4217 §9).
+    DATA_PROT_REFUSED = 521;
     /// 522 Network protocol not supported (RFC 2428).
     PROTOCOL_NOT_SUPPORTED = 522;
     /// 530 Not logged in.
@@ -112,6 +114,8 @@ codes! {
     NEED_ACCOUNT_TO_STORE = 532;
     /// 534 Request denied for policy reasons (RFC 2228).
     DENIED_FOR_POLICY = 534;
+    /// 536 Requested PROT level not supported by mechanism (RFC 2228).
+    PROT_NOT_SUPPORTED = 536;
     /// 550 Requested action not taken: file unavailable (not found, no access).
     FILE_NOT_FOUND = 550;
     /// 552 Requested file action aborted: exceeded storage allocation.

@@ -4,11 +4,19 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ftp_proto::listing::ListFormat;
+use bytes::BytesMut;
 use ftp_proto::server::{
-    AddressFamily, DataEndpoint, FailureKind, Features, ListSource, Representation, TransferKind,
-    WriteMode,
+    AddressFamily, ControlTls, DataEndpoint, DataTls, FailureKind, Features, ListSource,
+    Representation, TransferKind, WriteMode,
 };
-use ftp_proto::{Action, Command, ConnectionInfo, Outcome, Permissions, ServerConfig};
+use ftp_proto::{Action, Command, ConnectionInfo, Outcome, Permissions, ServerConfig, UserAccess};
+
+fn info(local: &str, peer: &str) -> ConnectionInfo {
+    ConnectionInfo {
+        local: local.parse().unwrap(),
+        peer: peer.parse().unwrap(),
+    }
+}
 
 mod harness;
 
@@ -563,7 +571,7 @@ fn feat_lists_exactly_what_is_enabled() {
     features.mfmt = false;
     features.size = false;
     features.tls = true;
-    config.features(features);
+    config.features(features).control_tls(ControlTls::Optional);
     let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
     let text = h.replies_of("FEAT");
     assert!(!text.contains("MFMT") && !text.contains("SIZE"), "{text}");
@@ -576,24 +584,52 @@ fn feat_lists_exactly_what_is_enabled() {
     assert_eq!(h.cmd("MFMT 20261124082839 f"), [502]);
 }
 
+fn tls_config(control: ControlTls, data: DataTls) -> ServerConfig {
+    let mut config = ServerConfig::default();
+    let mut features = Features::default();
+    features.tls = true;
+    config
+        .features(features)
+        .control_tls(control)
+        .data_tls(data);
+    config
+}
+
+fn tls_harness(control: ControlTls, data: DataTls) -> Harness {
+    Harness::with(tls_config(control, data), "127.0.0.1:21", "127.0.0.1:40000")
+}
+
+/// `AUTH TLS` with the driver's handshake reported back.
+fn upgrade(h: &mut Harness) {
+    assert_eq!(h.cmd("AUTH TLS"), [234]);
+    let Action::UpgradeTls { id } = h.action() else {
+        panic!("expected UpgradeTls")
+    };
+    assert!(!h.session.wants_read(), "nothing is read during the handshake");
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert!(h.session.is_control_tls());
+}
+
 #[test]
 fn tls_negotiation() {
     let mut h = Harness::new();
     assert_eq!(h.cmd("AUTH TLS"), [502], "TLS not configured");
-    let mut config = ServerConfig::default();
-    let mut features = Features::default();
-    features.tls = true;
-    config.features(features).require_tls(true);
-    let mut h = Harness::with(config, "127.0.0.1:21", "127.0.0.1:40000");
-    assert_eq!(h.cmd("USER bench"), [530], "TLS required first");
+    let mut h = tls_harness(ControlTls::Required, DataTls::Optional);
+    assert_eq!(h.cmd("USER anonymous"), [530], "TLS required first");
     assert_eq!(h.cmd("PBSZ 0"), [503]);
+    assert_eq!(h.cmd("PROT P"), [503]);
+    assert_eq!(h.cmd("CCC"), [503], "nothing to clear");
     assert_eq!(h.cmd("AUTH XYZ"), [504]);
-    assert_eq!(h.cmd("AUTH TLS"), [234]);
-    assert_eq!(h.action(), Action::UpgradeTls);
+    upgrade(&mut h);
+    assert_eq!(h.cmd("AUTH TLS"), [503], "already secured");
     assert_eq!(h.cmd("PROT P"), [503], "PBSZ first");
     assert_eq!(h.cmd("PBSZ 0"), [200]);
-    assert_eq!(h.cmd("PROT S"), [504]);
+    assert_eq!(h.cmd("PROT S"), [536]);
+    assert_eq!(h.cmd("PROT E"), [536]);
+    assert_eq!(h.cmd("PROT C"), [200]);
     assert_eq!(h.cmd("PROT P"), [200]);
+    assert_eq!(h.cmd("CCC"), [534], "refused honestly");
+    assert_eq!(h.cmd("REIN"), [502], "no way back to plain text");
     h.login(Permissions::ALL);
     h.epsv();
     h.cmd("NLST");
@@ -608,6 +644,142 @@ fn tls_negotiation() {
             permissions: Permissions::ALL,
         }
     );
+}
+
+/// Plain text pipelined behind `AUTH TLS` is never taken for commands (the STARTTLS
+/// injection): it stays unread for the driver to hand to the TLS layer.
+#[test]
+fn nothing_after_auth_is_read_as_a_command() {
+    let mut conn = ftp_proto::ServerConnection::new(
+        tls_config(ControlTls::Optional, DataTls::Optional),
+        info("127.0.0.1:21", "127.0.0.1:40000"),
+        4096,
+        Instant::now(),
+    );
+    let mut out = BytesMut::new();
+    conn.poll_transmit(&mut out);
+    let mut input = BytesMut::from(&b"AUTH TLS\r\nUSER evil\r\nPASS x\r\n"[..]);
+    conn.handle_input(&mut input);
+    assert_eq!(&input[..], b"USER evil\r\nPASS x\r\n");
+    out.clear();
+    conn.poll_transmit(&mut out);
+    assert_eq!(&out[..], b"234 AUTH TLS successful.\r\n");
+    assert!(matches!(conn.poll_action(), Some(Action::UpgradeTls { .. })));
+    assert_eq!(conn.poll_action(), None);
+}
+
+#[test]
+fn tls_handshake_failure_or_timeout_closes_silently() {
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Optional);
+    assert_eq!(h.cmd("AUTH TLS"), [234]);
+    let Action::UpgradeTls { id } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::LocalError))
+        .unwrap();
+    assert_eq!(h.codes(), Vec::<u16>::new());
+    assert_eq!(h.action(), Action::Close);
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Optional);
+    assert_eq!(h.cmd("AUTH SSL"), [234]);
+    assert!(matches!(h.action(), Action::UpgradeTls { .. }));
+    let due = h.session.poll_timeout().unwrap();
+    assert_eq!(due, h.t0 + Duration::from_secs(15));
+    h.session.handle_timeout(due);
+    assert_eq!(h.codes(), Vec::<u16>::new());
+    assert_eq!(h.action(), Action::Close);
+}
+
+#[test]
+fn password_logins_need_tls_by_default_anonymous_may_stay_plain() {
+    let mut h = tls_harness(ControlTls::default(), DataTls::Optional);
+    let text = h.replies_of("USER bench");
+    assert!(text.starts_with("530 TLS required for password logins"), "{text}");
+    assert_eq!(h.cmd("USER anonymous"), [331]);
+    assert_eq!(h.cmd("PASS me@example.com"), Vec::<u16>::new());
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    let mut anon = UserAccess::new(Permissions::READ_ONLY);
+    anon.anonymous = true;
+    h.session.handle_outcome(id, Outcome::LoggedIn(anon)).unwrap();
+    assert_eq!(h.codes(), [230]);
+    // A real user called "ftp" does not slip through on the anonymous name.
+    let mut h = tls_harness(ControlTls::default(), DataTls::Optional);
+    assert_eq!(h.cmd("USER ftp"), [331]);
+    h.cmd("PASS secret");
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(Permissions::ALL.into()))
+        .unwrap();
+    assert_eq!(h.codes(), [530]);
+    assert_eq!(h.cmd("PWD"), [530], "not logged in");
+    // Over TLS the same login passes.
+    let mut h = tls_harness(ControlTls::default(), DataTls::Optional);
+    upgrade(&mut h);
+    h.login(Permissions::ALL);
+}
+
+#[test]
+fn per_user_policies() {
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Optional);
+    assert_eq!(h.cmd("USER bench"), [331], "optional: plain USER is fine");
+    h.cmd("PASS bench");
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    let mut strict = UserAccess::new(Permissions::ALL);
+    strict.require_tls = true;
+    h.session.handle_outcome(id, Outcome::LoggedIn(strict)).unwrap();
+    let text = h.replies_of("NOOP");
+    assert!(text.starts_with("530 TLS required for this user"), "{text}");
+    // A user whose data must be protected: 521 until PROT P.
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Optional);
+    upgrade(&mut h);
+    h.cmd("USER bench");
+    h.cmd("PASS bench");
+    let Action::Authenticate { id, .. } = h.action() else {
+        panic!()
+    };
+    let mut strict = UserAccess::new(Permissions::ALL);
+    strict.require_protected_data = true;
+    h.session.handle_outcome(id, Outcome::LoggedIn(strict)).unwrap();
+    assert_eq!(h.codes(), [230]);
+    h.epsv();
+    assert_eq!(h.cmd("RETR f"), [521]);
+    assert_eq!(h.cmd("PBSZ 0"), [200]);
+    assert_eq!(h.cmd("PROT C"), [534]);
+    assert_eq!(h.cmd("PROT P"), [200]);
+    assert_eq!(h.cmd("RETR f"), Vec::<u16>::new());
+    assert!(h.transfer().protected);
+}
+
+#[test]
+fn protected_data_required_by_the_server() {
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Required);
+    upgrade(&mut h);
+    h.login(Permissions::ALL);
+    h.epsv();
+    let text = h.replies_of("STOR f");
+    assert!(text.starts_with("521 Data connections must be protected"), "{text}");
+    assert_eq!(h.cmd("PBSZ 0"), [200]);
+    assert_eq!(h.cmd("PROT C"), [534]);
+    // AUTH TLS-P of the drafts sets PROT P at once.
+    let mut h = tls_harness(ControlTls::Optional, DataTls::Required);
+    assert_eq!(h.cmd("AUTH TLS-P"), [234]);
+    let Action::UpgradeTls { id } = h.action() else {
+        panic!()
+    };
+    h.session.handle_outcome(id, Outcome::Done).unwrap();
+    assert!(h.session.is_data_protected());
+    // Implicit TLS: secured from the start, AUTH is a bad sequence, PBSZ works at once.
+    let mut h = tls_harness(ControlTls::Required, DataTls::Optional);
+    h.session.set_implicit_tls();
+    assert_eq!(h.cmd("AUTH TLS"), [503]);
+    assert_eq!(h.cmd("PBSZ 0"), [200]);
+    h.login(Permissions::ALL);
 }
 
 #[test]

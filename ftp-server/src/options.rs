@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ftp_proto::ServerConfig;
+use ftp_proto::server::{ControlTls, DataTls};
 
 /// Server settings. `Default` gives safe values: no public address, passive ports from the OS,
 /// five minutes of idle time and as long to log in, a one-second pause after each failed login,
@@ -99,8 +100,13 @@ impl ServerOptions {
         max_status_lines: usize,
         /// Commands held while a transfer runs (see [`ServerConfig::max_queued_commands`]).
         max_queued_commands: usize,
-        /// Refuse `USER` until `AUTH TLS` secured the control connection.
-        require_tls: bool,
+        /// When logins need TLS on the control connection (with a certificate configured;
+        /// default: password logins, anonymous ones may stay plain).
+        control_tls: ControlTls,
+        /// Whether data connections must be protected (`PROT P`; default: optional).
+        data_tls: DataTls,
+        /// How long a TLS handshake may take, on the control and on data connections.
+        tls_handshake_timeout: Duration,
         /// Allow `PORT`/`EPRT` to other addresses than the client's and passive data
         /// connections from anywhere: opens the FTP bounce attack (RFC 2577), only for proxies
         /// and FXP setups that need it.

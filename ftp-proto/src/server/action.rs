@@ -196,9 +196,15 @@ pub enum Action {
         /// The account.
         account: Secret<Arg>,
     },
-    /// Send the queued replies (the last is `234`), then run a TLS handshake on the control
-    /// connection (RFC 4217 §4). No outcome.
-    UpgradeTls,
+    /// Send the queued replies (the last is `234`), then run a TLS handshake (as the TLS
+    /// server) on the control connection (RFC 4217 §4). Bytes the client sent after `AUTH`
+    /// and not yet fed to the machine are the start of its handshake, never commands. Answer
+    /// [`Outcome::Done`] once the handshake is complete, or [`Outcome::Failed`] (the session
+    /// then closes without a word: the client speaks TLS, and nothing plain can reach it).
+    UpgradeTls {
+        /// Answer with this id.
+        id: ActionId,
+    },
     /// Open a passive listener of this family, replacing any open one. Answer
     /// [`Outcome::PassiveListening`] with the address to announce (the public one behind NAT).
     OpenPassive {
@@ -297,7 +303,7 @@ pub enum Action {
 
 impl Action {
     /// The id to answer the action with; `None` for the actions that take no outcome
-    /// ([`Action::UpgradeTls`], [`Action::CloseDataChannel`], [`Action::StartData`],
+    /// ([`Action::CloseDataChannel`], [`Action::StartData`],
     /// [`Action::Abort`], whose transfer answers under its own id, and [`Action::Close`]).
     pub fn id(&self) -> Option<ActionId> {
         match self {
@@ -311,10 +317,10 @@ impl Action {
             | Self::RemoveDirectory { id, .. }
             | Self::Delete { id, .. }
             | Self::Rename { id, .. }
-            | Self::SetModified { id, .. } => Some(*id),
+            | Self::SetModified { id, .. }
+            | Self::UpgradeTls { id } => Some(*id),
             Self::Transfer(t) => Some(t.id),
-            Self::UpgradeTls
-            | Self::CloseDataChannel
+            Self::CloseDataChannel
             | Self::StartData { .. }
             | Self::Abort { .. }
             | Self::Close => None,
@@ -356,6 +362,14 @@ pub enum FailureKind {
     DataConnectionFailed,
     /// The data connection broke during the transfer, or the transfer was aborted (426).
     Aborted,
+    /// The TLS handshake on a protected data connection failed or took too long (425).
+    DataTlsFailed,
+    /// A protected data connection did not resume the control connection's TLS session: it
+    /// may come from someone else (data-connection theft), and is refused (425).
+    DataTlsNotResumed,
+    /// An upload over TLS ended without close_notify: the file may be cut short, so the
+    /// transfer failed (426), whatever arrived.
+    DataTlsTruncated,
 }
 
 impl FailureKind {
@@ -375,7 +389,8 @@ impl FailureKind {
             Self::LocalError => ReplyCode::LOCAL_ERROR,
             Self::Unsupported => ReplyCode::NOT_IMPLEMENTED,
             Self::DataConnectionFailed => ReplyCode::CANT_OPEN_DATA,
-            Self::Aborted => ReplyCode::TRANSFER_ABORTED,
+            Self::Aborted | Self::DataTlsTruncated => ReplyCode::TRANSFER_ABORTED,
+            Self::DataTlsFailed | Self::DataTlsNotResumed => ReplyCode::CANT_OPEN_DATA,
         }
     }
 
@@ -396,6 +411,13 @@ impl FailureKind {
             Self::Unsupported => "Operation not supported.",
             Self::DataConnectionFailed => "Can't open data connection.",
             Self::Aborted => "Connection closed; transfer aborted.",
+            Self::DataTlsFailed => "TLS handshake on the data connection failed.",
+            Self::DataTlsNotResumed => {
+                "TLS session of data connection not resumed: it must reuse the control connection's session."
+            }
+            Self::DataTlsTruncated => {
+                "Data connection closed without TLS close_notify: transfer incomplete."
+            }
         }
     }
 }
@@ -417,6 +439,9 @@ impl std::fmt::Display for FailureKind {
             Self::Unsupported => "not supported",
             Self::DataConnectionFailed => "data connection failed",
             Self::Aborted => "aborted",
+            Self::DataTlsFailed => "data connection TLS handshake failed",
+            Self::DataTlsNotResumed => "data connection did not resume the TLS session",
+            Self::DataTlsTruncated => "upload ended without TLS close_notify",
         })
     }
 }

@@ -18,8 +18,11 @@ pub struct ServerConfig {
     pub features: Features,
     /// Failed logins before the connection is closed with `421`.
     pub max_login_failures: u32,
-    /// Refuse `USER` until `AUTH TLS` has secured the control connection.
-    pub require_tls: bool,
+    /// When the control connection must be secured by `AUTH TLS` (or implicit TLS) before a
+    /// login; only with [`Features::tls`](crate::feat::Features::tls) on.
+    pub control_tls: ControlTls,
+    /// Whether transfers and listings need `PROT P`; only with TLS on.
+    pub data_tls: DataTls,
     /// Commands (and replies to lines that did not parse) held while a transfer runs, to be
     /// answered in order after it. Reading never pauses during a transfer, so `ABOR`, `STAT` and
     /// `QUIT` are taken at once however full the queue is; one command more than this is a
@@ -42,6 +45,9 @@ pub struct ServerConfig {
     pub data_connect_timeout: Duration,
     /// How long a transfer may move no data before it is aborted (`426`).
     pub data_stall_timeout: Duration,
+    /// How long a TLS handshake may take: on the control connection after `234` (then the
+    /// connection is closed), and on a data connection from its arrival (then it is refused).
+    pub tls_handshake_timeout: Duration,
     /// How long a refused login waits before its `530`, against password guessing.
     pub failed_login_delay: Duration,
 }
@@ -52,7 +58,8 @@ impl Default for ServerConfig {
             greeting: Bytes::from_static(b"FTP server ready."),
             features: Features::default(),
             max_login_failures: 3,
-            require_tls: false,
+            control_tls: ControlTls::PasswordLogins,
+            data_tls: DataTls::Optional,
             max_queued_commands: 16,
             dangerous_allow_any_data_peer: false,
             max_status_lines: 10_000,
@@ -60,6 +67,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(300),
             data_connect_timeout: Duration::from_secs(30),
             data_stall_timeout: Duration::from_secs(300),
+            tls_handshake_timeout: Duration::from_secs(15),
             failed_login_delay: Duration::from_secs(1),
         }
     }
@@ -81,9 +89,14 @@ impl ServerConfig {
         self.max_login_failures = value;
         self
     }
-    /// Sets [`require_tls`](Self::require_tls).
-    pub fn require_tls(&mut self, value: bool) -> &mut Self {
-        self.require_tls = value;
+    /// Sets [`control_tls`](Self::control_tls).
+    pub fn control_tls(&mut self, value: ControlTls) -> &mut Self {
+        self.control_tls = value;
+        self
+    }
+    /// Sets [`data_tls`](Self::data_tls).
+    pub fn data_tls(&mut self, value: DataTls) -> &mut Self {
+        self.data_tls = value;
         self
     }
     /// Sets [`max_queued_commands`](Self::max_queued_commands).
@@ -111,6 +124,11 @@ impl ServerConfig {
         self.data_stall_timeout = value;
         self
     }
+    /// Sets [`tls_handshake_timeout`](Self::tls_handshake_timeout).
+    pub fn tls_handshake_timeout(&mut self, value: Duration) -> &mut Self {
+        self.tls_handshake_timeout = value;
+        self
+    }
     /// Sets [`failed_login_delay`](Self::failed_login_delay).
     pub fn failed_login_delay(&mut self, value: Duration) -> &mut Self {
         self.failed_login_delay = value;
@@ -126,6 +144,33 @@ impl ServerConfig {
         self.dangerous_allow_any_data_peer = value;
         self
     }
+}
+
+/// When a server with TLS wants the control connection secured (RFC 4217 §4, §15.1). Without
+/// [`Features::tls`](crate::feat::Features::tls) nothing is required: there is no TLS to ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum ControlTls {
+    /// Plain logins are accepted too.
+    Optional,
+    /// Logins with a password need TLS first; anonymous logins (the names `anonymous` and
+    /// `ftp`, RFC 1635, whose "password" is an e-mail address) may stay plain. The default:
+    /// no password crosses the network in the clear once a certificate is configured.
+    #[default]
+    PasswordLogins,
+    /// Every login needs TLS first (`USER` before `AUTH` gets `530`).
+    Required,
+}
+
+/// Whether a server with TLS wants data connections protected (`PROT P`, RFC 4217 §9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DataTls {
+    /// `PROT C` and `PROT P` are both accepted.
+    #[default]
+    Optional,
+    /// `PROT C` gets `534`, and a transfer before `PROT P` gets `521`.
+    Required,
 }
 
 /// The addresses of the control connection.

@@ -125,6 +125,10 @@ impl ServerSession {
 
     /// Starts a transfer on the data channel set up before (425 without one).
     pub(super) fn transfer(&mut self, path: VirtualPath, kind: TransferKind) {
+        // Before the data channel is taken: it stays set up for the transfer after PROT P.
+        if self.refuse_unprotected_data() {
+            return;
+        }
         let Some(data) = self.data_endpoint() else {
             return self.no_data_channel();
         };

@@ -268,6 +268,7 @@ impl ServerSession {
     pub(super) fn finish_action(&mut self, pending: Pending, outcome: Outcome) {
         match pending {
             Pending::Login => return self.login_outcome(outcome),
+            Pending::TlsHandshake(_) => return self.tls_outcome(outcome),
             Pending::ListMeta(request) => return self.list_metadata(request, outcome),
             Pending::ListProbe(request, meta) => return self.list_probed(request, *meta, outcome),
             _ => {}

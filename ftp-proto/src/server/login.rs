@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::texts::reply;
+use super::tls::LoginTls;
 use super::{Action, Outcome, Pending, Phase, ServerSession};
 use crate::arg::{Arg, Secret};
 use crate::path::VirtualPath;
@@ -10,11 +11,8 @@ use crate::reply::ReplyCode;
 
 impl ServerSession {
     pub(super) fn user_cmd(&mut self, user: Arg) {
-        if self.config.require_tls && !self.control_tls {
-            return self.answer(reply(
-                ReplyCode::NOT_LOGGED_IN,
-                "TLS required: send AUTH TLS first.",
-            ));
+        if let LoginTls::Refused(text) = self.user_tls(&user) {
+            return self.answer(reply(ReplyCode::NOT_LOGGED_IN, text));
         }
         // USER at any time starts a new login (RFC 959 §4.1.1 allows a change of user).
         self.phase = Phase::AwaitingPass { user };
@@ -60,14 +58,22 @@ impl ServerSession {
     }
 
     pub(super) fn rein(&mut self) {
+        // RFC 2228 §3 has REIN reset the security state too, which for TLS means going back
+        // to plain text (see CCC): refused while TLS protects the control connection, as
+        // RFC 2228 lets a server refuse what it does not support. A new login over TLS needs
+        // no REIN: USER starts one at any time.
+        if self.control_tls {
+            return self.answer(reply(
+                ReplyCode::NOT_IMPLEMENTED,
+                "REIN not available while TLS protects the control connection; send USER to log in again.",
+            ));
+        }
         self.forget_data_channel();
         let fresh = Self::new(Arc::clone(&self.config), self.info, self.now);
-        // Keep what REIN does not reset: the id counter (ids stay unique) and the TLS state of
-        // the control connection, which REIN cannot undo.
+        // Keep what REIN does not reset: the id counter (ids stay unique).
         // The login deadline does not start again: REIN cannot buy time before a login.
-        let (next_id, control_tls, failures, started_at, blocked) = (
+        let (next_id, failures, started_at, blocked) = (
             self.next_id,
-            self.control_tls,
             self.login_failures,
             self.started_at,
             self.output_blocked,
@@ -76,7 +82,6 @@ impl ServerSession {
         let actions = std::mem::take(&mut self.actions);
         *self = fresh;
         self.next_id = next_id;
-        self.control_tls = control_tls;
         self.login_failures = failures;
         self.started_at = started_at;
         self.output_blocked = blocked;
@@ -117,6 +122,10 @@ impl ServerSession {
     pub(super) fn login_outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::LoggedIn(access) => {
+                if let LoginTls::Refused(text) = self.login_tls(&access) {
+                    self.phase = Phase::AwaitingUser;
+                    return self.answer(reply(ReplyCode::NOT_LOGGED_IN, text));
+                }
                 let user = match std::mem::replace(&mut self.phase, Phase::AwaitingUser) {
                     Phase::AwaitingPass { user }
                     | Phase::AwaitingAccount { user }

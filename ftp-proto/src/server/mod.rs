@@ -51,7 +51,7 @@ pub use action::{
     Representation, STOU_ATTEMPTS, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
     unique_name,
 };
-pub use config::{ConnectionInfo, ServerConfig};
+pub use config::{ConnectionInfo, ControlTls, DataTls, ServerConfig};
 pub use connection::ServerConnection;
 use texts::{reply, reply_owned};
 
@@ -96,6 +96,9 @@ enum Pending {
     ListProbe(ListRequest, Box<Metadata>),
     /// A refused login, answered once the failed-login delay has passed.
     LoginDelay(Instant),
+    /// The TLS handshake on the control connection after `234`: nothing is read meanwhile, so
+    /// no plain text sent after `AUTH` can pass for a command (the STARTTLS injection).
+    TlsHandshake(Instant),
     Transfer(Running),
 }
 
@@ -566,7 +569,7 @@ impl ServerSession {
             Command::Auth(mech) => self.auth(mech),
             Command::Pbsz(_) => self.pbsz(),
             Command::Prot(level) => self.prot(level),
-            Command::Ccc => self.answer(reply(ReplyCode::NOT_IMPLEMENTED, "CCC not supported.")),
+            Command::Ccc => self.ccc(),
             Command::Smnt(_) => {
                 self.answer(reply(ReplyCode::NOT_IMPLEMENTED, "SMNT not implemented."))
             }

@@ -6,7 +6,7 @@
 //! idle timeout (from the last complete command or the end of the last transfer, while nothing
 //! is in flight: bytes of an unfinished line do not count); the failed-login delay (a refused
 //! login is answered when it ends); the data connection of a transfer (from its `150` until it
-//! opens); a stalled transfer (no data moved); and replies the client does not read (no byte
+//! opens); a stalled transfer (no data moved); the TLS handshake after `234`; and replies the client does not read (no byte
 //! of them written for the idle timeout).
 
 use std::time::Instant;
@@ -31,6 +31,8 @@ struct Deadlines {
     data: Option<Instant>,
     /// The running transfer's data stopped.
     stall: Option<Instant>,
+    /// The control connection's TLS handshake.
+    handshake: Option<Instant>,
 }
 
 impl Deadlines {
@@ -42,6 +44,7 @@ impl Deadlines {
             self.login_delay,
             self.data,
             self.stall,
+            self.handshake,
         ]
         .into_iter()
         .flatten()
@@ -71,6 +74,14 @@ impl ServerSession {
         let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| now >= at);
         if passed(due.unread) {
             return self.abandon();
+        }
+        if passed(due.handshake) {
+            // Nothing can be said: the client is in the middle of a TLS handshake.
+            self.replies.clear();
+            self.queued.clear();
+            self.closed = true;
+            self.actions.push_back(Action::Close);
+            return;
         }
         if passed(due.login) {
             return self.close_with(reply(
@@ -123,6 +134,7 @@ impl ServerSession {
         match &self.pending {
             None => due.idle = Some(self.last_command + self.config.idle_timeout),
             Some((_, Pending::LoginDelay(until))) => due.login_delay = Some(*until),
+            Some((_, Pending::TlsHandshake(until))) => due.handshake = Some(*until),
             // One abort is enough: an aborted transfer has no deadline left.
             Some((_, Pending::Transfer(run))) if run.abort.is_none() => {
                 due.data = run
