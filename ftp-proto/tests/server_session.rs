@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use ftp_proto::listing::ListFormat;
 use bytes::BytesMut;
+use ftp_proto::listing::ListFormat;
 use ftp_proto::server::{
     AddressFamily, ControlTls, DataEndpoint, DataTls, FailureKind, Features, ListSource,
     Representation, TransferKind, WriteMode,
@@ -605,7 +605,10 @@ fn upgrade(h: &mut Harness) {
     let Action::UpgradeTls { id } = h.action() else {
         panic!("expected UpgradeTls")
     };
-    assert!(!h.session.wants_read(), "nothing is read during the handshake");
+    assert!(
+        !h.session.wants_read(),
+        "nothing is read during the handshake"
+    );
     h.session.handle_outcome(id, Outcome::Done).unwrap();
     assert!(h.session.is_control_tls());
 }
@@ -631,6 +634,25 @@ fn tls_negotiation() {
     assert_eq!(h.cmd("CCC"), [534], "refused honestly");
     assert_eq!(h.cmd("REIN"), [502], "no way back to plain text");
     h.login(Permissions::ALL);
+    assert_eq!(h.cmd("PASV"), Vec::<u16>::new());
+    let Action::OpenPassive {
+        id,
+        admits,
+        protected: true,
+        ..
+    } = h.action()
+    else {
+        panic!("a protected listener: the handshake starts on arrival")
+    };
+    assert!(admits.admits("127.0.0.1".parse().unwrap()));
+    assert!(!admits.admits("127.0.0.2".parse().unwrap()));
+    h.session
+        .handle_outcome(
+            id,
+            Outcome::PassiveListening("127.0.0.1:50000".parse().unwrap()),
+        )
+        .unwrap();
+    assert_eq!(h.codes(), [227]);
     h.epsv();
     h.cmd("NLST");
     let t = h.transfer();
@@ -664,7 +686,10 @@ fn nothing_after_auth_is_read_as_a_command() {
     out.clear();
     conn.poll_transmit(&mut out);
     assert_eq!(&out[..], b"234 AUTH TLS successful.\r\n");
-    assert!(matches!(conn.poll_action(), Some(Action::UpgradeTls { .. })));
+    assert!(matches!(
+        conn.poll_action(),
+        Some(Action::UpgradeTls { .. })
+    ));
     assert_eq!(conn.poll_action(), None);
 }
 
@@ -694,7 +719,10 @@ fn tls_handshake_failure_or_timeout_closes_silently() {
 fn password_logins_need_tls_by_default_anonymous_may_stay_plain() {
     let mut h = tls_harness(ControlTls::default(), DataTls::Optional);
     let text = h.replies_of("USER bench");
-    assert!(text.starts_with("530 TLS required for password logins"), "{text}");
+    assert!(
+        text.starts_with("530 TLS required for password logins"),
+        "{text}"
+    );
     assert_eq!(h.cmd("USER anonymous"), [331]);
     assert_eq!(h.cmd("PASS me@example.com"), Vec::<u16>::new());
     let Action::Authenticate { id, .. } = h.action() else {
@@ -702,7 +730,9 @@ fn password_logins_need_tls_by_default_anonymous_may_stay_plain() {
     };
     let mut anon = UserAccess::new(Permissions::READ_ONLY);
     anon.anonymous = true;
-    h.session.handle_outcome(id, Outcome::LoggedIn(anon)).unwrap();
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(anon))
+        .unwrap();
     assert_eq!(h.codes(), [230]);
     // A real user called "ftp" does not slip through on the anonymous name.
     let mut h = tls_harness(ControlTls::default(), DataTls::Optional);
@@ -732,7 +762,9 @@ fn per_user_policies() {
     };
     let mut strict = UserAccess::new(Permissions::ALL);
     strict.require_tls = true;
-    h.session.handle_outcome(id, Outcome::LoggedIn(strict)).unwrap();
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(strict))
+        .unwrap();
     let text = h.replies_of("NOOP");
     assert!(text.starts_with("530 TLS required for this user"), "{text}");
     // A user whose data must be protected: 521 until PROT P.
@@ -745,7 +777,9 @@ fn per_user_policies() {
     };
     let mut strict = UserAccess::new(Permissions::ALL);
     strict.require_protected_data = true;
-    h.session.handle_outcome(id, Outcome::LoggedIn(strict)).unwrap();
+    h.session
+        .handle_outcome(id, Outcome::LoggedIn(strict))
+        .unwrap();
     assert_eq!(h.codes(), [230]);
     h.epsv();
     assert_eq!(h.cmd("RETR f"), [521]);
@@ -763,7 +797,10 @@ fn protected_data_required_by_the_server() {
     h.login(Permissions::ALL);
     h.epsv();
     let text = h.replies_of("STOR f");
-    assert!(text.starts_with("521 Data connections must be protected"), "{text}");
+    assert!(
+        text.starts_with("521 Data connections must be protected"),
+        "{text}"
+    );
     assert_eq!(h.cmd("PBSZ 0"), [200]);
     assert_eq!(h.cmd("PROT C"), [534]);
     // AUTH TLS-P of the drafts sets PROT P at once.
@@ -847,6 +884,7 @@ fn passive_over_ipv4_uses_227() {
     let Action::OpenPassive {
         id,
         family: AddressFamily::V4,
+        ..
     } = h.action()
     else {
         panic!()

@@ -60,6 +60,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 pub mod offline;
 #[cfg(feature = "smol")]
 pub mod smol;
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -51,6 +51,10 @@ pub struct Principal {
     pub upload_only: Option<VirtualPath>,
     /// Whether this is an anonymous login.
     pub anonymous: bool,
+    /// This user logs in only over TLS, whatever the server's policy.
+    pub require_tls: bool,
+    /// This user's transfers need `PROT P`, whatever the server's policy.
+    pub require_protected_data: bool,
 }
 
 impl Principal {
@@ -62,6 +66,8 @@ impl Principal {
             permissions,
             upload_only: None,
             anonymous: false,
+            require_tls: false,
+            require_protected_data: false,
         }
     }
 }

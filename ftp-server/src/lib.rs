@@ -38,6 +38,7 @@ mod server;
 mod session;
 mod shared;
 pub mod storage;
+pub mod tls;
 mod transfer;
 
 /// The protocol crate the server drives; its types appear in this crate's API
@@ -48,6 +49,7 @@ pub use ftp_proto as proto;
 pub use ftp_runtime as runtime;
 pub use options::ServerOptions;
 pub use server::{Server, ShutdownHandle};
+pub use tls::TlsConfig;
 
 // The README's examples are compiled and run as doctests.
 #[cfg(doctest)]

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use ftp_proto::ServerConfig;
 use ftp_proto::server::{ControlTls, DataTls};
 
+use crate::tls::TlsConfig;
+
 /// Server settings. `Default` gives safe values: no public address, passive ports from the OS,
 /// five minutes of idle time and as long to log in, a one-second pause after each failed login,
 /// data connections only from the client's own address.
@@ -42,6 +44,8 @@ pub struct ServerOptions {
     pub(crate) max_connections: usize,
     /// Most control connections from one address at once.
     pub(crate) max_connections_per_ip: usize,
+    /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +59,7 @@ impl Default for ServerOptions {
             transfer_buffer: 64 * 1024,
             max_connections: 1024,
             max_connections_per_ip: 64,
+            tls: None,
         }
     }
 }
@@ -146,6 +151,14 @@ impl ServerOptions {
     /// Most control connections at once (default 1024).
     pub fn max_connections(mut self, value: usize) -> Self {
         self.max_connections = value;
+        self
+    }
+
+    /// Offers FTPS (RFC 4217): `AUTH TLS` on every listener, and implicit TLS on those served
+    /// with [`Server::serve_implicit_tls`](crate::Server::serve_implicit_tls). Password logins
+    /// then need TLS unless [`control_tls`](Self::control_tls) says otherwise.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -117,6 +117,25 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     /// Accepts connections on `listener` and serves each on its own task until shutdown
     /// starts. Errors accepting one connection are logged and do not stop the loop.
     pub async fn serve(&self, listener: impl Listener) -> io::Result<()> {
+        self.serve_as(listener, false).await
+    }
+
+    /// Like [`serve`](Self::serve), for implicit FTPS (port 990 by custom): every connection
+    /// starts with a TLS handshake, before the greeting.
+    ///
+    /// # Errors
+    /// At once when the options hold no [`TlsConfig`](crate::TlsConfig).
+    pub async fn serve_implicit_tls(&self, listener: impl Listener) -> io::Result<()> {
+        if self.shared.options.tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "implicit TLS needs a certificate: ServerOptions::tls",
+            ));
+        }
+        self.serve_as(listener, true).await
+    }
+
+    async fn serve_as(&self, listener: impl Listener, implicit: bool) -> io::Result<()> {
         let local = listener.local_addr()?;
         let mut shutdown = self.shared.shutdown_signal();
         loop {
@@ -129,7 +148,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                     let peer = stream.peer_addr();
                     let server = self.clone();
                     self.shared.runtime.spawn(Box::pin(async move {
-                        server.handle_connection(stream, peer, local).await;
+                        server.handle(stream, peer, local, implicit).await;
                     }));
                 }
                 Err(e) => {
@@ -146,7 +165,27 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     /// the address family, `peer` the only address data connections may come from or go to.
     ///
     /// Cancel safety: dropping the future closes the connection and aborts its transfer.
-    pub async fn handle_connection<C>(&self, mut stream: C, peer: SocketAddr, local: SocketAddr)
+    pub async fn handle_connection<C>(&self, stream: C, peer: SocketAddr, local: SocketAddr)
+    where
+        C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        self.handle(stream, peer, local, false).await;
+    }
+
+    /// [`handle_connection`](Self::handle_connection) for implicit FTPS: the connection starts
+    /// with a TLS handshake (a server without a [`TlsConfig`](crate::TlsConfig) closes it).
+    pub async fn handle_implicit_tls_connection<C>(
+        &self,
+        stream: C,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) where
+        C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        self.handle(stream, peer, local, true).await;
+    }
+
+    async fn handle<C>(&self, mut stream: C, peer: SocketAddr, local: SocketAddr, implicit: bool)
     where
         C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
@@ -156,6 +195,11 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         );
         let Some(_slot) = Slot::take(&self.shared.life, peer.ip(), limits) else {
             tracing::info!(%peer, "refused: too many connections");
+            if implicit {
+                // A TLS client reads no plain 421; a handshake costs more than the refusal.
+                let _ = stream.close().await;
+                return;
+            }
             let info = ConnectionInfo { local, peer };
             let max_line = self.shared.options.max_line_len;
             let now = Instant::now();
@@ -177,7 +221,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             return;
         };
         tracing::debug!(%peer, "connected");
-        let session = session::run(Arc::clone(&self.shared), stream, peer, local);
+        let session = session::run(Arc::clone(&self.shared), stream, peer, local, implicit);
         // After the shutdown deadline the session sends 421 and closes by itself; this is the
         // backstop for one stuck on a client that reads nothing or a storage call that hangs.
         let deadline = self.shared.deadline_signal();
@@ -195,6 +239,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
 /// The machine's settings from the server's options and what the back-end can do.
 fn machine_config(options: &ServerOptions, storage: &impl Storage) -> ServerConfig {
     let mut features = Features::default();
+    features.tls = options.tls.is_some();
     features.mfmt = storage.capabilities().set_modified;
     features.mlst = crate::transfer::SUPPORTED_FACTS;
     let mut config = options.protocol().clone();

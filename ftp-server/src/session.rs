@@ -22,12 +22,14 @@ use futures_util::future::FutureExt;
 use futures_util::io::AsyncWriteExt;
 use futures_util::stream::StreamExt;
 
-use ftp_runtime::{Listener, Timer};
+use ftp_runtime::Timer;
+use ftp_runtime::tls::MaybeTls;
 
 use crate::auth::{Authenticator, Credentials, Principal};
 use crate::shared::Shared;
 use crate::storage::{DirLister, Storage, StorageError};
-use crate::transfer::{self, Job, TransferEvent};
+use crate::tls::SessionTls;
+use crate::transfer::{self, Job, PassiveData, TransferEvent};
 
 /// A transfer running on its own task.
 struct Running {
@@ -43,8 +45,12 @@ struct Session<S, A> {
     peer: SocketAddr,
     local: SocketAddr,
     principal: Option<Principal>,
-    passive: Option<Box<dyn Listener>>,
+    /// The passive listener's data connection, accepted (and under `PROT P` handshaken) as soon
+    /// as it arrives.
+    passive: Option<PassiveData>,
     transfer: Option<Running>,
+    /// The session's TLS state, from its first handshake on.
+    tls: Option<Arc<SessionTls>>,
     /// The one timer, armed at the machine's next deadline; made at the first wait.
     timer: Option<Box<dyn Timer>>,
 }
@@ -62,6 +68,7 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
     control: C,
     peer: SocketAddr,
     local: SocketAddr,
+    implicit: bool,
 ) where
     C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -76,9 +83,10 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
         principal: None,
         passive: None,
         transfer: None,
+        tls: None,
         timer: None,
     };
-    if let Err(e) = session.drive(control).await {
+    if let Err(e) = session.drive(control, implicit).await {
         tracing::debug!(%peer, error = %e, "control connection ended");
     }
     session.abort_transfer();
@@ -105,7 +113,20 @@ fn read_into<C: AsyncRead + Unpin>(
 }
 
 impl<S: Storage, A: Authenticator> Session<S, A> {
-    async fn drive<C: AsyncRead + AsyncWrite + Unpin>(&mut self, mut control: C) -> io::Result<()> {
+    async fn drive<C: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        control: C,
+        implicit: bool,
+    ) -> io::Result<()> {
+        let mut control = if implicit {
+            // Boxed: the handshake's state would otherwise sit in every session's future.
+            match Box::pin(self.implicit_handshake(control)).await {
+                Some(stream) => stream,
+                None => return Ok(()),
+            }
+        } else {
+            MaybeTls::Plain(control)
+        };
         let mut input = BytesMut::new();
         let mut output = BytesMut::new();
         let mut shutdown = self.shared.shutdown_signal();
@@ -133,16 +154,27 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 self.abort_transfer();
                 return Ok(());
             }
-            if let Some(action) = self.conn.poll_action() {
-                if matches!(action, Action::Close) {
+            // The control connection's own actions are taken apart from the others, so that
+            // no `Action` (a few hundred bytes) lives across their waits in every session's
+            // future.
+            match self.conn.poll_action() {
+                Some(Action::Close) => {
                     self.abort_transfer();
                     let _ = control.close().await;
                     return Ok(());
                 }
-                // Boxed: its state (storage calls, the login) would otherwise sit inline in
-                // every session's future for the session's whole life, idle or not.
-                Box::pin(self.perform(action)).await;
-                continue;
+                Some(Action::UpgradeTls { id }) => {
+                    let outcome = Box::pin(self.upgrade(&mut control, &mut input)).await;
+                    let _ = self.conn.handle_outcome(id, outcome);
+                    continue;
+                }
+                Some(action) => {
+                    // Boxed: its state (storage calls, the login) would otherwise sit inline
+                    // in every session's future for the session's whole life, idle or not.
+                    Box::pin(self.perform(action)).await;
+                    continue;
+                }
+                None => {}
             }
             // Commands read earlier but held while an action ran.
             if !input.is_empty() && self.conn.wants_read() {
@@ -308,7 +340,12 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             } => (id, self.login(user, password, host).await),
             // The built-in flow never asks for accounts (no Outcome::NeedAccount is given).
             Action::Account { id, .. } => (id, Outcome::LoginRejected),
-            Action::OpenPassive { id, family } => (id, self.open_passive(family).await),
+            Action::OpenPassive {
+                id,
+                family,
+                admits,
+                protected,
+            } => (id, self.open_passive(family, admits, protected).await),
             Action::CloseDataChannel => {
                 self.passive = None;
                 return;
@@ -385,7 +422,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 };
                 (id, done(r))
             }
-            // UpgradeTls is never asked for: Features::tls stays off until TLS support lands.
+            // UpgradeTls and Close are the control connection's, done in `drive`.
             _ => return,
         };
         if let Err(e) = self.conn.handle_outcome(id, outcome) {
@@ -418,6 +455,9 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 if let Some(dir) = &principal.upload_only {
                     access = access.with_upload_only(dir.clone());
                 }
+                access.anonymous = principal.anonymous;
+                access.require_tls = principal.require_tls;
+                access.require_protected_data = principal.require_protected_data;
                 self.principal = Some(principal);
                 Outcome::LoggedIn(access)
             }
@@ -429,7 +469,97 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         }
     }
 
-    async fn open_passive(&mut self, family: AddressFamily) -> Outcome {
+    /// Implicit FTPS: the handshake comes before the greeting, within the machine's limit for
+    /// handshakes. A plain client here, or one that sends nothing, is closed.
+    async fn implicit_handshake<C>(&mut self, control: C) -> Option<MaybeTls<C>>
+    where
+        C: AsyncRead + AsyncWrite + Unpin,
+    {
+        let tls = self.session_tls()?;
+        let limit = self.shared.config.tls_handshake_timeout;
+        let handshake = tls.accept_control(bytes::Bytes::new(), control);
+        let peer = self.peer;
+        match ftp_runtime::timeout(&*self.shared.runtime, limit, handshake).await {
+            Some(Ok(stream)) => {
+                self.conn.session_mut().set_implicit_tls();
+                Some(stream)
+            }
+            Some(Err(e)) => {
+                tracing::info!(%peer, error = %e, "implicit TLS handshake failed");
+                None
+            }
+            None => {
+                tracing::info!(%peer, "implicit TLS handshake timed out");
+                None
+            }
+        }
+    }
+
+    /// The session's TLS state, made at its first handshake.
+    fn session_tls(&mut self) -> Option<Arc<SessionTls>> {
+        if self.tls.is_none() {
+            let config = self.shared.options.tls.as_ref()?;
+            match config.session() {
+                Ok(tls) => self.tls = Some(Arc::new(tls)),
+                Err(e) => {
+                    tracing::error!(error = %e, "no TLS state for the session");
+                    return None;
+                }
+            }
+        }
+        self.tls.clone()
+    }
+
+    /// `AUTH TLS`: the handshake on the control connection, within the machine's deadline.
+    /// What the client sent after `AUTH` and the machine did not read is the handshake's start.
+    async fn upgrade<C: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        control: &mut MaybeTls<C>,
+        input: &mut BytesMut,
+    ) -> Outcome {
+        let failed = Outcome::Failed(FailureKind::LocalError);
+        let Some(tls) = self.session_tls() else {
+            return failed;
+        };
+        let Some(plain) = control.take_plain() else {
+            return failed;
+        };
+        let prefix = input.split().freeze();
+        let due = self.conn.poll_timeout();
+        let timer = arm(&mut self.timer, &*self.shared.runtime, due);
+        let handshake = std::pin::pin!(tls.accept_control(prefix, plain));
+        let done = match timer {
+            Some(timer) => match futures_util::future::select(handshake, timer).await {
+                futures_util::future::Either::Left((done, _)) => Some(done),
+                futures_util::future::Either::Right(_) => None,
+            },
+            None => Some(handshake.await),
+        };
+        match done {
+            Some(Ok(stream)) => {
+                *control = stream;
+                tracing::debug!(peer = %self.peer, "control connection secured");
+                Outcome::Done
+            }
+            Some(Err(e)) => {
+                tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");
+                failed
+            }
+            None => {
+                // The machine closes the session at its deadline.
+                self.conn.handle_timeout(Instant::now());
+                tracing::info!(peer = %self.peer, "TLS handshake timed out");
+                failed
+            }
+        }
+    }
+
+    async fn open_passive(
+        &mut self,
+        family: AddressFamily,
+        admits: ftp_proto::server::DataEndpoint,
+        protected: bool,
+    ) -> Outcome {
         self.passive = None;
         let ports = self.shared.options.passive_ports.as_ref();
         let start = self
@@ -447,7 +577,13 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         let Ok(addr) = listener.local_addr() else {
             return Outcome::Failed(FailureKind::LocalError);
         };
-        self.passive = Some(listener);
+        let tls = if protected { self.session_tls() } else { None };
+        self.passive = Some(transfer::accept_passive(
+            &self.shared,
+            listener,
+            admits,
+            tls,
+        ));
         let announced = match (family, self.shared.options.masquerade_address) {
             (AddressFamily::V4, Some(public)) => SocketAddr::new(public.into(), addr.port()),
             _ => addr,
@@ -502,12 +638,18 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         let (events_tx, events_rx) = mpsc::unbounded();
         let (go_tx, go_rx) = oneshot::channel();
         let (abort_tx, abort_rx) = oneshot::channel();
+        let tls = if t.protected {
+            self.session_tls()
+        } else {
+            None
+        };
         let job = Job {
             client_path: t.path.clone(),
             transfer: t,
             principal,
             path,
-            listener: self.passive.take(),
+            passive: self.passive.take(),
+            tls,
             local_ip: self.local.ip(),
         };
         self.transfer = Some(Running {

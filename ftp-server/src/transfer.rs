@@ -17,11 +17,67 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, select};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
-use ftp_runtime::{Listener, Runtime, TcpStream};
+use ftp_runtime::tls::MaybeTls;
+use ftp_runtime::{Listener, TcpStream};
 
 use crate::auth::Principal;
 use crate::shared::Shared;
 use crate::storage::{DirLister, Storage, StorageError};
+use crate::tls::SessionTls;
+
+/// A data connection: plain, or TLS with this end the server.
+pub(crate) type DataStream = MaybeTls<TcpStream>;
+
+/// The data connection a passive listener accepted, or why none came; delivered once.
+pub(crate) struct PassiveData {
+    accepted: oneshot::Receiver<Result<DataStream, FailureKind>>,
+}
+
+/// Starts accepting on a passive listener at once, before any transfer command, closing
+/// connections `admits` refuses (port stealing, RFC 2577 §5). With `tls` (`PROT P`) the TLS
+/// handshake runs as soon as the connection arrives, within the machine's limit: many clients
+/// start it right after connecting and send the transfer command only once it is done. The
+/// task ends with the first admitted connection, or when the session drops the
+/// [`PassiveData`] (a new `PASV`, the session's end).
+pub(crate) fn accept_passive<S, A>(
+    shared: &Shared<S, A>,
+    listener: Box<dyn Listener>,
+    admits: DataEndpoint,
+    tls: Option<Arc<SessionTls>>,
+) -> PassiveData {
+    let (mut tx, accepted) = oneshot::channel();
+    let runtime = Arc::clone(&shared.runtime);
+    let limit = shared.config.tls_handshake_timeout;
+    shared.runtime.spawn(Box::pin(async move {
+        let work = async {
+            // Foreign connections are closed; the wait goes on, up to this many of them.
+            for _ in 0..16 {
+                let stream = listener
+                    .accept()
+                    .await
+                    .map_err(|_| FailureKind::DataConnectionFailed)?;
+                let from = stream.peer_addr();
+                if !admits.admits(from.ip()) {
+                    tracing::warn!(%from, "data connection from a foreign address refused");
+                    continue;
+                }
+                return match &tls {
+                    Some(tls) => tls.accept_data(&*runtime, limit, stream).await,
+                    None => Ok(MaybeTls::Plain(stream)),
+                };
+            }
+            Err(FailureKind::DataConnectionFailed)
+        };
+        let result = match select(std::pin::pin!(work), tx.cancellation()).await {
+            Either::Left((result, _)) => Some(result),
+            Either::Right(_) => None,
+        };
+        if let Some(result) = result {
+            let _ = tx.send(result);
+        }
+    }));
+    PassiveData { accepted }
+}
 
 /// What a transfer task tells its session.
 #[derive(Debug)]
@@ -44,7 +100,10 @@ pub(crate) struct Job {
     pub(crate) path: VirtualPath,
     /// The path as the client sees it (for `STOU`'s reply).
     pub(crate) client_path: VirtualPath,
-    pub(crate) listener: Option<Box<dyn Listener>>,
+    /// The passive listener's connection, when the data channel is passive.
+    pub(crate) passive: Option<PassiveData>,
+    /// The session's TLS state, when the data connection is protected (`PROT P`).
+    pub(crate) tls: Option<Arc<SessionTls>>,
     pub(crate) local_ip: IpAddr,
 }
 
@@ -62,7 +121,7 @@ enum Listing<S: Storage> {
 /// Runs one transfer to its end, reporting through `events`.
 pub(crate) async fn run<S: Storage, A>(
     shared: Arc<Shared<S, A>>,
-    job: Job,
+    mut job: Job,
     events: mpsc::UnboundedSender<TransferEvent>,
     go: oneshot::Receiver<()>,
     abort: oneshot::Receiver<()>,
@@ -86,7 +145,7 @@ pub(crate) async fn run<S: Storage, A>(
     }
     let mut abort = abort;
     // ABOR, or the machine's deadline for the data connection, stops the wait at once.
-    let opening = open_data(&*shared.runtime, &job, &shared.options);
+    let opening = open_data(&shared, &mut job, &shared.options);
     let opened = until_aborted(opening, &mut abort).await;
     let data = match opened {
         Ok(d) => d,
@@ -174,43 +233,45 @@ async fn store_unique<S: Storage>(
     Err(last.unwrap_or_else(|| FailureKind::AlreadyExists.into()))
 }
 
-/// Opens the data connection; the machine's deadline for it ends the wait (by abort).
-async fn open_data(
-    runtime: &dyn Runtime,
-    job: &Job,
+/// Opens the data connection, with TLS under `PROT P` (this end always the TLS server,
+/// RFC 4217 §7); the machine's deadline for it ends the wait (by abort).
+async fn open_data<S, A>(
+    shared: &Shared<S, A>,
+    job: &mut Job,
     options: &crate::ServerOptions,
-) -> Result<TcpStream, FailureKind> {
-    match job.transfer.data {
+) -> Result<DataStream, FailureKind> {
+    let runtime = &*shared.runtime;
+    let limit = shared.config.tls_handshake_timeout;
+    let stream = match job.transfer.data {
         DataEndpoint::Passive { .. } => {
-            let listener = job
-                .listener
-                .as_ref()
+            let passive = job
+                .passive
+                .take()
                 .ok_or(FailureKind::DataConnectionFailed)?;
-            // Foreign connections (port stealing, see `DataEndpoint::admits`) are closed; the
-            // wait goes on, up to this many of them.
-            for _ in 0..16 {
-                let stream = listener
-                    .accept()
-                    .await
-                    .map_err(|_| FailureKind::DataConnectionFailed)?;
-                let from = stream.peer_addr();
-                if job.transfer.data.admits(from.ip()) {
-                    return Ok(stream);
-                }
-                tracing::warn!(%from, "data connection from a foreign address refused");
-            }
-            Err(FailureKind::DataConnectionFailed)
+            passive
+                .accepted
+                .await
+                .map_err(|_| FailureKind::DataConnectionFailed)??
         }
         DataEndpoint::Active(to) => {
             let from = options
                 .active_local_port
                 .map(|port| SocketAddr::new(job.local_ip, port));
-            runtime.connect(to, from).await.map_err(|e| {
+            let stream = runtime.connect(to, from).await.map_err(|e| {
                 tracing::debug!(%to, error = %e, "active data connection failed");
                 FailureKind::DataConnectionFailed
-            })
+            })?;
+            MaybeTls::Plain(stream)
         }
-        _ => Err(FailureKind::DataConnectionFailed),
+        _ => return Err(FailureKind::DataConnectionFailed),
+    };
+    match (&job.tls, stream) {
+        // PROT P: handshaken on arrival, or (active mode, PROT P after PASV) now.
+        (Some(_), stream @ MaybeTls::Server(_)) => Ok(stream),
+        (Some(tls), MaybeTls::Plain(stream)) => tls.accept_data(runtime, limit, stream).await,
+        (None, stream @ MaybeTls::Plain(_)) => Ok(stream),
+        // PROT C after a PASV under PROT P: the connection speaks TLS, the transfer must not.
+        _ => Err(FailureKind::DataTlsFailed),
     }
 }
 
@@ -218,7 +279,7 @@ async fn move_data<S: Storage, A>(
     shared: &Shared<S, A>,
     job: &Job,
     prepared: Prepared<S>,
-    mut data: TcpStream,
+    mut data: DataStream,
     abort: &mut oneshot::Receiver<()>,
     progress: Progress<'_>,
 ) -> Result<u64, FailureKind> {
@@ -235,7 +296,15 @@ async fn move_data<S: Storage, A>(
         }
         Prepared::Write(mut writer) => {
             let work = io.pump(&mut data, &mut writer, ascii, true);
-            let result = until_aborted(work, abort).await;
+            let mut result = until_aborted(work, abort).await;
+            if result.is_ok() {
+                // Our close_notify after the client's: a TLS client that waits for it, and
+                // reads what is left before it closes, leaves nothing unread to reset on.
+                let close = async { data.close().await.map_err(|_| FailureKind::Aborted) };
+                if let Err(kind) = until_aborted(close, abort).await {
+                    result = Err(kind);
+                }
+            }
             // Keep what arrived, even when the transfer broke off: every real server does, and
             // a client resumes from there with REST or APPE. (Not abortable: an interrupted
             // close could lose what the back-end buffered.)
@@ -356,7 +425,11 @@ impl Io<'_> {
         upload: bool,
     ) -> Result<u64, FailureKind> {
         let failure = |data_side: bool, e: std::io::Error| {
-            if data_side {
+            if data_side && e.kind() == std::io::ErrorKind::UnexpectedEof {
+                // Only TLS reports this (plain TCP ends with a read of 0): the peer closed
+                // without close_notify, so the end of the data may be missing.
+                FailureKind::DataTlsTruncated
+            } else if data_side {
                 FailureKind::Aborted
             } else {
                 StorageError::from(e).kind()

@@ -12,9 +12,10 @@ use std::time::Duration;
 use clap::Parser;
 use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::auth::{AnonymousPolicy, UserTable};
+use ftp_server::proto::server::ControlTls;
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::fs::FsStorage;
-use ftp_server::{Server, ServerOptions};
+use ftp_server::{Server, ServerOptions, TlsConfig};
 
 /// A minimal FTP server.
 #[derive(Parser, Debug)]
@@ -48,6 +49,66 @@ struct Args {
     /// Most connections at once from one IP address.
     #[arg(long, default_value_t = 64)]
     max_connections_per_ip: usize,
+    /// FTPS: the certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// FTPS: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// FTPS with a throw-away self-signed certificate made at start-up (its SHA-256
+    /// fingerprint is printed): for trying TLS clients, not for production.
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// When logins need TLS: off (no FTPS even with a certificate), optional, passwords
+    /// (password logins need it, anonymous ones may stay plain: the default with a
+    /// certificate), or required.
+    #[arg(long, value_enum, default_value_t = TlsMode::Passwords)]
+    tls: TlsMode,
+    /// Require PROT P: no file or listing crosses the network in the clear.
+    #[arg(long)]
+    tls_data_required: bool,
+    /// Accept protected data connections that do not resume the control connection's TLS
+    /// session (Python's ftplib does not): weaker, anyone reaching the passive port from the
+    /// client's address first gets the data.
+    #[arg(long)]
+    tls_no_session_reuse: bool,
+    /// Also listen for implicit FTPS (TLS from the first byte; port 990 by custom).
+    #[arg(long, value_name = "ADDR")]
+    implicit_bind: Option<SocketAddr>,
+}
+
+/// `--tls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TlsMode {
+    Off,
+    Optional,
+    Passwords,
+    Required,
+}
+
+/// The TLS configuration the flags ask for, if any.
+fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error::Error>> {
+    if args.tls == TlsMode::Off {
+        return Ok(None);
+    }
+    let config = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        TlsConfig::from_pem_files(cert, key)?
+    } else if args.tls_self_signed {
+        let names = vec!["localhost".to_owned(), args.bind.ip().to_string()];
+        let made = rcgen::generate_simple_self_signed(names)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, made.cert.der());
+        let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        eprintln!("ftpd: self-signed certificate, SHA-256 {}", hex.join(":"));
+        TlsConfig::from_pem(
+            made.cert.pem().as_bytes(),
+            made.signing_key.serialize_pem().as_bytes(),
+        )?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(
+        config.require_session_reuse(!args.tls_no_session_reuse),
+    ))
 }
 
 fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
@@ -110,6 +171,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(ip) = args.masquerade {
         options = options.masquerade_address(ip);
     }
+    let tls = tls_config(&args)?;
+    if args.implicit_bind.is_some() && tls.is_none() {
+        return Err("--implicit-bind needs --tls-cert and --tls-key, or --tls-self-signed".into());
+    }
+    if let Some(tls) = tls.clone() {
+        options = options.tls(tls).control_tls(match args.tls {
+            TlsMode::Optional => ControlTls::Optional,
+            TlsMode::Required => ControlTls::Required,
+            _ => ControlTls::PasswordLogins,
+        });
+        if args.tls_data_required {
+            options = options.data_tls(ftp_server::proto::server::DataTls::Required);
+        }
+    }
     let root = std::fs::canonicalize(&args.root)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let addr = listener.local_addr()?;
@@ -125,10 +200,34 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "read-only"
     };
     eprintln!("ftpd: serving {} ({mode}) to {who}", root.display());
+    let implicit = match args.implicit_bind {
+        Some(bind) => Some(tokio::net::TcpListener::bind(bind).await?),
+        None => None,
+    };
+    if tls.is_some() {
+        let reuse = if args.tls_no_session_reuse {
+            "not required"
+        } else {
+            "required"
+        };
+        eprintln!("ftpd: FTPS with AUTH TLS (data connections' TLS session reuse {reuse})");
+    }
     println!("listening on {addr}");
+    let implicit_serving = async {
+        match implicit {
+            Some(listener) => {
+                println!("listening for implicit TLS on {}", listener.local_addr()?);
+                server
+                    .serve_implicit_tls(TokioListener::new(listener))
+                    .await
+            }
+            None => std::future::pending().await,
+        }
+    };
     let serving = server.serve(TokioListener::new(listener));
     tokio::select! {
         result = serving => result?,
+        result = implicit_serving => result?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("ftpd: shutting down");
             let clean = server.shutdown_handle().shutdown(Duration::from_secs(30)).await;

@@ -212,6 +212,13 @@ pub enum Action {
         id: ActionId,
         /// The listener's address family.
         family: AddressFamily,
+        /// Who may connect ([`DataEndpoint::admits`]): accept connections as they arrive and
+        /// close the others, from the start, before any transfer command.
+        admits: DataEndpoint,
+        /// Whether data connections are protected (`PROT P`) now: then run the TLS handshake
+        /// as soon as a connection arrives, as many clients start it before they send the
+        /// transfer command and wait for it to finish.
+        protected: bool,
     },
     /// Close any passive listener; the data-channel setup changed. No outcome.
     CloseDataChannel,
@@ -320,10 +327,9 @@ impl Action {
             | Self::SetModified { id, .. }
             | Self::UpgradeTls { id } => Some(*id),
             Self::Transfer(t) => Some(t.id),
-            Self::CloseDataChannel
-            | Self::StartData { .. }
-            | Self::Abort { .. }
-            | Self::Close => None,
+            Self::CloseDataChannel | Self::StartData { .. } | Self::Abort { .. } | Self::Close => {
+                None
+            }
         }
     }
 }

@@ -84,10 +84,13 @@ impl ServerSession {
                 "PASV needs IPv4; use EPSV.",
             ));
         }
+        let (admits, protected) = (self.passive_admits(), self.protected);
         self.start(Pending::Passive { extended: false }, |id| {
             Action::OpenPassive {
                 id,
                 family: AddressFamily::V4,
+                admits,
+                protected,
             }
         });
     }
@@ -106,18 +109,31 @@ impl ServerSession {
                 };
                 self.answer(reply(ReplyCode::PROTOCOL_NOT_SUPPORTED, text));
             }
-            _ => self.start(Pending::Passive { extended: true }, |id| {
-                Action::OpenPassive { id, family }
-            }),
+            _ => {
+                let (admits, protected) = (self.passive_admits(), self.protected);
+                self.start(Pending::Passive { extended: true }, |id| {
+                    Action::OpenPassive {
+                        id,
+                        family,
+                        admits,
+                        protected,
+                    }
+                });
+            }
+        }
+    }
+
+    /// Who may connect to a passive listener (RFC 2577 §5).
+    fn passive_admits(&self) -> DataEndpoint {
+        DataEndpoint::Passive {
+            peer: (!self.config.dangerous_allow_any_data_peer).then_some(self.info.peer.ip()),
         }
     }
 
     pub(super) fn data_endpoint(&mut self) -> Option<DataEndpoint> {
         let endpoint = match std::mem::replace(&mut self.data, DataChannel::None) {
             DataChannel::None => return None,
-            DataChannel::Passive => DataEndpoint::Passive {
-                peer: (!self.config.dangerous_allow_any_data_peer).then_some(self.info.peer.ip()),
-            },
+            DataChannel::Passive => self.passive_admits(),
             DataChannel::Active(addr) => DataEndpoint::Active(addr),
         };
         Some(endpoint)

@@ -156,9 +156,9 @@ impl ServerSession {
         }
         match self.config.control_tls {
             ControlTls::Required => LoginTls::Refused("TLS required: send AUTH TLS first."),
-            ControlTls::PasswordLogins if !is_anonymous_name(name) => LoginTls::Refused(
-                "TLS required for password logins: send AUTH TLS first.",
-            ),
+            ControlTls::PasswordLogins if !is_anonymous_name(name) => {
+                LoginTls::Refused("TLS required for password logins: send AUTH TLS first.")
+            }
             _ => LoginTls::Allowed,
         }
     }

@@ -97,6 +97,7 @@ impl Harness {
         let Action::OpenPassive {
             id,
             family: AddressFamily::V4,
+            ..
         } = self.action()
         else {
             panic!()

@@ -34,6 +34,9 @@ struct Account {
     hash: Arc<str>,
     home: VirtualPath,
     permissions: Permissions,
+    /// This user's own TLS policy: TLS for the login, `PROT P` for the data.
+    require_tls: bool,
+    require_protected_data: bool,
 }
 
 /// An [`Authenticator`] for a fixed set of users, plus an [`AnonymousPolicy`].
@@ -80,6 +83,8 @@ impl UserTable {
                 hash,
                 home,
                 permissions,
+                require_tls: false,
+                require_protected_data: false,
             },
         );
         self
@@ -104,9 +109,23 @@ impl UserTable {
                 hash: Arc::from(hash),
                 home,
                 permissions,
+                require_tls: false,
+                require_protected_data: false,
             },
         );
         Ok(self)
+    }
+
+    /// Gives the user `name` (added before) a TLS policy of its own, stricter than the
+    /// server's: its login needs a TLS control connection, and with `protected_data` its
+    /// transfers need `PROT P`. Unknown names are ignored.
+    #[must_use]
+    pub fn require_tls_for(mut self, name: &str, protected_data: bool) -> Self {
+        if let Some(account) = self.users.get_mut(name) {
+            account.require_tls = true;
+            account.require_protected_data = protected_data;
+        }
+        self
     }
 
     /// Sets the anonymous policy and the anonymous users' root.
@@ -264,11 +283,11 @@ impl Authenticator for UserTable {
             return Err(AuthError::InvalidCredentials);
         };
         if verify(Arc::clone(&account.hash), password).await {
-            Ok(Principal::new(
-                name.clone(),
-                account.home.clone(),
-                account.permissions,
-            ))
+            let mut principal =
+                Principal::new(name.clone(), account.home.clone(), account.permissions);
+            principal.require_tls = account.require_tls;
+            principal.require_protected_data = account.require_protected_data;
+            Ok(principal)
         } else {
             tracing::debug!(peer = %credentials.peer, user = %name, "wrong password");
             Err(AuthError::InvalidCredentials)
