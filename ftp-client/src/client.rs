@@ -12,12 +12,38 @@ use ftp_proto::{
     Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Progress, Reply, Secret,
     Timestamp, TransferRequest, TransferType,
 };
+use ftp_runtime::tls::MaybeTls;
+use ftp_runtime::tls::rustls::pki_types::ServerName;
 use ftp_runtime::{IntoRuntime, Listener, Runtime, TcpStream, timeout};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::control::Control;
 use crate::error::{Error, Result, Stage};
 use crate::options::{ClientOptions, DataMode};
+use crate::tls::{ClientTls, server_name};
+
+/// A data connection: plain, or TLS (`PROT P`) with this end the client.
+pub type DataStream = MaybeTls<TcpStream>;
+
+/// How a connection is secured (RFC 4217).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsMode {
+    /// `AUTH TLS` after the greeting, on the usual port (21): explicit FTPS.
+    Explicit,
+    /// TLS from the first byte, on a port of its own (990): implicit FTPS, `ftps://` URLs.
+    Implicit,
+}
+
+/// The TLS state of a secured client.
+pub(crate) struct TlsState {
+    tls: ClientTls,
+    /// The control connection's server name: data connections use it too, so that the
+    /// session cache finds the session to resume.
+    name: ServerName<'static>,
+    /// `PROT P`: data connections use TLS.
+    protect_data: bool,
+}
 
 /// What a reply did to the operation awaited.
 #[derive(Debug)]
@@ -59,6 +85,8 @@ pub struct Client<S = TcpStream> {
     pub(crate) broken: bool,
     /// The progress hook of the file helpers.
     pub(crate) progress: Option<Box<dyn crate::observer::ProgressObserver>>,
+    /// Set once TLS secures the control connection.
+    pub(crate) tls: Option<TlsState>,
 }
 
 impl<S> std::fmt::Debug for Client<S> {
@@ -85,8 +113,61 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Self> {
         let runtime = runtime.into_runtime();
+        let (stream, addr) = Self::connect_tcp(&runtime, host, port, &options).await?;
+        let local = stream.local_addr();
+        Self::with_stream(runtime, stream, addr, local, options).await
+    }
+
+    /// Connects to `host` on `port` with FTPS: explicit (`AUTH TLS` after the greeting) or
+    /// implicit (TLS first). The server's certificate must name `host` (unless `tls` checks
+    /// none); then `PBSZ 0` and `PROT P` protect the data connections too.
+    pub async fn connect_tls(
+        runtime: impl IntoRuntime,
+        host: &str,
+        port: u16,
+        options: ClientOptions,
+        tls: ClientTls,
+        mode: TlsMode,
+    ) -> Result<Self> {
+        let runtime = runtime.into_runtime();
+        let name = server_name(host).map_err(Error::Tls)?;
+        let (stream, addr) = Self::connect_tcp(&runtime, host, port, &options).await?;
+        let local = stream.local_addr();
+        let mut client = match mode {
+            TlsMode::Explicit => {
+                let mut client = Self::with_stream(runtime, stream, addr, local, options).await?;
+                client.auth_tls_as(tls, name).await?;
+                client
+            }
+            _ => {
+                let limit = options.reply_timeout;
+                let handshake = tls.connector().connect(name.clone(), stream);
+                let stream = timeout(&*runtime, limit, handshake)
+                    .await
+                    .ok_or(Error::Timeout(Stage::TlsHandshake))?
+                    .map_err(Error::Tls)?;
+                let control = MaybeTls::Client(Box::new(stream));
+                let mut client = Self::with_control(runtime, control, addr, local, options).await?;
+                client.tls = Some(TlsState {
+                    tls,
+                    name,
+                    protect_data: false,
+                });
+                client
+            }
+        };
+        client.protect_data(true).await?;
+        Ok(client)
+    }
+
+    async fn connect_tcp(
+        runtime: &Arc<dyn Runtime>,
+        host: &str,
+        port: u16,
+        options: &ClientOptions,
+    ) -> Result<(TcpStream, SocketAddr)> {
         let limit = options.connect_timeout;
-        let addrs = timeout(&*runtime, limit, runtime.resolve(host, port))
+        let addrs = timeout(&**runtime, limit, runtime.resolve(host, port))
             .await
             .ok_or(Error::Timeout(Stage::Connect))??;
         let mut last = Error::Io(std::io::Error::new(
@@ -94,11 +175,8 @@ impl Client {
             format!("{host} resolves to no address"),
         ));
         for addr in addrs {
-            match timeout(&*runtime, limit, runtime.connect(addr, None)).await {
-                Some(Ok(stream)) => {
-                    let local = stream.local_addr();
-                    return Self::with_stream(runtime, stream, addr, local, options).await;
-                }
+            match timeout(&**runtime, limit, runtime.connect(addr, None)).await {
+                Some(Ok(stream)) => return Ok((stream, addr)),
                 Some(Err(e)) => last = Error::Io(e),
                 None => last = Error::Timeout(Stage::Connect),
             }
@@ -137,6 +215,16 @@ where
         local: SocketAddr,
         options: ClientOptions,
     ) -> Result<Self> {
+        Self::with_control(runtime, MaybeTls::Plain(stream), peer, local, options).await
+    }
+
+    async fn with_control(
+        runtime: impl IntoRuntime,
+        stream: MaybeTls<S>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        options: ClientOptions,
+    ) -> Result<Self> {
         let runtime = runtime.into_runtime();
         let mut control = Control::new(stream, options.replies.clone());
         // The greeting is read before the client exists, so that it holds a real one.
@@ -157,7 +245,93 @@ where
             transfer_type: TransferType::Image,
             broken: false,
             progress: None,
+            tls: None,
         })
+    }
+
+    /// Secures the control connection with `AUTH TLS` (RFC 4217 §4), checking that the
+    /// server's certificate names `host`, then protects data connections (`PBSZ 0`,
+    /// `PROT P`). A refused `AUTH` leaves the connection plain and usable; a failed handshake
+    /// leaves it unusable.
+    pub async fn secure(&mut self, tls: ClientTls, host: &str) -> Result<()> {
+        let name = server_name(host).map_err(Error::Tls)?;
+        self.auth_tls_as(tls, name).await?;
+        self.protect_data(true).await
+    }
+
+    async fn auth_tls_as(&mut self, tls: ClientTls, name: ServerName<'static>) -> Result<()> {
+        self.check_usable()?;
+        if self.control.is_tls() {
+            return Ok(());
+        }
+        let mech = Arg::try_from("TLS")?;
+        self.run(Command::Auth(mech)).await?;
+        // After 234 the server says nothing until the handshake is done.
+        if self.control.has_unread_input() {
+            self.broken = true;
+            return Err(Error::Broken);
+        }
+        let Some(plain) = self.control.stream_mut().take_plain() else {
+            self.broken = true;
+            return Err(Error::Broken);
+        };
+        let limit = self.options.reply_timeout;
+        let handshake = tls.connector().connect(name.clone(), plain);
+        let done = timeout(&*self.runtime, limit, handshake).await;
+        match done {
+            Some(Ok(stream)) => *self.control.stream_mut() = MaybeTls::Client(Box::new(stream)),
+            Some(Err(e)) => {
+                self.broken = true;
+                return Err(Error::Tls(e));
+            }
+            None => {
+                self.broken = true;
+                return Err(Error::Timeout(Stage::TlsHandshake));
+            }
+        }
+        self.tls = Some(TlsState {
+            tls,
+            name,
+            protect_data: false,
+        });
+        Ok(())
+    }
+
+    /// Turns the protection of data connections on (`PBSZ 0`, `PROT P`: the default once
+    /// TLS is up) or off (`PROT C`: files and listings then cross the network in the clear).
+    /// Needs a TLS control connection.
+    pub async fn protect_data(&mut self, on: bool) -> Result<()> {
+        let Some(tls) = self.tls.as_ref() else {
+            return Err(Error::Tls(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "data protection needs a TLS control connection",
+            )));
+        };
+        if tls.protect_data == on {
+            return Ok(());
+        }
+        // RFC 4217 §9: PBSZ 0 before the first PROT.
+        self.run(Command::Pbsz(0)).await?;
+        let level = if on {
+            ftp_proto::ProtectionLevel::Private
+        } else {
+            ftp_proto::ProtectionLevel::Clear
+        };
+        self.run(Command::Prot(level)).await?;
+        if let Some(tls) = self.tls.as_mut() {
+            tls.protect_data = on;
+        }
+        Ok(())
+    }
+
+    /// Whether TLS protects the control connection.
+    pub fn is_secure(&self) -> bool {
+        self.control.is_tls()
+    }
+
+    /// Whether data connections use TLS (`PROT P`).
+    pub fn is_data_protected(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.protect_data)
     }
 
     /// The server's greeting (`220`).
@@ -386,7 +560,7 @@ where
         cmd: Command,
         offset: u64,
         set_type: bool,
-    ) -> Result<Opened<TcpStream>> {
+    ) -> Result<Opened<DataStream>> {
         self.check_usable()?;
         let listener = match self.options.data_mode {
             DataMode::Passive => None,
@@ -457,6 +631,31 @@ where
             }
             (None, None) => return Err(self.unexpected_data_target()),
         };
+        let stream = match self.tls.as_ref().filter(|t| t.protect_data) {
+            // RFC 4217 §7: this end is the TLS client, whichever end connected. After the
+            // 150: servers such as vsftpd start their side only once the command came.
+            Some(tls) if done.is_none() => {
+                let limit = self.options.data_timeout;
+                let handshake = tls.tls.connector().connect(tls.name.clone(), stream);
+                match timeout(&*self.runtime, limit, handshake).await {
+                    Some(Ok(stream)) => MaybeTls::Client(Box::new(stream)),
+                    failed => {
+                        let error = match failed {
+                            Some(Err(e)) => Error::Tls(e),
+                            _ => Error::Timeout(Stage::TlsHandshake),
+                        };
+                        // The server's reply (a 425 that says why) tells more than the
+                        // handshake did; no data moved, so only that reply is owed.
+                        self.control.session().abandon_transfer(op, true);
+                        return match self.finish(op).await {
+                            Err(e @ Error::Server(_)) => Err(e),
+                            _ => Err(error),
+                        };
+                    }
+                }
+            }
+            _ => MaybeTls::Plain(stream),
+        };
         Ok(Opened {
             stream,
             op,
@@ -505,7 +704,7 @@ where
     /// does not take the close for the end of a complete file; servers that only look at the
     /// control connection between blocks (vsftpd without `async_abor_enable`) notice the close
     /// instead, answer `426` and then `ABOR`.
-    pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<TcpStream>) -> Result<()> {
+    pub(crate) async fn abort_op(&mut self, op: OpId, data: Option<DataStream>) -> Result<()> {
         let Some(abor) = self.control.session().abandon_transfer(op, false) else {
             // Nothing in flight to abort any more: the final reply is all that is owed.
             drop(data);

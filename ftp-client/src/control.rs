@@ -6,6 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BytesMut};
 use ftp_proto::{ClientConnection, ClientSession, Progress, ReplyDecoderConfig};
+use ftp_runtime::tls::MaybeTls;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
@@ -20,7 +21,7 @@ const READS_PER_POLL: usize = 16;
 /// methods of the client and the `poll_*` methods of its transfer streams can use it.
 #[derive(Debug)]
 pub(crate) struct Control<S> {
-    stream: S,
+    stream: MaybeTls<S>,
     conn: ClientConnection,
     input: BytesMut,
     output: BytesMut,
@@ -29,7 +30,7 @@ pub(crate) struct Control<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
-    pub(crate) fn new(stream: S, replies: ReplyDecoderConfig) -> Self {
+    pub(crate) fn new(stream: MaybeTls<S>, replies: ReplyDecoderConfig) -> Self {
         Self {
             stream,
             conn: ClientConnection::new(replies),
@@ -97,6 +98,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
 }
 
 impl<S> Control<S> {
+    /// The stream, for the TLS upgrade after `234`.
+    pub(crate) fn stream_mut(&mut self) -> &mut MaybeTls<S> {
+        &mut self.stream
+    }
+
+    /// Whether TLS protects the control connection.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// Whether bytes arrived that the machine has not taken (after `234` nothing may).
+    pub(crate) fn has_unread_input(&self) -> bool {
+        !self.input.is_empty()
+    }
+
     /// The protocol machine (also from `Drop` impls, which cannot name the stream's bounds).
     pub(crate) fn session(&mut self) -> &mut ClientSession {
         self.conn.session()

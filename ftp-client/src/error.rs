@@ -18,6 +18,8 @@ pub enum Stage {
     DataConnect,
     /// Data on an open data connection (a stalled transfer).
     Data,
+    /// A TLS handshake, on the control or a data connection.
+    TlsHandshake,
 }
 
 /// Why an operation failed.
@@ -56,6 +58,10 @@ pub enum Error {
     /// step; open a new connection.
     #[error("the control connection is unusable after an earlier error")]
     Broken,
+    /// A TLS handshake failed (the certificate did not check out, the server refused); for
+    /// the control connection, the connection is then unusable.
+    #[error("TLS: {0}")]
+    Tls(io::Error),
 }
 
 impl Error {

@@ -51,14 +51,16 @@ mod control;
 mod error;
 mod observer;
 mod options;
+pub mod tls;
 mod transfer;
 pub mod tree;
 
-pub use client::Client;
+pub use client::{Client, DataStream, TlsMode};
 pub use error::{Error, Result, Stage};
 pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
 pub use options::{ClientOptions, DataMode};
+pub use tls::ClientTls;
 pub use transfer::{DataReader, DataWriter};

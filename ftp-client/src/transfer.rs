@@ -9,6 +9,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use ftp_proto::listing::{ListEntry, MlsxEntry, parse_listing, parse_mlsd};
 use ftp_proto::{AsciiDecoder, AsciiEncoder, Command, OpId, Reply, TransferType};
 use ftp_runtime::{Runtime, TcpStream, Timer};
+
+use crate::client::DataStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncReadExt;
 
@@ -96,7 +98,7 @@ struct AsciiIn {
 /// command.
 pub struct DataReader<'a, S = TcpStream> {
     client: &'a mut Client<S>,
-    stream: Option<TcpStream>,
+    stream: Option<DataStream>,
     op: OpId,
     state: ReadState,
     final_reply: Option<Reply>,
@@ -121,7 +123,7 @@ impl<'a, S> DataReader<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<TcpStream>, ascii: bool) -> Self {
+    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<DataStream>, ascii: bool) -> Self {
         let stall = Stall::new(client.options.data_timeout);
         let reply_wait = Stall::new(client.options.reply_timeout);
         let ascii = ascii.then(|| AsciiIn {
@@ -301,7 +303,7 @@ impl<S> Drop for DataReader<'_, S> {
 /// received).
 pub struct DataWriter<'a, S = TcpStream> {
     client: &'a mut Client<S>,
-    stream: Option<TcpStream>,
+    stream: Option<DataStream>,
     op: OpId,
     preliminary: Option<Reply>,
     final_reply: Option<Reply>,
@@ -324,7 +326,7 @@ impl<'a, S> DataWriter<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<TcpStream>, ascii: bool) -> Self {
+    pub(crate) fn new(client: &'a mut Client<S>, opened: Opened<DataStream>, ascii: bool) -> Self {
         let stall = Stall::new(client.options.data_timeout);
         Self {
             client,
@@ -351,14 +353,33 @@ where
 
     /// Ends the upload: closes the data connection and gives the server's final reply.
     pub async fn finish(mut self) -> Result<Reply> {
+        // Under TLS this sends close_notify, which tells the server the file is complete.
         let closed = std::future::poll_fn(|cx| self.poll_close_data(cx)).await;
-        self.stream = None;
         self.settled = true;
+        // The socket stays open (its sending side shut) until the final reply: a server may
+        // have sent TLS session tickets on it that nobody read, and closing a socket with
+        // unread input resets the connection, which can cost the server the end of the
+        // upload (curl#6149, pyftpdlib#602).
+        let mut stream = self.stream.take();
+        if let Some(tls) = stream.as_mut().filter(|s| s.is_tls()) {
+            // Read what the server sends until it closes: the session tickets it sent for
+            // the next data connection (RFC 9149), then its close_notify. Bounded by the
+            // data timeout; what it finds matters less than the final reply.
+            let limit = self.client.options.data_timeout;
+            let drain = async {
+                use futures_util::AsyncReadExt;
+                let mut sink = [0u8; 512];
+                while matches!(tls.read(&mut sink).await, Ok(n) if n > 0) {}
+            };
+            let _ = ftp_runtime::timeout(&*self.client.runtime, limit, drain).await;
+        }
         if let Some(reply) = self.final_reply.take() {
+            drop(stream);
             closed?;
             return Ok(reply);
         }
         let reply = self.client.finish(self.op).await;
+        drop(stream);
         // A close error (the server reset the connection) matters less than its reply.
         let reply = reply?;
         closed?;

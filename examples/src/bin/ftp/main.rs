@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ftp_client::runtime::tokio::TokioRuntime;
 use ftp_client::tree::{ProgressObserver, local_name};
-use ftp_client::{Client, ClientOptions, DataMode};
+use ftp_client::{Client, ClientOptions, ClientTls, DataMode, TlsMode};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::url::{FtpUrl, netrc_lookup};
@@ -37,8 +37,45 @@ use crate::url::{FtpUrl, netrc_lookup};
 struct Args {
     #[command(subcommand)]
     command: Option<Cmd>,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Open this URL (or host name) in the interactive shell.
     target: Option<String>,
+}
+
+/// FTPS settings, for every command and the shell.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct TlsArgs {
+    /// Explicit FTPS: AUTH TLS after the greeting, then PROT P (ftps:// URLs are implicit FTPS).
+    #[arg(long, global = true)]
+    tls: bool,
+    /// Check the server's certificate against the CA certificates in FILE (PEM) instead of the
+    /// system's roots.
+    #[arg(long, global = true, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Check no certificate at all (self-signed test servers): encrypted, but anyone in the
+    /// middle can read and change everything.
+    #[arg(long, global = true, conflicts_with = "ca_file")]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// How to check certificates, when `url` or the flags ask for TLS.
+    fn client_tls(&self, url: &FtpUrl) -> Result<Option<(ClientTls, TlsMode)>, Failure> {
+        let mode = match (url.implicit_tls, self.tls) {
+            (true, _) => TlsMode::Implicit,
+            (false, true) => TlsMode::Explicit,
+            (false, false) => return Ok(None),
+        };
+        let tls = if self.insecure {
+            ClientTls::dangerous_accept_any_certificate()?
+        } else if let Some(file) = &self.ca_file {
+            ClientTls::with_ca_file(file)?
+        } else {
+            ClientTls::with_system_roots()?
+        };
+        Ok(Some((tls, mode)))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,8 +137,8 @@ type Failure = Box<dyn std::error::Error>;
 async fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        None => return shell::run(args.target).await,
-        Some(cmd) => one_shot(cmd).await,
+        None => return shell::run(args.target, args.tls).await,
+        Some(cmd) => one_shot(cmd, &args.tls).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,11 +149,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
+async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
     match cmd {
         Cmd::Ls { active, url } => {
             let url = FtpUrl::parse(&url)?;
-            let mut ftp = open(&url, active).await?;
+            let mut ftp = open(&url, active, tls).await?;
             let path = remote_arg(&url.path);
             for line in ftp.list_lines(path).await? {
                 println!("{}", String::from_utf8_lossy(&line));
@@ -134,7 +171,7 @@ async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
                 Some(l) => l,
                 None => local_name(url.file_name().ok_or("the URL names no file")?),
             };
-            let mut ftp = open(&url, active).await?;
+            let mut ftp = open(&url, active, tls).await?;
             if resume {
                 ftp.resume_download(&url.path, &local).await?;
             } else {
@@ -155,7 +192,7 @@ async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
             } else {
                 url.path.clone()
             };
-            let mut ftp = open(&url, active).await?;
+            let mut ftp = open(&url, active, tls).await?;
             if resume {
                 ftp.resume_upload(&local, &remote).await?;
             } else {
@@ -171,7 +208,7 @@ async fn one_shot(cmd: Cmd) -> Result<(), Failure> {
         } => {
             let (url, local) = if download { (from, to) } else { (to, from) };
             let url = FtpUrl::parse(&url)?;
-            let mut ftp = open(&url, active).await?;
+            let mut ftp = open(&url, active, tls).await?;
             let remote = remote_arg(&url.path).to_vec();
             let stats = if download {
                 ftp.download_tree(&remote, Path::new(&local)).await?
@@ -228,13 +265,18 @@ fn credentials(url: &FtpUrl) -> (String, String, Option<String>) {
     ("anonymous".into(), "anonymous@".into(), None)
 }
 
-/// Connects and logs in as [`credentials`] says.
-pub(crate) async fn open(url: &FtpUrl, active: bool) -> Result<Client, Failure> {
+/// Connects (with TLS when the URL or the flags ask) and logs in as [`credentials`] says.
+pub(crate) async fn open(url: &FtpUrl, active: bool, tls: &TlsArgs) -> Result<Client, Failure> {
     let mut options = ClientOptions::default();
     if active {
         options.data_mode = DataMode::Active { bind: None };
     }
-    let mut ftp = Client::connect(TokioRuntime, &url.host, url.port, options).await?;
+    let mut ftp = match tls.client_tls(url)? {
+        Some((tls, mode)) => {
+            Client::connect_tls(TokioRuntime, &url.host, url.port, options, tls, mode).await?
+        }
+        None => Client::connect(TokioRuntime, &url.host, url.port, options).await?,
+    };
     let (user, password, account) = credentials(url);
     match account {
         Some(acct) => ftp.login_with_account(&user, &password, &acct).await?,

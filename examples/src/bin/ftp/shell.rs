@@ -11,10 +11,11 @@ use ftp_client::{Client, DataMode};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::url::FtpUrl;
-use crate::{Failure, local_name, open};
+use crate::{Failure, TlsArgs, local_name, open};
 
 const HELP: &str = "\
-open HOST [PORT] | open URL   connect (and log in from the URL, FTP_USER or ~/.netrc)
+open HOST [PORT] | open URL   connect (and log in from the URL, FTP_USER or ~/.netrc);
+                              ftps:// URLs and --tls use TLS
 user NAME [PASSWORD]          log in
 ls [PATH]                     names in a directory (NLST)
 dir [PATH]                    long listing (LIST)
@@ -39,16 +40,19 @@ struct Shell {
     active: bool,
     lines: Lines<BufReader<Stdin>>,
     interactive: bool,
+    /// `--tls`, `--ca-file`, `--insecure`: how `open` secures its connections.
+    tls: TlsArgs,
 }
 
 /// Runs the shell; `target` is opened first when given.
-pub(crate) async fn run(target: Option<String>) -> ExitCode {
+pub(crate) async fn run(target: Option<String>, tls: TlsArgs) -> ExitCode {
     let mut shell = Shell {
         ftp: None,
         ascii: false,
         active: false,
         lines: BufReader::new(tokio::io::stdin()).lines(),
         interactive: std::io::stdin().is_terminal(),
+        tls,
     };
     let mut failed = false;
     if let Some(target) = target {
@@ -167,7 +171,7 @@ impl Shell {
             "help" | "?" => self.say(HELP),
             "open" => {
                 let args = need(words, 1, "open HOST [PORT] | open URL")?;
-                let text = if args[0].starts_with("ftp://") {
+                let text = if args[0].contains("://") {
                     args[0].clone()
                 } else {
                     let port = args.get(1).map(String::as_str).unwrap_or("21");
@@ -181,8 +185,9 @@ impl Shell {
                 if let Some(old) = self.ftp.take() {
                     let _ = old.quit().await;
                 }
-                let mut ftp = open(&url, self.active).await?;
-                self.say(format!("Connected to {}.", ftp.peer_addr()));
+                let mut ftp = open(&url, self.active, &self.tls).await?;
+                let secured = if ftp.is_secure() { " (TLS)" } else { "" };
+                self.say(format!("Connected to {}{secured}.", ftp.peer_addr()));
                 if !url.path.is_empty() {
                     ftp.cwd(&url.path).await?;
                 }

@@ -10,6 +10,8 @@ pub(crate) struct FtpUrl {
     pub(crate) password: Option<String>,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// `ftps://`: implicit FTPS (TLS from the first byte, port 990 by default).
+    pub(crate) implicit_tls: bool,
     /// The path as the client sends it: relative to the login directory, as RFC 1738 says
     /// (`ftp://host/%2Fetc/motd` names the absolute `/etc/motd`). Empty for the login
     /// directory itself.
@@ -53,10 +55,15 @@ fn decode_text(text: &str) -> Result<String, UrlError> {
 
 impl FtpUrl {
     pub(crate) fn parse(text: &str) -> Result<Self, UrlError> {
-        let rest = text
-            .strip_prefix("ftp://")
-            .or_else(|| text.strip_prefix("FTP://"))
-            .ok_or(UrlError("expected ftp://"))?;
+        let scheme_end = text
+            .find("://")
+            .ok_or(UrlError("expected ftp:// or ftps://"))?;
+        let implicit_tls = match text[..scheme_end].to_ascii_lowercase().as_str() {
+            "ftp" => false,
+            "ftps" => true,
+            _ => return Err(UrlError("expected ftp:// or ftps://")),
+        };
+        let rest = &text[scheme_end + 3..];
         let (authority, path) = match rest.find('/') {
             Some(slash) => (&rest[..slash], &rest[slash + 1..]),
             None => (rest, ""),
@@ -86,6 +93,7 @@ impl FtpUrl {
             return Err(UrlError("no host"));
         }
         let port = match port {
+            None | Some("") if implicit_tls => 990,
             None | Some("") => 21,
             Some(p) => p.parse().map_err(|_| UrlError("bad port"))?,
         };
@@ -95,6 +103,7 @@ impl FtpUrl {
             password,
             host: host.to_owned(),
             port,
+            implicit_tls,
             path: percent_decode(path)?,
         })
     }
@@ -185,7 +194,14 @@ mod tests {
         assert_eq!(u.file_name(), Some(&b"a b.txt"[..]));
         assert!(!u.is_dir());
 
+        let u = FtpUrl::parse("ftps://example.org").unwrap();
+        assert!(u.implicit_tls);
+        assert_eq!(u.port, 990);
+        let u = FtpUrl::parse("FTPS://example.org:2990/x").unwrap();
+        assert_eq!((u.implicit_tls, u.port), (true, 2990));
+        assert!(FtpUrl::parse("http://example.org/").is_err());
         let u = FtpUrl::parse("ftp://example.org").unwrap();
+        assert!(!u.implicit_tls);
         assert_eq!(
             (u.user, u.password, u.port, u.path.len()),
             (None, None, 21, 0)
