@@ -68,3 +68,21 @@ mod tests {
         assert_eq!(last - first, 3);
     }
 }
+
+/// A throw-away self-signed certificate for `127.0.0.1`, `::1` and `localhost`, made now:
+/// `(certificate PEM, private key PEM)`. A client that trusts the certificate itself (as its
+/// CA) checks it for real.
+pub fn test_certificate() -> (String, String) {
+    let names = ["127.0.0.1", "::1", "localhost"].map(String::from).to_vec();
+    let made = rcgen::generate_simple_self_signed(names).expect("a test certificate");
+    (made.cert.pem(), made.signing_key.serialize_pem())
+}
+
+/// [`test_certificate`] written to `cert.pem` and `key.pem` in `dir`; their paths.
+pub fn write_test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = test_certificate();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert).expect("write cert.pem");
+    std::fs::write(&key_path, key).expect("write key.pem");
+    (cert_path, key_path)
+}

@@ -29,6 +29,8 @@ pub struct Peer {
     pub root: PathBuf,
     /// The writable directory the tests work in, relative to the login directory.
     pub base: String,
+    /// Connect with FTPS (explicit or implicit), checking the certificate with this.
+    pub tls: Option<(ftp_client::ClientTls, ftp_client::TlsMode)>,
     _dir: tempfile::TempDir,
     child: Option<Child>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -79,6 +81,105 @@ pub fn our_server_on(bind: SocketAddr) -> Peer {
         password: "s3cret".into(),
         root,
         base: String::new(),
+        tls: None,
+        _dir: dir,
+        child: None,
+        runtime: Some(runtime),
+    }
+}
+
+/// What an FTPS server of ours offers.
+#[derive(Clone, Copy, Debug)]
+pub struct TlsServer {
+    /// Only TLS 1.2, or only TLS 1.3.
+    pub tls12: bool,
+    /// Data connections must resume the control connection's session.
+    pub require_reuse: bool,
+    /// Connect with implicit TLS (a listener of its own) instead of AUTH TLS.
+    pub implicit: bool,
+}
+
+/// Our own server with FTPS: a certificate made now, which the peer's client trusts.
+pub fn our_tls_server(tls: TlsServer) -> Peer {
+    use ftp_server::runtime::tls::rustls;
+    use rustls::pki_types::pem::PemObject;
+    let mut peer = our_server_with(
+        |options| {
+            let (cert, key) = ftp_test_support::test_certificate();
+            let versions: &[&rustls::SupportedProtocolVersion] = if tls.tls12 {
+                &[&rustls::version::TLS12]
+            } else {
+                &[&rustls::version::TLS13]
+            };
+            let provider = ftp_server::runtime::tls::provider().unwrap();
+            let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            let config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(versions)
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap();
+            let server_tls =
+                ftp_server::TlsConfig::from_rustls(config).require_session_reuse(tls.require_reuse);
+            let client = ftp_client::ClientTls::with_ca_pem(cert.as_bytes()).unwrap();
+            (options.tls(server_tls), client)
+        },
+        tls.implicit,
+    );
+    peer.name = match (tls.tls12, tls.implicit) {
+        (true, false) => "ftp-server (TLS 1.2)",
+        (false, false) => "ftp-server (TLS 1.3)",
+        (true, true) => "ftp-server (implicit TLS 1.2)",
+        (false, true) => "ftp-server (implicit TLS 1.3)",
+    };
+    peer
+}
+
+fn our_server_with(
+    tls: impl FnOnce(ftp_server::ServerOptions) -> (ftp_server::ServerOptions, ftp_client::ClientTls),
+    implicit: bool,
+) -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users =
+        UserTable::new().with_user("alice", b"s3cret", VirtualPath::root(), Permissions::ALL);
+    let options =
+        ftp_server::ServerOptions::default().failed_login_delay(Duration::from_millis(10));
+    let (options, client_tls) = tls(options);
+    let storage = FsStorage::new(&root).unwrap();
+    let server = Server::new(TokioRuntime, storage, users, options);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mode = if implicit {
+        runtime.spawn(async move {
+            server
+                .serve_implicit_tls(TokioListener::new(listener))
+                .await
+        });
+        ftp_client::TlsMode::Implicit
+    } else {
+        runtime.spawn(async move { server.serve(TokioListener::new(listener)).await });
+        ftp_client::TlsMode::Explicit
+    };
+    Peer {
+        name: "ftp-server (TLS)",
+        addr,
+        user: "alice".into(),
+        password: "s3cret".into(),
+        root,
+        base: String::new(),
+        tls: Some((client_tls, mode)),
         _dir: dir,
         child: None,
         runtime: Some(runtime),
@@ -157,6 +258,7 @@ pub fn pyftpdlib() -> Peer {
         password: "pw".into(),
         root,
         base: String::new(),
+        tls: None,
         _dir: dir,
         child: Some(child),
         runtime: None,
@@ -217,6 +319,7 @@ pub fn vsftpd() -> Peer {
         password: "test@".into(),
         root: public,
         base: "pub".into(),
+        tls: None,
         _dir: dir,
         child: Some(child),
         runtime: None,

@@ -26,9 +26,19 @@ pub async fn connect(rt: impl Runtime, peer: &Peer, mode: DataMode) -> Client {
     options.data_mode = mode;
     options.reply_timeout = std::time::Duration::from_secs(20);
     options.data_timeout = std::time::Duration::from_secs(20);
-    let mut ftp = Client::connect_addr(rt, peer.addr, options)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", peer.name));
+    let mut ftp = match &peer.tls {
+        Some((tls, mode)) => {
+            let host = peer.addr.ip().to_string();
+            let port = peer.addr.port();
+            let ftp = Client::connect_tls(rt, &host, port, options, tls.clone(), *mode).await;
+            let ftp = ftp.unwrap_or_else(|e| panic!("connect to {}: {e}", peer.name));
+            assert!(ftp.is_secure() && ftp.is_data_protected(), "{}", peer.name);
+            ftp
+        }
+        None => Client::connect_addr(rt, peer.addr, options)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", peer.name)),
+    };
     assert_eq!(ftp.greeting().code().as_u16(), 220);
     let reply = ftp.login(&peer.user, &peer.password).await.unwrap();
     assert_eq!(reply.code().as_u16(), 230, "{}", peer.name);
