@@ -197,10 +197,7 @@ impl SessionTls {
         io: TcpStream,
     ) -> Result<MaybeTls<TcpStream>, FailureKind> {
         let peer = io.peer_addr();
-        let store = Arc::new(DataSessions {
-            control: Arc::clone(&self.cache),
-            pending: Mutex::new(Vec::new()),
-        });
+        let store = Arc::new(DataSessions::new(Arc::clone(&self.cache)));
         let mut config = self.data.clone();
         config.session_storage = Arc::clone(&store) as Arc<dyn StoresServerSessions>;
         let acceptor = TlsAcceptor::from(Arc::new(config));
@@ -290,16 +287,37 @@ impl StoresServerSessions for SessionCache {
     }
 }
 
-/// A data connection's view of its control session's cache: it resumes from it, and what it
-/// would store waits until the connection proved itself ([`DataSessions::commit`]), so that a
-/// stranger's full handshake leaves nothing resumable behind.
+/// A data connection's view of its control session's cache: it resumes from it; it issues a
+/// TLS 1.3 ticket only on a handshake that is resuming (a full one, a stranger's or a client's
+/// that lost its session, gets none, so no client is left holding a ticket nothing honours),
+/// and keeps it only once the connection proved itself ([`DataSessions::commit`]). It issues
+/// no TLS 1.2 session ids (`can_cache` false): a full TLS 1.2 handshake on a data connection
+/// is refused anyway, and a client given a new id would forget the control session's.
 #[derive(Debug)]
 struct DataSessions {
     control: Arc<SessionCache>,
     pending: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// A session of the control connection was found for this handshake.
+    resuming: std::sync::atomic::AtomicBool,
 }
 
 impl DataSessions {
+    fn new(control: Arc<SessionCache>) -> Self {
+        Self {
+            control,
+            pending: Mutex::new(Vec::new()),
+            resuming: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn found(&self, value: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        if value.is_some() {
+            self.resuming
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        value
+    }
+
     fn commit(&self) {
         let pending = std::mem::take(
             &mut *self
@@ -315,6 +333,9 @@ impl DataSessions {
 
 impl StoresServerSessions for DataSessions {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        if !self.resuming.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
         let mut pending = self
             .pending
             .lock()
@@ -327,15 +348,15 @@ impl StoresServerSessions for DataSessions {
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.control.get(key)
+        self.found(self.control.get(key))
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.control.take(key)
+        self.found(self.control.take(key))
     }
 
     fn can_cache(&self) -> bool {
-        true
+        false
     }
 }
 
@@ -380,10 +401,10 @@ mod tests {
     #[test]
     fn a_data_connection_stores_nothing_until_it_proved_itself() {
         let control = Arc::new(SessionCache::default());
-        let data = DataSessions {
-            control: Arc::clone(&control),
-            pending: Mutex::new(Vec::new()),
-        };
+        let data = DataSessions::new(Arc::clone(&control));
+        assert!(!data.put(vec![9], vec![9]), "no ticket on a full handshake");
+        control.put(vec![7], vec![7]);
+        assert_eq!(data.take(&[7]), Some(vec![7]));
         assert!(data.put(vec![1], vec![1]));
         assert!(data.put(vec![2], vec![2]));
         assert!(!data.put(vec![3], vec![3]), "bounded");

@@ -51,24 +51,6 @@ pub fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_is_deterministic_and_seeded() {
-        assert_eq!(data(64, 1), data(64, 1));
-        assert_ne!(data(64, 1), data(64, 2));
-        assert_eq!(data(1000, 7).len(), 1000);
-        assert_eq!(
-            sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        let (first, last) = free_port_range(4);
-        assert_eq!(last - first, 3);
-    }
-}
-
 /// A throw-away self-signed certificate for `127.0.0.1`, `::1` and `localhost`, made now:
 /// `(certificate PEM, private key PEM)`. A client that trusts the certificate itself (as its
 /// CA) checks it for real.
@@ -85,4 +67,22 @@ pub fn write_test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std
     std::fs::write(&cert_path, cert).expect("write cert.pem");
     std::fs::write(&key_path, key).expect("write key.pem");
     (cert_path, key_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_deterministic_and_seeded() {
+        assert_eq!(data(64, 1), data(64, 1));
+        assert_ne!(data(64, 1), data(64, 2));
+        assert_eq!(data(1000, 7).len(), 1000);
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let (first, last) = free_port_range(4);
+        assert_eq!(last - first, 3);
+    }
 }
