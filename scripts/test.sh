@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # Real peers the interoperability tests start or drive: curl and lftp from Debian and Python 3
 # with its standard ftplib (examples/tests/interop.rs, against our server); pyftpdlib and
-# vsftpd as servers for the client (ftp-client/tests/real_servers.rs).
+# vsftpd as servers for the client (ftp-client/tests/real_servers.rs), plain and with TLS.
 for tool in curl lftp python3; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
@@ -22,10 +22,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
 fi
 
-if ! python3 -c 'import pyftpdlib' >/dev/null 2>&1; then
+# pyftpdlib, and pyOpenSSL for its TLS_FTPHandler (the client's FTPS tests against it).
+if ! python3 -c 'import pyftpdlib, OpenSSL' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-        'pyftpdlib>=2,<3' \
-        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3'
+        'pyftpdlib>=2,<3' 'pyopenssl>=24' \
+        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24'
 fi
 
 cargo test --workspace --locked "$@"

@@ -4,7 +4,7 @@
 mod common;
 
 use common::suite::{self, Quirks};
-use common::{on_smol, on_tokio, pyftpdlib, vsftpd};
+use common::{on_smol, on_tokio, pyftpdlib, pyftpdlib_tls, vsftpd, vsftpd_tls};
 use ftp_client::DataMode;
 use ftp_client::runtime::smol::SmolRuntime;
 use ftp_client::runtime::tokio::TokioRuntime;
@@ -56,4 +56,36 @@ fn vsftpd_passive_smol() {
 fn vsftpd_active_tokio() {
     let peer = vsftpd();
     on_tokio(suite::run(TokioRuntime, &peer, ACTIVE, VSFTPD));
+}
+
+/// FTPS against vsftpd with `require_ssl_reuse=YES`: every data connection must resume the
+/// control connection's TLS session, or vsftpd refuses it.
+#[test]
+fn vsftpd_tls_reuse_required_passive_tokio() {
+    let peer = vsftpd_tls();
+    on_tokio(suite::run(TokioRuntime, &peer, DataMode::Passive, VSFTPD));
+}
+
+#[test]
+fn vsftpd_tls_reuse_required_active_smol() {
+    let peer = vsftpd_tls();
+    on_smol(suite::run(SmolRuntime::default(), &peer, ACTIVE, VSFTPD));
+}
+
+/// FTPS against pyftpdlib's TLS_FTPHandler (TLS required for control and data).
+#[test]
+fn pyftpdlib_tls_passive_smol() {
+    let peer = pyftpdlib_tls();
+    on_smol(suite::run(
+        SmolRuntime::default(),
+        &peer,
+        DataMode::Passive,
+        PYFTPDLIB,
+    ));
+}
+
+#[test]
+fn pyftpdlib_tls_active_tokio() {
+    let peer = pyftpdlib_tls();
+    on_tokio(suite::run(TokioRuntime, &peer, ACTIVE, PYFTPDLIB));
 }

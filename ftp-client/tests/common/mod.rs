@@ -210,25 +210,49 @@ pub fn our_anonymous_server(root: &Path) -> (SocketAddr, tokio::runtime::Runtime
 
 /// pyftpdlib (`pip install pyftpdlib`; scripts/test.sh installs it) with one writable user.
 pub fn pyftpdlib() -> Peer {
+    pyftpdlib_with(false)
+}
+
+/// pyftpdlib's `TLS_FTPHandler` (needs pyOpenSSL; scripts/test.sh installs it), TLS required
+/// on control and data connections, with a certificate made now.
+pub fn pyftpdlib_tls() -> Peer {
+    pyftpdlib_with(true)
+}
+
+fn pyftpdlib_with(tls: bool) -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    let mut child = Command::new("python3")
-        .args([
-            "-m",
-            "pyftpdlib",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "-w",
-            "-u",
-            "bob",
-            "-P",
-            "pw",
-        ])
-        .arg("-d")
-        .arg(&root)
+    let mut command = Command::new("python3");
+    let mut client_tls = None;
+    if tls {
+        let (cert, key) = ftp_test_support::write_test_certificate(dir.path());
+        let pem = std::fs::read(&cert).unwrap();
+        client_tls = Some((
+            ftp_client::ClientTls::with_ca_pem(&pem).unwrap(),
+            ftp_client::TlsMode::Explicit,
+        ));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyftpdlib_tls.py");
+        command.arg(script).arg(&root).arg(cert).arg(key);
+    } else {
+        command
+            .args([
+                "-m",
+                "pyftpdlib",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                "0",
+                "-w",
+                "-u",
+                "bob",
+                "-P",
+                "pw",
+            ])
+            .arg("-d")
+            .arg(&root);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -240,7 +264,8 @@ pub fn pyftpdlib() -> Peer {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("starting FTP server on ").nth(1) {
+            // "FTPS (FTP over SSL) server" for the TLS handler.
+            if let Some(rest) = line.split(" server on ").nth(1) {
                 let addr = rest.split(',').next().unwrap_or_default().trim().to_owned();
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(addr);
@@ -252,13 +277,13 @@ pub fn pyftpdlib() -> Peer {
         .recv_timeout(Duration::from_secs(30))
         .expect("pyftpdlib did not start (is it installed? pip install pyftpdlib)");
     Peer {
-        name: "pyftpdlib",
+        name: if tls { "pyftpdlib (TLS)" } else { "pyftpdlib" },
         addr: addr.parse().unwrap(),
         user: "bob".into(),
         password: "pw".into(),
         root,
         base: String::new(),
-        tls: None,
+        tls: client_tls,
         _dir: dir,
         child: Some(child),
         runtime: None,
@@ -268,6 +293,16 @@ pub fn pyftpdlib() -> Peer {
 /// vsftpd (Debian's package; scripts/test.sh installs it), anonymous with uploads allowed in
 /// `pub`. vsftpd must start as root (it drops privileges to the `ftp` user per session).
 pub fn vsftpd() -> Peer {
+    vsftpd_with(false)
+}
+
+/// vsftpd with FTPS: `ssl_enable=YES` and `require_ssl_reuse=YES` (data connections must
+/// resume the control connection's session), a certificate made now, which the client trusts.
+pub fn vsftpd_tls() -> Peer {
+    vsftpd_with(true)
+}
+
+fn vsftpd_with(tls: bool) -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let public = root.join("pub");
@@ -289,9 +324,26 @@ pub fn vsftpd() -> Peer {
     std::fs::create_dir_all("/var/run/vsftpd/empty").unwrap();
     let port = free_port();
     let conf = dir.path().join("vsftpd.conf");
+    let mut client_tls = None;
+    let mut ssl = String::new();
+    if tls {
+        let (cert, key) = ftp_test_support::write_test_certificate(dir.path());
+        let pem = std::fs::read(&cert).unwrap();
+        client_tls = Some((
+            ftp_client::ClientTls::with_ca_pem(&pem).unwrap(),
+            ftp_client::TlsMode::Explicit,
+        ));
+        ssl = format!(
+            "ssl_enable=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n\
+             force_anon_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_tlsv1=NO\nssl_sslv2=NO\n\
+             ssl_sslv3=NO\nrsa_cert_file={}\nrsa_private_key_file={}\n",
+            cert.display(),
+            key.display()
+        );
+    }
     std::fs::write(
         &conf,
-        format!(
+        ssl + &format!(
             "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
              background=NO\nanonymous_enable=YES\nlocal_enable=NO\nanon_root={}\n\
              no_anon_password=YES\nwrite_enable=YES\nanon_upload_enable=YES\n\
@@ -319,7 +371,7 @@ pub fn vsftpd() -> Peer {
         password: "test@".into(),
         root: public,
         base: "pub".into(),
-        tls: None,
+        tls: client_tls,
         _dir: dir,
         child: Some(child),
         runtime: None,
