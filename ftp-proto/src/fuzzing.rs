@@ -147,7 +147,30 @@ pub fn server_session(data: &[u8]) {
     // delay, data connections, stalls, unread replies) can come due.
     let start = std::time::Instant::now();
     let mut now = start;
-    let mut server = ServerConnection::new(ServerConfig::default(), info, 128, start);
+    // The first byte picks the TLS settings: off, or on with each control and data policy,
+    // and now and then an implicit-TLS session.
+    let pick = data.first().copied().unwrap_or(0);
+    let mut config = ServerConfig::default();
+    let tls = pick % 2 == 1;
+    if tls {
+        let mut features = crate::server::Features::default();
+        features.tls = true;
+        config.features(features);
+        config.control_tls(match (pick / 2) % 3 {
+            0 => crate::server::ControlTls::Optional,
+            1 => crate::server::ControlTls::PasswordLogins,
+            _ => crate::server::ControlTls::Required,
+        });
+        if (pick / 6) % 2 == 1 {
+            config.data_tls(crate::server::DataTls::Required);
+        }
+    }
+    let control_required = tls && config.control_tls == crate::server::ControlTls::Required;
+    let data_required = tls && config.data_tls == crate::server::DataTls::Required;
+    let mut server = ServerConnection::new(config, info, 128, start);
+    if tls && pick >= 0xf0 {
+        server.session_mut().set_implicit_tls();
+    }
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
     let mut choices = data.iter().rev().copied().cycle();
@@ -176,12 +199,26 @@ pub fn server_session(data: &[u8]) {
                     if fail {
                         Outcome::LoginRejected
                     } else {
-                        // Sometimes with an upload-only directory, so its rules are exercised.
-                        let access = UserAccess::new(Permissions::ALL);
-                        Outcome::LoggedIn(match choices.next().unwrap_or(0) % 3 {
+                        // Sometimes with an upload-only directory, so its rules are exercised,
+                        // and with each per-user TLS policy.
+                        let mut access = UserAccess::new(Permissions::ALL);
+                        let c = choices.next().unwrap_or(0);
+                        access.anonymous = c & 8 != 0;
+                        access.require_tls = c & 16 != 0;
+                        access.require_protected_data = c & 32 != 0;
+                        Outcome::LoggedIn(match c % 3 {
                             0 => access.with_upload_only(VirtualPath::root().join(b"in")),
                             _ => access,
                         })
+                    },
+                ),
+                // The handshake on the control connection: done, or failed.
+                Action::UpgradeTls { id } => (
+                    id,
+                    if fail {
+                        Outcome::Failed(FailureKind::LocalError)
+                    } else {
+                        Outcome::Done
                     },
                 ),
                 Action::OpenPassive { id, .. } => (
@@ -190,6 +227,10 @@ pub fn server_session(data: &[u8]) {
                 ),
                 Action::Transfer(t) => {
                     check(&t.path);
+                    assert!(
+                        t.protected || !data_required,
+                        "unprotected data under PROT P policy"
+                    );
                     let _ = server
                         .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None });
                     if choices.next().unwrap_or(0) % 3 != 0 {
@@ -261,6 +302,12 @@ pub fn server_session(data: &[u8]) {
             };
             let _ = server.handle_outcome(id, outcome);
         }
+        assert!(
+            !control_required
+                || server.session().user().is_none()
+                || server.session().is_control_tls(),
+            "a login without TLS under a policy that requires it"
+        );
         let before = output.len();
         server.poll_transmit(&mut output);
         // Now and then the "client" reads nothing of what was sent.

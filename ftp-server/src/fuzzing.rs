@@ -39,7 +39,21 @@ impl crate::auth::Authenticator for Anyone {
     }
 }
 
-/// Runs one session over `data` (first byte: read chunk size) and checks its output.
+/// The certificate of the runs with FTPS on: made once (a throw-away key, for fuzzing only).
+fn fuzz_tls() -> crate::TlsConfig {
+    static TLS: std::sync::OnceLock<crate::TlsConfig> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        crate::TlsConfig::from_pem(
+            include_bytes!("fuzzing_cert.pem"),
+            include_bytes!("fuzzing_key.pem"),
+        )
+        .expect("the fuzzing certificate")
+    })
+    .clone()
+}
+
+/// Runs one session over `data` (first byte: read chunk size, and with its top bit FTPS on)
+/// and checks its output.
 pub fn run(data: &[u8]) {
     let Some((&step, input)) = data.split_first() else {
         return;
@@ -47,9 +61,15 @@ pub fn run(data: &[u8]) {
     let ex = Arc::new(Executor::new());
     let storage = MemoryStorage::new();
     let _ = storage.insert_file("/pub/file.txt", &b"hello\nworld\n"[..]);
-    let options = ServerOptions::default()
+    let mut options = ServerOptions::default()
         .failed_login_delay(Duration::ZERO)
         .max_line_len(256);
+    let tls = step & 0x80 != 0;
+    if tls {
+        // AUTH TLS then runs a handshake over what follows (the fuzzer's bytes, no ClientHello
+        // a fuzzer finds): it fails, or the machine's deadline (timers fire at once) ends it.
+        options = options.tls(fuzz_tls());
+    }
     // No network (every data connection fails or times out) and timers that have always
     // fired, so each wait for a data connection ends as it would after its deadline. The
     // executor is held weakly: tasks hold the server, which holds the runtime, and a strong
@@ -74,10 +94,17 @@ pub fn run(data: &[u8]) {
     let mut dec = ReplyDecoder::default();
     let mut buf = bytes::BytesMut::from(&output[..]);
     let mut count = 0;
+    let mut secured = false;
     while let Some(r) = dec.decode(&mut buf) {
-        r.expect("every reply decodes");
+        let r = r.expect("every reply decodes");
         count += 1;
+        // After 234 the stream is TLS's (alerts, a ServerHello): plain replies end there.
+        if r.code().as_u16() == 234 {
+            secured = true;
+            break;
+        }
     }
-    assert!(buf.is_empty(), "output ends with a whole reply");
+    assert!(tls || !secured, "AUTH TLS accepted without TLS configured");
+    assert!(secured || buf.is_empty(), "output ends with a whole reply");
     assert!(count >= 1, "at least the greeting");
 }
