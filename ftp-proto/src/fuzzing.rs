@@ -153,9 +153,10 @@ pub fn server_session(data: &[u8]) {
     let mut config = ServerConfig::default();
     let tls = pick % 2 == 1;
     if tls {
-        let mut features = crate::server::Features::default();
-        features.tls = true;
-        config.features(features);
+        config.features(crate::server::Features {
+            tls: true,
+            ..Default::default()
+        });
         config.control_tls(match (pick / 2) % 3 {
             0 => crate::server::ControlTls::Optional,
             1 => crate::server::ControlTls::PasswordLogins,
