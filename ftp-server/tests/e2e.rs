@@ -55,7 +55,7 @@ fn login_and_basics(rt: Rt) {
         b"257 \"/\" is the current directory\r\n"
     );
     assert_eq!(c.cmd("SYST").to_bytes().as_ref(), b"215 UNIX Type: L8\r\n");
-    // Exactly what is implemented, nothing more: no TLS yet, MFMT because the memory back-end
+    // Exactly what is implemented, nothing more: no TLS without a certificate, MFMT because the memory back-end
     // sets modification times.
     assert_eq!(
         c.cmd("FEAT").to_bytes().as_ref(),
