@@ -9,7 +9,10 @@ Each server serves a fresh temporary directory on 127.0.0.1 and is stopped (by i
 end. Two logins are measured where the server has both: a password user (ours hashes with
 Argon2id, which bounds its login rate by design; pyftpdlib compares plain text) and anonymous.
 vsftpd runs anonymous only (a password user would need a system account), and must start as
-root. Needs pyftpdlib (pip) and vsftpd (apt), as scripts/test.sh installs them.
+root. Then the same over FTPS (explicit AUTH TLS, PROT P, a self-signed certificate made by
+openssl for the run, not checked): ftpd and pyftpdlib's TLS_FTPHandler with the
+password user, vsftpd anonymous with ssl_enable=YES and require_ssl_reuse=YES. Needs pyftpdlib
+and pyOpenSSL (pip), vsftpd (apt) and openssl, as scripts/test.sh installs them.
 """
 import json
 import os
@@ -46,7 +49,16 @@ def wait_port(port, limit=20):
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def start_ftpd(tmp, name):
+def make_cert(tmp):
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def start_ftpd(tmp, name, tls=None):
     port = free_port()
     d = tmp / name
     d.mkdir()
@@ -56,26 +68,30 @@ def start_ftpd(tmp, name):
         (d / "list" / f"entry-{i:05}.txt").write_bytes(b"x" * 100)
     p = subprocess.Popen([release / "ftpd", "--bind", f"127.0.0.1:{port}", "--root", d,
                           "--user", "u:p", "--writable", "--anonymous",
-                          "--max-connections", "12000", "--max-connections-per-ip", "2000"],
+                          "--max-connections", "12000", "--max-connections-per-ip", "2000",
+                          *(["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else [])],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     return p, port, ""
 
 
-def start_pyftpdlib(tmp, anonymous):
+def start_pyftpdlib(tmp, anonymous, tls=None):
     port = free_port()
-    d = tmp / ("py-anon" if anonymous else "py")
+    d = tmp / ("py-anon" if anonymous else "py-tls" if tls else "py")
     d.mkdir()
+    handler = "TLS_FTPHandler" if tls else "FTPHandler"
+    tls_lines = (f"h.certfile = {str(tls[0])!r}\nh.keyfile = {str(tls[1])!r}\n"
+                 "h.tls_control_required = True\nh.tls_data_required = True\n") if tls else ""
     # The default limits (512 connections, 20 per address) would refuse the memory phase.
     script = (
         "import sys\n"
         "from pyftpdlib.authorizers import DummyAuthorizer\n"
-        "from pyftpdlib.handlers import FTPHandler\n"
+        f"from pyftpdlib.handlers import {handler} as FTPHandler\n"
         "from pyftpdlib.servers import FTPServer\n"
         "a = DummyAuthorizer()\n"
         f"a.add_user('u', 'p', {str(d)!r}, perm='elradfmwMT')\n"
         f"a.add_anonymous({str(d)!r}, perm='elradfmwMT')\n"
-        "h = FTPHandler\nh.authorizer = a\n"
+        "h = FTPHandler\nh.authorizer = a\n" + tls_lines +
         f"s = FTPServer(('127.0.0.1', {port}), h)\n"
         "s.max_cons = 12000\ns.max_cons_per_ip = 0\ns.serve_forever()\n"
     )
@@ -85,16 +101,19 @@ def start_pyftpdlib(tmp, anonymous):
     return p, port, ""
 
 
-def start_vsftpd(tmp):
+def start_vsftpd(tmp, tls=None):
     port = free_port()
-    d = tmp / "vs" / "root"
+    d = tmp / ("vs-tls" if tls else "vs") / "root"
     (d / "pub").mkdir(parents=True)
     shutil.chown(d / "pub", "ftp", "ftp")
-    os.chmod(tmp / "vs", 0o755)
+    os.chmod(d.parent, 0o755)
     os.chmod(tmp, 0o755)
     os.makedirs("/var/run/vsftpd/empty", exist_ok=True)
-    conf = tmp / "vs" / "vsftpd.conf"
-    conf.write_text(
+    conf = d.parent / "vsftpd.conf"
+    ssl = (f"ssl_enable=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n"
+           f"force_anon_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_tlsv1=NO\n"
+           f"rsa_cert_file={tls[0]}\nrsa_private_key_file={tls[1]}\n") if tls else ""
+    conf.write_text(ssl +
         f"listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n"
         f"background=NO\nanonymous_enable=YES\nlocal_enable=NO\nanon_root={d}\n"
         "no_anon_password=YES\nwrite_enable=YES\nanon_upload_enable=YES\n"
@@ -141,6 +160,10 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)
+        tls = make_cert(tmp)
+        # The certificate is openssl's self-signed CA one, which webpki will not take for a
+        # server's own: unchecked (the bench measures the cost of TLS, not of the check).
+        over_tls = ["--tls", "--insecure"]
         # ftpd's anonymous users are read-only: only sessions (listing the prepared directory)
         # and memory are measured for them.
         read_only = ["--only", "sessions,memory", "--list-dir", "list"]
@@ -152,6 +175,12 @@ def main():
             ("pyftpdlib 2.2, anonymous", lambda: start_pyftpdlib(tmp, True), "anonymous", "x@",
              []),
             ("vsftpd 3.0, anonymous", lambda: start_vsftpd(tmp), "anonymous", "x@", []),
+            ("ftpd, password, TLS", lambda: start_ftpd(tmp, "ftpd-tls", tls), "u", "p",
+             over_tls),
+            ("pyftpdlib 2.2, password, TLS", lambda: start_pyftpdlib(tmp, False, tls), "u", "p",
+             over_tls),
+            ("vsftpd 3.0, anonymous, TLS", lambda: start_vsftpd(tmp, tls), "anonymous", "x@",
+             over_tls),
         ]
         for name, start, user, password, extra in runs:
             proc, port, directory = start()

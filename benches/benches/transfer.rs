@@ -1,6 +1,7 @@
 //! End to end on loopback, our server and our client in one process: single-stream RETR and
 //! STOR of 256 MiB from the in-memory back-end and from the file-system back-end on a tmpfs
-//! directory, and beside them, in the same run, a raw loopback TCP copy on the same runtime
+//! directory, the same from the in-memory back-end over FTPS (`PROT P`, TLS 1.3, each data
+//! connection resuming the control connection's session), and beside them, in the same run, a raw loopback TCP copy on the same runtime
 //! with the same buffer size, so each transfer figure can be read as a ratio to what the
 //! machine can move.
 //!
@@ -47,14 +48,17 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Starts a server on `storage` on the given runtime; gives its address.
 fn serve<S: Storage>(rt: &tokio::runtime::Runtime, storage: S) -> SocketAddr {
+    serve_with(rt, storage, ftp_server::ServerOptions::default())
+}
+
+fn serve_with<S: Storage>(
+    rt: &tokio::runtime::Runtime,
+    storage: S,
+    options: ftp_server::ServerOptions,
+) -> SocketAddr {
     let users =
         UserTable::new().with_user("bench", b"bench", VirtualPath::root(), Permissions::ALL);
-    let server = Server::new(
-        TokioRuntime,
-        storage,
-        users,
-        ftp_server::ServerOptions::default(),
-    );
+    let server = Server::new(TokioRuntime, storage, users, options);
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -69,6 +73,20 @@ async fn client(addr: SocketAddr) -> Client {
     let mut ftp = Client::connect_addr(ClientRuntime, addr, options)
         .await
         .expect("connect");
+    ftp.login("bench", "bench").await.expect("login");
+    ftp
+}
+
+/// A client over explicit FTPS, trusting the server's certificate.
+async fn tls_client(addr: SocketAddr, ca: &[u8]) -> Client {
+    let mut options = ClientOptions::default();
+    options.buffer_size = BUF;
+    let tls = ftp_client::ClientTls::with_ca_pem(ca).expect("CA");
+    let host = addr.ip().to_string();
+    let mode = ftp_client::TlsMode::Explicit;
+    let mut ftp = Client::connect_tls(ClientRuntime, &host, addr.port(), options, tls, mode)
+        .await
+        .expect("connect with TLS");
     ftp.login("bench", "bench").await.expect("login");
     ftp
 }
@@ -153,12 +171,24 @@ fn transfers(c: &mut Criterion) {
     let memory = MemoryStorage::new();
     memory.insert_file("big.bin", file.clone()).expect("insert");
     let memory_addr = serve(&rt, memory);
+    let (cert, key) = ftp_test_support::test_certificate();
+    let tls = ftp_server::TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).expect("TLS");
+    let tls_memory = MemoryStorage::new();
+    tls_memory
+        .insert_file("big.bin", file.clone())
+        .expect("insert");
+    let tls_addr = serve_with(
+        &rt,
+        tls_memory,
+        ftp_server::ServerOptions::default().tls(tls),
+    );
     let dir = tmpfs_dir();
     std::fs::write(dir.join("big.bin"), &file).expect("write tmpfs file");
     drop(file);
     let fs_addr = serve(&rt, FsStorage::new(&dir).expect("fs storage"));
     let mut on_memory = rt.block_on(client(memory_addr));
     let mut on_fs = rt.block_on(client(fs_addr));
+    let mut on_tls = rt.block_on(tls_client(tls_addr, cert.as_bytes()));
 
     let mut group = c.benchmark_group(format!("loopback {} MiB", total >> 20));
     group
@@ -182,6 +212,12 @@ fn transfers(c: &mut Criterion) {
     group.bench_function("STOR memory", |b| {
         b.iter(|| rt.block_on(stor(&mut on_memory, "up.bin", &chunk, total)))
     });
+    group.bench_function("RETR memory TLS", |b| {
+        b.iter(|| rt.block_on(retr(&mut on_tls, "big.bin", total)))
+    });
+    group.bench_function("STOR memory TLS", |b| {
+        b.iter(|| rt.block_on(stor(&mut on_tls, "up.bin", &chunk, total)))
+    });
     group.bench_function("RETR fs (tmpfs)", |b| {
         b.iter(|| rt.block_on(retr(&mut on_fs, "big.bin", total)))
     });
@@ -189,7 +225,7 @@ fn transfers(c: &mut Criterion) {
         b.iter(|| rt.block_on(stor(&mut on_fs, "up.bin", &chunk, total)))
     });
     group.finish();
-    drop((on_memory, on_fs));
+    drop((on_memory, on_fs, on_tls));
     rt.shutdown_timeout(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -37,7 +37,8 @@ pub enum TlsMode {
 
 /// The TLS state of a secured client.
 pub(crate) struct TlsState {
-    tls: ClientTls,
+    /// The control connection's connector, with its own session cache.
+    connector: ftp_runtime::tls::futures_rustls::TlsConnector,
     /// The control connection's server name: data connections use it too, so that the
     /// session cache finds the session to resume.
     name: ServerName<'static>,
@@ -132,6 +133,37 @@ impl Client {
         let runtime = runtime.into_runtime();
         let name = server_name(host).map_err(Error::Tls)?;
         let (stream, addr) = Self::connect_tcp(&runtime, host, port, &options).await?;
+        Self::secure_stream(runtime, stream, addr, name, options, tls, mode).await
+    }
+
+    /// [`connect_tls`](Self::connect_tls) to an address already resolved; the server's
+    /// certificate must name `server_name` (a DNS name or an address literal).
+    pub async fn connect_tls_addr(
+        runtime: impl IntoRuntime,
+        addr: SocketAddr,
+        server_name: &str,
+        options: ClientOptions,
+        tls: ClientTls,
+        mode: TlsMode,
+    ) -> Result<Self> {
+        let runtime = runtime.into_runtime();
+        let name = crate::tls::server_name(server_name).map_err(Error::Tls)?;
+        let limit = options.connect_timeout;
+        let stream = timeout(&*runtime, limit, runtime.connect(addr, None))
+            .await
+            .ok_or(Error::Timeout(Stage::Connect))??;
+        Self::secure_stream(runtime, stream, addr, name, options, tls, mode).await
+    }
+
+    async fn secure_stream(
+        runtime: Arc<dyn Runtime>,
+        stream: TcpStream,
+        addr: SocketAddr,
+        name: ServerName<'static>,
+        options: ClientOptions,
+        tls: ClientTls,
+        mode: TlsMode,
+    ) -> Result<Self> {
         let local = stream.local_addr();
         let mut client = match mode {
             TlsMode::Explicit => {
@@ -141,7 +173,8 @@ impl Client {
             }
             _ => {
                 let limit = options.reply_timeout;
-                let handshake = tls.connector().connect(name.clone(), stream);
+                let connector = tls.connector();
+                let handshake = connector.connect(name.clone(), stream);
                 let stream = timeout(&*runtime, limit, handshake)
                     .await
                     .ok_or(Error::Timeout(Stage::TlsHandshake))?
@@ -149,7 +182,7 @@ impl Client {
                 let control = MaybeTls::Client(Box::new(stream));
                 let mut client = Self::with_control(runtime, control, addr, local, options).await?;
                 client.tls = Some(TlsState {
-                    tls,
+                    connector,
                     name,
                     protect_data: false,
                 });
@@ -276,7 +309,8 @@ where
             return Err(Error::Broken);
         };
         let limit = self.options.reply_timeout;
-        let handshake = tls.connector().connect(name.clone(), plain);
+        let connector = tls.connector();
+        let handshake = connector.connect(name.clone(), plain);
         let done = timeout(&*self.runtime, limit, handshake).await;
         match done {
             Some(Ok(stream)) => *self.control.stream_mut() = MaybeTls::Client(Box::new(stream)),
@@ -290,7 +324,7 @@ where
             }
         }
         self.tls = Some(TlsState {
-            tls,
+            connector,
             name,
             protect_data: false,
         });
@@ -636,7 +670,7 @@ where
             // 150: servers such as vsftpd start their side only once the command came.
             Some(tls) if done.is_none() => {
                 let limit = self.options.data_timeout;
-                let handshake = tls.tls.connector().connect(tls.name.clone(), stream);
+                let handshake = tls.connector.connect(tls.name.clone(), stream);
                 match timeout(&*self.runtime, limit, handshake).await {
                     Some(Ok(stream)) => MaybeTls::Client(Box::new(stream)),
                     failed => {

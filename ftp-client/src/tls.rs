@@ -3,10 +3,9 @@
 //!
 //! Servers that protect their data connections against theft (vsftpd with
 //! `require_ssl_reuse=YES`, ProFTPD, FileZilla Server, ours) accept a data connection only
-//! when it resumes the control connection's TLS session. So one [`ClientTls`] holds one
-//! rustls configuration with its session cache, and every data connection uses it with the
-//! control connection's server name, which is what the cache is keyed by (never the address
-//! a `227` reply names).
+//! when it resumes the control connection's TLS session. So each control connection gets a
+//! session cache of its own, and its data connections use it with the control connection's
+//! server name, which is what the cache is keyed by (never the address a `227` reply names).
 
 use std::fmt;
 use std::io;
@@ -27,8 +26,8 @@ use ftp_runtime::tls::rustls::{self, ClientConfig, DigitallySignedStruct, RootCe
 /// Sessions kept (per server name) for resumption.
 const CACHED_SESSIONS: usize = 64;
 
-/// How the client secures connections: the certificate check and the session cache. Cheap to
-/// clone; clones share the cache.
+/// How the client secures connections: the certificate check, and the settings of each
+/// connection's own session cache. Cheap to clone.
 #[derive(Clone)]
 pub struct ClientTls {
     config: Arc<ClientConfig>,
@@ -145,8 +144,15 @@ impl ClientTls {
         self.insecure
     }
 
+    /// The connector of one control connection and its data connections: a session cache
+    /// of its own, so that a data connection can only offer its own control connection's
+    /// session. (Clients sharing one cache, keyed by server name, would offer each other's
+    /// sessions, which a server that checks reuse refuses.)
     pub(crate) fn connector(&self) -> ftp_runtime::tls::futures_rustls::TlsConnector {
-        ftp_runtime::tls::futures_rustls::TlsConnector::from(Arc::clone(&self.config))
+        let mut config = (*self.config).clone();
+        config.resumption =
+            Resumption::store(Arc::new(ClientSessionMemoryCache::new(CACHED_SESSIONS)));
+        ftp_runtime::tls::futures_rustls::TlsConnector::from(Arc::new(config))
     }
 }
 

@@ -107,6 +107,9 @@ pub struct DataReader<'a, S = TcpStream> {
     reply_wait: Stall,
     transferred: u64,
     settled: bool,
+    /// The TLS data connection ended without close_notify: whatever the final reply says,
+    /// the data may be cut short.
+    truncated: Option<io::Error>,
 }
 
 impl<S> std::fmt::Debug for DataReader<'_, S> {
@@ -142,6 +145,7 @@ where
             reply_wait,
             transferred: 0,
             settled: false,
+            truncated: None,
         }
     }
 
@@ -254,7 +258,14 @@ where
                 ReadState::Finishing => {
                     let result = ready!(this.poll_final(cx));
                     this.state = ReadState::Done;
-                    return Poll::Ready(result.map(|()| 0));
+                    // A refusal (the server's 425 for a data connection it would not take)
+                    // says more than the cut connection; a 226 cannot vouch for data that
+                    // arrived without close_notify.
+                    return Poll::Ready(match (result, this.truncated.take()) {
+                        (Err(refused), _) => Err(refused),
+                        (Ok(()), Some(cut)) => Err(cut),
+                        (Ok(()), None) => Ok(0),
+                    });
                 }
                 ReadState::Data => {}
             }
@@ -263,6 +274,14 @@ where
             }
             let n = match ready!(this.poll_read_data(cx, buf)) {
                 Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // Only TLS says this: the data connection ended without close_notify.
+                    // The final reply tells whether the server refused the connection.
+                    this.truncated = Some(e);
+                    this.stream = None;
+                    this.state = ReadState::Finishing;
+                    continue;
+                }
                 Err(e) => return Poll::Ready(Err(e)),
             };
             this.transferred += n as u64;

@@ -89,3 +89,42 @@ fn without_the_reuse_requirement() {
         Quirks::default(),
     ));
 }
+
+/// Two clients made from one `ClientTls`, their sessions interleaved: each data connection
+/// must offer its own control connection's session (a shared cache would hand a data
+/// connection the other client's newer ticket, and the server refuses that).
+#[test]
+fn clients_sharing_one_client_tls_keep_their_sessions_apart() {
+    use ftp_client::{Client, ClientOptions};
+    let peer = our_tls_server(tls(false, true, false));
+    let (tls, mode) = peer.tls.clone().unwrap();
+    on_tokio(async move {
+        let host = peer.addr.ip().to_string();
+        let port = peer.addr.port();
+        let connect = || {
+            Client::connect_tls(
+                TokioRuntime,
+                &host,
+                port,
+                ClientOptions::default(),
+                tls.clone(),
+                mode,
+            )
+        };
+        let mut a = connect().await.unwrap();
+        a.login(&peer.user, &peer.password).await.unwrap();
+        let mut b = connect().await.unwrap();
+        b.login(&peer.user, &peer.password).await.unwrap();
+        for i in 0..6 {
+            let (first, second) = if i % 2 == 0 {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            first.nlst("").await.unwrap();
+            second.nlst("").await.unwrap();
+        }
+        a.quit().await.unwrap();
+        b.quit().await.unwrap();
+    });
+}

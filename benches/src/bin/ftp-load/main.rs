@@ -7,7 +7,11 @@
 //!          [--size-mib 256] [--streams 64] [--stream-mib 16] [--workers 32]
 //!          [--session-seconds 10] [--idle-sessions 1000] [--small-files 1000]
 //!          [--max-seconds 120] [--source-ips 127.0.0.1-127.0.0.16]
+//!          [--tls | --implicit-tls] [--ca-file FILE | --insecure]
 //! ```
+//!
+//! With `--tls` (`AUTH TLS`) or `--implicit-tls` every session is FTPS with `PROT P`: each
+//! data connection runs a TLS handshake that resumes the control connection's session.
 //!
 //! The measurements, each bounded in count and in time (`--max-seconds` per phase):
 //! - `stor`, `retr`: one large file up then down on one session, MiB/s each way (the data is
@@ -124,6 +128,18 @@ pub(crate) struct Args {
     /// list of addresses and IPv4 ranges (127.0.0.1-127.0.0.32).
     #[arg(long)]
     source_ips: Option<String>,
+    /// Explicit FTPS (`AUTH TLS`, `PROT P`).
+    #[arg(long, conflicts_with = "implicit_tls")]
+    tls: bool,
+    /// Implicit FTPS (TLS from the first byte; the port is the server's implicit one).
+    #[arg(long)]
+    implicit_tls: bool,
+    /// Check the certificate against this CA file (PEM) instead of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// Check no certificate (self-signed test servers).
+    #[arg(long, conflicts_with = "ca_file")]
+    insecure: bool,
 }
 
 impl Args {
@@ -176,6 +192,24 @@ async fn run(args: &Args) -> Result<bool, String> {
     options.connect_timeout = timeout;
     options.reply_timeout = timeout;
     options.data_timeout = timeout;
+    let tls = if args.tls || args.implicit_tls {
+        let checks = if args.insecure {
+            ftp_client::ClientTls::dangerous_accept_any_certificate()
+        } else if let Some(file) = &args.ca_file {
+            ftp_client::ClientTls::with_ca_file(file)
+        } else {
+            ftp_client::ClientTls::with_system_roots()
+        };
+        let checks = checks.map_err(|e| format!("TLS: {e}"))?;
+        let mode = if args.implicit_tls {
+            ftp_client::TlsMode::Implicit
+        } else {
+            ftp_client::TlsMode::Explicit
+        };
+        Some((checks, mode))
+    } else {
+        None
+    };
     let target = Target::resolve(
         &args.host,
         args.port,
@@ -183,6 +217,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         args.password.clone(),
         options,
         sources.clone(),
+        tls,
     )
     .await?;
 

@@ -62,6 +62,8 @@ struct Inner {
     options: ClientOptions,
     sources: Vec<IpAddr>,
     next_source: AtomicUsize,
+    /// FTPS: how to check the certificate, explicit or implicit, and the name it must carry.
+    tls: Option<(ftp_client::ClientTls, ftp_client::TlsMode, String)>,
 }
 
 impl Target {
@@ -73,6 +75,7 @@ impl Target {
         password: String,
         options: ClientOptions,
         sources: Vec<IpAddr>,
+        tls: Option<(ftp_client::ClientTls, ftp_client::TlsMode)>,
     ) -> Result<Self, String> {
         let addrs = TokioRuntime
             .resolve(host, port)
@@ -92,6 +95,7 @@ impl Target {
                 options,
                 sources,
                 next_source: AtomicUsize::new(0),
+                tls: tls.map(|(tls, mode)| (tls, mode, host.to_owned())),
             }),
         })
     }
@@ -111,7 +115,14 @@ impl Target {
             }
         };
         let runtime = LoadRuntime { source };
-        let mut ftp = Client::connect_addr(runtime, inner.addr, inner.options.clone()).await?;
+        let options = inner.options.clone();
+        let mut ftp = match &inner.tls {
+            Some((tls, mode, name)) => {
+                let tls = tls.clone();
+                Client::connect_tls_addr(runtime, inner.addr, name, options, tls, *mode).await?
+            }
+            None => Client::connect_addr(runtime, inner.addr, options).await?,
+        };
         ftp.login(&inner.user, &inner.password).await?;
         Ok(ftp)
     }
