@@ -766,8 +766,9 @@ fn python_ftplib_over_tls() {
     }
 }
 
-/// lftp (GnuTLS) with `ftp:ssl-force`: a tree up with `mirror -R` and back with `mirror`, byte
-/// for byte, every data connection resuming the control connection's session.
+/// lftp (GnuTLS) with `ftp:ssl-force`: a tree up with `mirror -R` under TLS 1.3 and back with
+/// `mirror` under TLS 1.2, byte for byte, every data connection resuming the control
+/// connection's session.
 #[test]
 fn lftp_mirror_over_tls() {
     let root = tempfile::tempdir().unwrap();
@@ -787,7 +788,7 @@ fn lftp_mirror_over_tls() {
             "--tls-data-required",
         ],
     );
-    let lftp = |script: String| {
+    let lftp = |priority: &str, script: String| {
         check(
             tool("lftp")
                 .args([
@@ -800,7 +801,7 @@ fn lftp_mirror_over_tls() {
                 .arg(format!(
                     "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
                      set ftp:ssl-force true; set ftp:ssl-protect-data true; \
-                     set ssl:ca-file {}; {script}; quit",
+                     set ssl:priority {priority}; set ssl:ca-file {}; {script}; quit",
                     server.cert.display()
                 ))
                 .arg("127.0.0.1")
@@ -809,13 +810,15 @@ fn lftp_mirror_over_tls() {
             &script,
         )
     };
-    lftp(format!("mirror -R {} /site", local.path().display()));
+    let tls13 = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+    let tls12 = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
+    lftp(tls13, format!("mirror -R {} /site", local.path().display()));
     for rel in &files {
         let sent = std::fs::read(local.path().join(rel)).unwrap();
         let stored = std::fs::read(root.path().join("site").join(rel)).unwrap();
         assert!(sent == stored, "{} differs on the server", rel.display());
     }
-    lftp(format!("mirror /site {}", back.path().display()));
+    lftp(tls12, format!("mirror /site {}", back.path().display()));
     assert_eq!(walk(back.path()).len(), files.len());
     for rel in &files {
         let sent = std::fs::read(local.path().join(rel)).unwrap();
