@@ -281,3 +281,108 @@ fn interactive_shell_from_stdin() {
         );
     }
 }
+
+/// FTPS with the example programs as users run them: `ftpd --tls-cert/--tls-key
+/// --implicit-bind`, and `ftp` with `--tls`, `ftps://` URLs, `--ca-file`, `--insecure`, one-shot
+/// and in the shell; a certificate that does not check out is refused; `ftpd --tls required`
+/// without a certificate refuses to start.
+#[test]
+fn ftps_with_both_programs() {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (cert, key) = ftp_test_support::write_test_certificate(work.path());
+    let payload = ftp_test_support::data(700_000, 9);
+    std::fs::write(work.path().join("local.bin"), &payload).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .args(["--bind", "127.0.0.1:0", "--implicit-bind", "127.0.0.1:0"])
+        .args(["--user", "u:p", "--writable", "--tls", "required"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--root")
+        .arg(root.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = |prefix: &str| {
+        let line = lines.next().unwrap().unwrap();
+        line.strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line:?}"))
+            .to_owned()
+    };
+    let explicit = next("listening on ");
+    let implicit = next("listening for implicit TLS on ");
+    let server = Server {
+        child,
+        addr: explicit.clone(),
+    };
+    let ca = cert.to_str().unwrap();
+    let dir = work.path();
+    ok(ftp(
+        dir,
+        &[
+            "put",
+            "--tls",
+            "--ca-file",
+            ca,
+            "local.bin",
+            &server.url("up.bin"),
+        ],
+    ));
+    assert!(std::fs::read(root.path().join("up.bin")).unwrap() == payload);
+    let back = format!("ftps://u:p@{implicit}/up.bin");
+    ok(ftp(dir, &["get", "--ca-file", ca, &back, "back.bin"]));
+    assert!(std::fs::read(dir.join("back.bin")).unwrap() == payload);
+    ok(ftp(
+        dir,
+        &["get", "--insecure", "--active", &back, "active.bin"],
+    ));
+    assert!(std::fs::read(dir.join("active.bin")).unwrap() == payload);
+    let out = ok(ftp(dir, &["ls", "--tls", "--ca-file", ca, &server.url("")]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" up.bin"));
+    // Without a trusted certificate the connection is refused, and so is plain text.
+    let out = ftp(dir, &["ls", "--tls", &server.url("")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate"));
+    let out = ftp(dir, &["ls", &server.url("")]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("530"),
+        "{out:?}"
+    );
+    // The shell, with the same flags.
+    let mut shell = ftp(dir, &["--tls", "--ca-file", ca, &server.url("")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    shell
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ls\nget up.bin shell.bin\nbye\n")
+        .unwrap();
+    let out = shell.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(TLS)") && text.contains("up.bin"), "{text}");
+    assert!(std::fs::read(dir.join("shell.bin")).unwrap() == payload);
+    drop(server);
+    // A TLS policy without a certificate: ftpd refuses to start instead of running plain.
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .args(["--bind", "127.0.0.1:0", "--tls", "required"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert"));
+}

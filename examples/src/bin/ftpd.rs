@@ -103,6 +103,12 @@ fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error::Erro
             made.cert.pem().as_bytes(),
             made.signing_key.serialize_pem().as_bytes(),
         )?
+    } else if matches!(args.tls, TlsMode::Optional | TlsMode::Required)
+        || args.tls_data_required
+        || args.tls_no_session_reuse
+    {
+        // A TLS policy asked for with nothing to serve TLS with: refuse rather than run plain.
+        return Err("the TLS flags need --tls-cert and --tls-key, or --tls-self-signed".into());
     } else {
         return Ok(None);
     };
