@@ -317,7 +317,7 @@ fn ftps_with_both_programs() {
     let implicit = next("listening for implicit TLS on ");
     let server = Server {
         child,
-        addr: explicit.clone(),
+        addr: explicit,
     };
     let ca = cert.to_str().unwrap();
     let dir = work.path();
