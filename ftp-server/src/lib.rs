@@ -25,6 +25,37 @@
 //! ```
 //!
 //! Transfers stream through one fixed-size buffer per transfer; a file is never held in memory.
+//!
+//! ## FTPS
+//!
+//! With a certificate ([`TlsConfig`]) the server speaks FTP over TLS (RFC 4217): `AUTH TLS` on
+//! every listener, implicit TLS on those given to [`Server::serve_implicit_tls`]. Password
+//! logins then need TLS unless [`ServerOptions::control_tls`] says otherwise, and protected data
+//! connections must resume their control connection's TLS session (see the [`tls`] module):
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use ftp_server::auth::UserTable;
+//! use ftp_server::proto::server::DataTls;
+//! use ftp_server::proto::{Permissions, VirtualPath};
+//! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+//! use ftp_server::storage::fs::FsStorage;
+//! use ftp_server::{Server, ServerOptions, TlsConfig};
+//!
+//! let users = UserTable::new()
+//!     .with_user("alice", b"correct horse", VirtualPath::root(), Permissions::ALL);
+//! let tls = TlsConfig::from_pem_files("fullchain.pem", "privkey.pem")?;
+//! let options = ServerOptions::default().tls(tls).data_tls(DataTls::Required);
+//! let server = Server::new(TokioRuntime, FsStorage::new("/srv/ftp")?, users, options);
+//! let explicit = tokio::net::TcpListener::bind("0.0.0.0:21").await?;
+//! let implicit = tokio::net::TcpListener::bind("0.0.0.0:990").await?;
+//! let (a, b) = tokio::join!(
+//!     server.serve(TokioListener::new(explicit)),
+//!     server.serve_implicit_tls(TokioListener::new(implicit)),
+//! );
+//! a.and(b)
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 
