@@ -42,8 +42,6 @@ pub(crate) struct TlsState {
     /// The control connection's server name: data connections use it too, so that the
     /// session cache finds the session to resume.
     name: ServerName<'static>,
-    /// `PROT P`: data connections use TLS.
-    protect_data: bool,
 }
 
 /// What a reply did to the operation awaited.
@@ -181,11 +179,7 @@ impl Client {
                     .map_err(Error::Tls)?;
                 let control = MaybeTls::Client(Box::new(stream));
                 let mut client = Self::with_control(runtime, control, addr, local, options).await?;
-                client.tls = Some(TlsState {
-                    connector,
-                    name,
-                    protect_data: false,
-                });
+                client.tls = Some(TlsState { connector, name });
                 client
             }
         };
@@ -297,9 +291,10 @@ where
         if self.control.is_tls() {
             return Ok(());
         }
-        let mech = Arg::try_from("TLS")?;
-        self.run(Command::Auth(mech)).await?;
-        // After 234 the server says nothing until the handshake is done.
+        // The machine sends nothing after the 234 until the handshake is done.
+        let op = self.control.session().auth_tls();
+        self.finish(op).await?;
+        // And the server says nothing: bytes here would be plain text posing as TLS.
         if self.control.has_unread_input() {
             self.broken = true;
             return Err(Error::Broken);
@@ -313,7 +308,10 @@ where
         let handshake = connector.connect(name.clone(), plain);
         let done = timeout(&*self.runtime, limit, handshake).await;
         match done {
-            Some(Ok(stream)) => *self.control.stream_mut() = MaybeTls::Client(Box::new(stream)),
+            Some(Ok(stream)) => {
+                *self.control.stream_mut() = MaybeTls::Client(Box::new(stream));
+                self.control.session().handshake_done();
+            }
             Some(Err(e)) => {
                 self.broken = true;
                 return Err(Error::Tls(e));
@@ -323,11 +321,7 @@ where
                 return Err(Error::Timeout(Stage::TlsHandshake));
             }
         }
-        self.tls = Some(TlsState {
-            connector,
-            name,
-            protect_data: false,
-        });
+        self.tls = Some(TlsState { connector, name });
         Ok(())
     }
 
@@ -335,27 +329,18 @@ where
     /// TLS is up) or off (`PROT C`: files and listings then cross the network in the clear).
     /// Needs a TLS control connection.
     pub async fn protect_data(&mut self, on: bool) -> Result<()> {
-        let Some(tls) = self.tls.as_ref() else {
+        if self.tls.is_none() {
             return Err(Error::Tls(std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
                 "data protection needs a TLS control connection",
             )));
-        };
-        if tls.protect_data == on {
+        }
+        if self.control.session().is_data_protected() == on {
             return Ok(());
         }
-        // RFC 4217 §9: PBSZ 0 before the first PROT.
-        self.run(Command::Pbsz(0)).await?;
-        let level = if on {
-            ftp_proto::ProtectionLevel::Private
-        } else {
-            ftp_proto::ProtectionLevel::Clear
-        };
-        self.run(Command::Prot(level)).await?;
-        if let Some(tls) = self.tls.as_mut() {
-            tls.protect_data = on;
-        }
-        Ok(())
+        self.check_usable()?;
+        let op = self.control.session().protect_data(on);
+        self.finish(op).await.map(drop)
     }
 
     /// Whether TLS protects the control connection.
@@ -365,7 +350,7 @@ where
 
     /// Whether data connections use TLS (`PROT P`).
     pub fn is_data_protected(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| t.protect_data)
+        self.control.session_ref().is_data_protected()
     }
 
     /// The server's greeting (`220`).
@@ -665,7 +650,8 @@ where
             }
             (None, None) => return Err(self.unexpected_data_target()),
         };
-        let stream = match self.tls.as_ref().filter(|t| t.protect_data) {
+        let protected = self.control.session().is_data_protected();
+        let stream = match self.tls.as_ref().filter(|_| protected) {
             // RFC 4217 §7: this end is the TLS client, whichever end connected. After the
             // 150: servers such as vsftpd start their side only once the command came.
             Some(tls) if done.is_none() => {

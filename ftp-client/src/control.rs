@@ -103,6 +103,11 @@ impl<S> Control<S> {
         &mut self.stream
     }
 
+    /// The protocol machine, to look at.
+    pub(crate) fn session_ref(&self) -> &ClientSession {
+        self.conn.session_ref()
+    }
+
     /// Whether TLS protects the control connection.
     pub(crate) fn is_tls(&self) -> bool {
         self.stream.is_tls()

@@ -332,9 +332,18 @@ pub fn client_session(data: &[u8]) {
     config.max_line_len(128).max_lines(32);
     let mut client = ClientConnection::new(config);
     let arg = |s: &'static str| crate::Arg::from_static(s).expect("arg");
+    // With an odd first byte, FTPS first: AUTH TLS, then (once the "handshake" is done) PBSZ
+    // and PROT around the login.
+    let tls = data.first().is_some_and(|b| b % 2 == 1);
+    if tls {
+        client.session().auth_tls();
+    }
     client
         .session()
         .login(arg("u"), crate::Secret::new(arg("p")), None);
+    if tls {
+        client.session().protect_data(true);
+    }
     client.session().passive();
     client.session().command(Command::Retr(arg("f")));
     let mut input = BytesMut::new();
@@ -346,6 +355,17 @@ pub fn client_session(data: &[u8]) {
         }
         assert!(input.len() <= 136);
         while client.poll_progress().is_some() {}
+        let before = out.len();
         client.poll_transmit(&mut out);
+        if client.session_ref().is_awaiting_handshake() {
+            assert_eq!(
+                out.len(),
+                before,
+                "nothing is sent during the TLS handshake"
+            );
+            if chunk.first().is_some_and(|b| b % 3 == 0) {
+                client.session().handshake_done();
+            }
+        }
     }
 }

@@ -593,3 +593,62 @@ fn an_unsolicited_421_means_the_server_is_closing() {
         Progress::Unsolicited(reply(200, "stray"))
     );
 }
+
+/// `AUTH TLS`: after the 234 nothing queued goes out until the driver's handshake is done;
+/// then `PBSZ 0` and `PROT P` as one operation; a refused `AUTH` leaves the session plain.
+#[test]
+fn auth_tls_holds_every_command_for_the_handshake() {
+    let mut c = greeted();
+    let auth = c.auth_tls();
+    let login = c.login(arg("alice"), Secret::new(arg("pw")), None);
+    assert_eq!(sent(&mut c), ["AUTH TLS"]);
+    let r = reply(234, "AUTH TLS successful");
+    assert_eq!(
+        c.handle_reply(r.clone()),
+        Progress::Done { op: auth, reply: r }
+    );
+    assert!(c.is_awaiting_handshake());
+    assert_eq!(sent(&mut c), Vec::<String>::new(), "USER waits for TLS");
+    c.handshake_done();
+    assert_eq!(sent(&mut c), ["USER alice"]);
+    c.handle_reply(reply(331, "password"));
+    assert_eq!(sent(&mut c), ["PASS <redacted>"]);
+    assert!(matches!(
+        c.handle_reply(reply(230, "in")),
+        Progress::Done { op, .. } if op == login
+    ));
+    let protect = c.protect_data(true);
+    assert_eq!(sent(&mut c), ["PBSZ 0"]);
+    assert!(matches!(
+        c.handle_reply(reply(200, "PBSZ=0")),
+        Progress::Continuing { op, .. } if op == protect
+    ));
+    assert_eq!(sent(&mut c), ["PROT P"]);
+    assert!(!c.is_data_protected());
+    assert!(matches!(
+        c.handle_reply(reply(200, "PROT now Private")),
+        Progress::Done { op, .. } if op == protect
+    ));
+    assert!(c.is_data_protected());
+    // PROT C turns it off; a refused PROT leaves it as it was.
+    let clear = c.protect_data(false);
+    sent(&mut c);
+    c.handle_reply(reply(200, "PBSZ=0"));
+    sent(&mut c);
+    assert!(matches!(
+        c.handle_reply(reply(534, "PROT C refused")),
+        Progress::Failed { op, .. } if op == clear
+    ));
+    assert!(c.is_data_protected());
+
+    let mut plain = greeted();
+    let auth = plain.auth_tls();
+    sent(&mut plain);
+    assert!(matches!(
+        plain.handle_reply(reply(502, "AUTH not supported")),
+        Progress::Failed { op, .. } if op == auth
+    ));
+    assert!(!plain.is_awaiting_handshake());
+    plain.login(arg("anonymous"), Secret::new(arg("x")), None);
+    assert_eq!(sent(&mut plain), ["USER anonymous"]);
+}

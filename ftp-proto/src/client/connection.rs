@@ -76,4 +76,9 @@ impl ClientConnection {
     pub fn session(&mut self) -> &mut ClientSession {
         &mut self.session
     }
+
+    /// The session, to look at.
+    pub fn session_ref(&self) -> &ClientSession {
+        &self.session
+    }
 }

@@ -255,6 +255,14 @@ enum Op {
     Abort {
         sent_early: bool,
     },
+    /// `AUTH TLS` (RFC 4217 §4): on `234` nothing more is sent until the driver's handshake.
+    AuthTls,
+    /// `PBSZ 0`, then `PROT` at `level` once the server accepted it (RFC 4217 §9).
+    Protect {
+        level: crate::command::ProtectionLevel,
+        /// `PBSZ` was answered; `PROT` is the command in flight.
+        prot: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -298,6 +306,10 @@ pub struct ClientSession {
     eprt_refused: bool,
     /// The representation type the server last accepted (`TYPE`).
     type_in_effect: Option<TransferType>,
+    /// `AUTH TLS` was accepted and the TLS handshake is not done: nothing may be sent.
+    awaiting_handshake: bool,
+    /// The server accepted `PROT P`: data connections use TLS.
+    data_protected: bool,
     next_id: u64,
 }
 
@@ -318,8 +330,49 @@ impl ClientSession {
             epsv_refused: false,
             eprt_refused: false,
             type_in_effect: None,
+            awaiting_handshake: false,
+            data_protected: false,
             next_id: 1,
         }
+    }
+
+    /// Queues `AUTH TLS` (RFC 4217 §4). Once the server answers `234` the operation is done
+    /// and the machine sends nothing more, whatever is queued, until the driver has run the
+    /// TLS handshake on the control connection and called
+    /// [`handshake_done`](Self::handshake_done): a command sent in between would reach the
+    /// server in plain text, or be taken for the handshake. A refusal (`502`, `504`, `534`)
+    /// fails the operation and the connection stays plain and usable.
+    pub fn auth_tls(&mut self) -> OpId {
+        self.push(Op::AuthTls)
+    }
+
+    /// The driver's TLS handshake on the control connection is complete: sending resumes.
+    pub fn handshake_done(&mut self) {
+        self.awaiting_handshake = false;
+    }
+
+    /// Whether the machine holds its commands for the control connection's TLS handshake.
+    pub fn is_awaiting_handshake(&self) -> bool {
+        self.awaiting_handshake
+    }
+
+    /// Queues `PBSZ 0` and then `PROT P` (`protect`) or `PROT C` as one operation (RFC 4217
+    /// §9: `PBSZ` must come first, and for TLS its only value is 0). Done when the server
+    /// accepts the `PROT`; from then on [`is_data_protected`](Self::is_data_protected) says
+    /// whether data connections use TLS.
+    pub fn protect_data(&mut self, protect: bool) -> OpId {
+        let level = if protect {
+            crate::command::ProtectionLevel::Private
+        } else {
+            crate::command::ProtectionLevel::Clear
+        };
+        self.push(Op::Protect { level, prot: false })
+    }
+
+    /// Whether the server accepted `PROT P`: the driver runs a TLS handshake (as the TLS
+    /// client, whichever end connected, RFC 4217 §7) on each data connection.
+    pub fn is_data_protected(&self) -> bool {
+        self.data_protected
     }
 
     /// The operation that awaits the server's greeting (`220`; `120` continues; 4yz/5yz fail).
@@ -489,6 +542,9 @@ impl ClientSession {
 
     /// Takes the next command to send.
     pub fn poll_command(&mut self) -> Option<Command> {
+        if self.awaiting_handshake {
+            return None;
+        }
         if self.outbox.is_empty() && self.current.is_none() {
             if let Some(next) = self.queue.pop_front() {
                 // An early `ABOR` is already on the wire: await its reply, do not send it again.
@@ -562,6 +618,22 @@ impl ClientSession {
                 Self::finish(op_id, reply, ok)
             }
             Op::Abort { .. } => Self::finish(op_id, reply, code.is_completion()),
+            Op::AuthTls => {
+                let ok = code == ReplyCode::AUTH_OK;
+                self.awaiting_handshake = ok;
+                Self::finish(op_id, reply, ok)
+            }
+            Op::Protect { level, prot: false } if code.is_completion() => {
+                let op = Op::Protect { level, prot: true };
+                self.send_next(op_id, Command::Prot(level), op, reply)
+            }
+            Op::Protect { level, prot } => {
+                let ok = prot && code.is_completion();
+                if ok {
+                    self.data_protected = level == crate::command::ProtectionLevel::Private;
+                }
+                Self::finish(op_id, reply, ok)
+            }
             Op::Rename {
                 from,
                 to,
@@ -629,6 +701,8 @@ impl ClientSession {
             Op::Login { user, .. } => Command::User(user.clone()),
             Op::Command { cmd, .. } => cmd.clone(),
             Op::Abort { .. } => Command::Abor,
+            Op::AuthTls => Command::Auth(Arg::from_static("TLS").unwrap_or_default()),
+            Op::Protect { .. } => Command::Pbsz(0),
             Op::Rename { from, .. } => Command::Rnfr(from.clone()),
             Op::Transfer(transfer) => match (transfer.step, transfer.request.representation) {
                 (TransferStep::Type, Some(t)) => Command::Type(t),
