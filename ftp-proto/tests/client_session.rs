@@ -611,7 +611,7 @@ fn auth_tls_holds_every_command_for_the_handshake() {
     assert_eq!(sent(&mut c), Vec::<String>::new(), "USER waits for TLS");
     c.handshake_done();
     assert_eq!(sent(&mut c), ["USER alice"]);
-    c.handle_reply(reply(331, "password"));
+    let _ = c.handle_reply(reply(331, "password"));
     assert_eq!(sent(&mut c), ["PASS <redacted>"]);
     assert!(matches!(
         c.handle_reply(reply(230, "in")),
@@ -633,7 +633,7 @@ fn auth_tls_holds_every_command_for_the_handshake() {
     // PROT C turns it off; a refused PROT leaves it as it was.
     let clear = c.protect_data(false);
     sent(&mut c);
-    c.handle_reply(reply(200, "PBSZ=0"));
+    let _ = c.handle_reply(reply(200, "PBSZ=0"));
     sent(&mut c);
     assert!(matches!(
         c.handle_reply(reply(534, "PROT C refused")),
