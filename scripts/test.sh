@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # Real peers the interoperability tests start or drive: curl and lftp from Debian and Python 3
 # with its standard ftplib (examples/tests/interop.rs, against our server); pyftpdlib and
-# vsftpd as servers for the client (ftp-client/tests/real_servers.rs), plain and with TLS.
-for tool in curl lftp python3; do
+# vsftpd as servers for the client (ftp-client/tests/real_servers.rs), plain and with TLS;
+# openssl hashes the passwords of the unpacked servers below.
+for tool in curl lftp python3 openssl; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
@@ -28,5 +29,33 @@ if ! python3 -c 'import pyftpdlib, OpenSSL' >/dev/null 2>&1; then
         'pyftpdlib>=2,<3' 'pyopenssl>=24' \
         || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24'
 fi
+
+# ProFTPD (with mod_tls) and Pure-FTPd, servers for the client's FTPS tests: Debian's FTP
+# servers conflict with each other and with vsftpd, so they are unpacked (apt-get download and
+# dpkg-deb -x), never installed, into FTP_PEERS (default /opt/ftp-peers), with the libraries
+# ProFTPD needs that the machine lacks.
+peers=${FTP_PEERS:-/opt/ftp-peers}
+if [ ! -x "$peers/proftpd/usr/sbin/proftpd" ] || [ ! -x "$peers/pure-ftpd/usr/sbin/pure-ftpd" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing test peers in $peers: ProFTPD, Pure-FTPd (run as root to unpack them)" >&2
+        exit 1
+    fi
+    command -v openssl >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+    mkdir -p "$peers/debs"
+    debs=(proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common
+          libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libhashkit2)
+    (cd "$peers/debs" && { apt-get download -qq "${debs[@]}" 2>/dev/null \
+        || { apt-get update -qq && apt-get download -qq "${debs[@]}"; }; })
+    for deb in "$peers"/debs/proftpd-core_*.deb "$peers"/debs/proftpd-mod-crypto_*.deb; do
+        dpkg-deb -x "$deb" "$peers/proftpd"
+    done
+    for deb in "$peers"/debs/pure-ftpd_*.deb "$peers"/debs/pure-ftpd-common_*.deb; do
+        dpkg-deb -x "$deb" "$peers/pure-ftpd"
+    done
+    for lib in libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libhashkit2; do
+        dpkg-deb -x "$peers"/debs/"$lib"_*.deb "$peers/libs"
+    done
+fi
+export FTP_PEERS="$peers"
 
 cargo test --workspace --locked "$@"

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use ftp_runtime::tls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
-use ftp_runtime::tls::rustls::client::{ClientSessionMemoryCache, Resumption, TicketRequest};
+use ftp_runtime::tls::rustls::client::{
+    ClientSessionMemoryCache, Resumption, TicketRequest, WebPkiServerVerifier,
+};
 use ftp_runtime::tls::rustls::crypto::{
     CryptoProvider, verify_tls12_signature, verify_tls13_signature,
 };
@@ -32,6 +34,8 @@ const CACHED_SESSIONS: usize = 64;
 pub struct ClientTls {
     config: Arc<ClientConfig>,
     insecure: bool,
+    /// How certificates are checked, to rebuild the configuration with other versions.
+    verifier: Option<(Arc<dyn ServerCertVerifier>, Arc<CryptoProvider>)>,
 }
 
 impl fmt::Debug for ClientTls {
@@ -98,13 +102,44 @@ impl ClientTls {
     pub fn dangerous_accept_any_certificate() -> io::Result<Self> {
         let provider = ftp_runtime::tls::provider()?;
         let verifier = Arc::new(AnyCertificate(Arc::clone(&provider)));
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        Ok(Self::with_verifier(verifier, provider, rustls::DEFAULT_VERSIONS)?.insecure())
+    }
+
+    /// TLS 1.2 only. For servers that issue TLS 1.3 session tickets on data connections only
+    /// when they send data on them (ProFTPD, OpenSSL's default) and insist on session reuse:
+    /// rustls presents each TLS 1.3 ticket once, so a long run of uploads runs out of
+    /// tickets and the server refuses the data connections (`425`), while a TLS 1.2 session
+    /// can be resumed any number of times. Not for configurations from
+    /// [`from_rustls`](Self::from_rustls), whose versions are the caller's.
+    ///
+    /// # Errors
+    /// For a configuration from [`from_rustls`](Self::from_rustls).
+    pub fn tls12_only(self) -> io::Result<Self> {
+        let Some((verifier, provider)) = self.verifier.clone() else {
+            return Err(invalid(
+                "tls12_only: set the versions in the rustls configuration instead".into(),
+            ));
+        };
+        let insecure = self.insecure;
+        let mut tls = Self::with_verifier(verifier, provider, &[&rustls::version::TLS12])?;
+        tls.insecure = insecure;
+        Ok(tls)
+    }
+
+    fn with_verifier(
+        verifier: Arc<dyn ServerCertVerifier>,
+        provider: Arc<CryptoProvider>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> io::Result<Self> {
+        let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(versions)
             .map_err(|e| invalid(e.to_string()))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
+            .with_custom_certificate_verifier(Arc::clone(&verifier))
             .with_no_client_auth();
-        Ok(Self::from_rustls(config).insecure())
+        let mut tls = Self::from_rustls(config);
+        tls.verifier = Some((verifier, provider));
+        Ok(tls)
     }
 
     /// A rustls configuration of the caller's (client certificates, versions, a custom
@@ -122,16 +157,17 @@ impl ClientTls {
         Self {
             config: Arc::new(config),
             insecure: false,
+            verifier: None,
         }
     }
 
     fn with_roots(roots: RootCertStore) -> io::Result<Self> {
-        let config = ClientConfig::builder_with_provider(ftp_runtime::tls::provider()?)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| invalid(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Self::from_rustls(config))
+        let provider = ftp_runtime::tls::provider()?;
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .build()
+                .map_err(|e| invalid(e.to_string()))?;
+        Self::with_verifier(verifier, provider, rustls::DEFAULT_VERSIONS)
     }
 
     fn insecure(mut self) -> Self {

@@ -581,6 +581,27 @@ fn abandoned_transfers() {
     assert!(matches!(c.handle_reply(reply(200, "ok")), Progress::Done { op: o, .. } if o == next));
     // A transfer already over: nothing to abort.
     assert_eq!(c.abandon_transfer(op, false), None);
+    // Pure-FTPd, its data connection closed under it, ends the transfer with a second 150
+    // and answers the ABOR with one 226 (captured from Pure-FTPd 1.0.50).
+    let op = start(&mut c, "c");
+    let next = c.command(Command::Pwd);
+    let abor = c.abandon_transfer(op, false).expect("an ABOR");
+    assert_eq!(sent(&mut c), ["ABOR"]);
+    let summary = reply(
+        150,
+        "0.000 seconds (measured here), 860.43 Mbytes per second",
+    );
+    assert!(
+        matches!(c.handle_reply(summary), Progress::Failed { op: o, .. } if o == op),
+        "the second 150 ends the cut transfer"
+    );
+    let ok = reply(226, "Since you see this ABOR must've succeeded");
+    assert!(matches!(c.handle_reply(ok), Progress::Done { op: o, .. } if o == abor));
+    assert_eq!(sent(&mut c), ["PWD"]);
+    assert!(matches!(
+        c.handle_reply(reply(257, "\"/\" is your current location")),
+        Progress::Done { op: o, .. } if o == next
+    ));
 }
 
 #[test]

@@ -378,6 +378,178 @@ fn vsftpd_with(tls: bool) -> Peer {
     }
 }
 
+/// Where scripts/test.sh unpacks the FTP servers that Debian cannot install beside vsftpd.
+fn peers_dir() -> PathBuf {
+    std::env::var_os("FTP_PEERS").map_or_else(|| PathBuf::from("/opt/ftp-peers"), PathBuf::from)
+}
+
+/// An MD5-crypt hash of `password`, as both servers' user files take it.
+fn crypt_hash(password: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["passwd", "-1", password])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The peer's client side of a certificate made now: (cert path, key path, client TLS).
+fn peer_certificate(dir: &Path) -> (PathBuf, PathBuf, ftp_client::ClientTls) {
+    let (cert, key) = ftp_test_support::write_test_certificate(dir);
+    let tls = ftp_client::ClientTls::with_ca_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    (cert, key, tls)
+}
+
+/// A child that must be listening on `port` soon, or the test fails with what it said.
+fn spawn_listening(mut command: Command, port: u16, name: &str, log: &Path) -> Child {
+    let stderr = std::fs::File::create(log).unwrap();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name} ({e}): run scripts/test.sh, which unpacks it"));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let said = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("{name} exited ({status}): {said}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{name} does not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// ProFTPD 1.3.8 with mod_tls (unpacked by scripts/test.sh): TLS required, and its default
+/// that data connections must resume the control connection's TLS session.
+pub fn proftpd_tls() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let t = dir.path();
+    let (cert, key, client_tls) = peer_certificate(t);
+    // A uid-0 virtual user (RootLogin on): the temporary directory stays private.
+    let passwd = t.join("ftpd.passwd");
+    let line = format!(
+        "tester:{}:0:0::{}:/bin/false\n",
+        crypt_hash("secret"),
+        root.display()
+    );
+    std::fs::write(&passwd, line).unwrap();
+    std::fs::write(t.join("ftpd.group"), "ftpgroup:x:0:\n").unwrap();
+    // ProFTPD refuses user files others can read.
+    for f in ["ftpd.passwd", "ftpd.group"] {
+        let status = Command::new("chmod")
+            .arg("600")
+            .arg(t.join(f))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let port = free_port();
+    let peers = peers_dir();
+    let conf = format!(
+        "ServerName \"peer\"\nServerType standalone\nPort {port}\nDefaultAddress 127.0.0.1\n\
+         SocketBindTight on\nUseIPv6 off\nUseReverseDNS off\nUser nobody\nGroup nogroup\n\
+         Umask 022\nMaxInstances 30\nPidFile {t}/proftpd.pid\n\
+         ScoreboardFile {t}/proftpd.scoreboard\nDelayEngine off\nWtmpLog off\n\
+         TransferLog none\nSystemLog {t}/system.log\n\
+         ModulePath {peers}/proftpd/usr/lib/proftpd\nLoadModule mod_tls.c\n\
+         AuthOrder mod_auth_file.c\nAuthUserFile {t}/ftpd.passwd\n\
+         AuthGroupFile {t}/ftpd.group\nRequireValidShell off\nRootLogin on\nDefaultRoot ~\n\
+         AllowOverwrite on\nAllowRetrieveRestart on\nAllowStoreRestart on\n\
+         TLSEngine on\nTLSLog {t}/tls.log\nTLSProtocol TLSv1.2 TLSv1.3\nTLSRequired on\n\
+         TLSECCertificateFile {cert}\nTLSECCertificateKeyFile {key}\nTLSVerifyClient off\n",
+        t = t.display(),
+        peers = peers.display(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    let conf_path = t.join("proftpd.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut command = Command::new(peers.join("proftpd/usr/sbin/proftpd"));
+    command
+        .env(
+            "LD_LIBRARY_PATH",
+            peers.join("libs/usr/lib/x86_64-linux-gnu"),
+        )
+        .args(["-n", "-q", "-c"])
+        .arg(&conf_path);
+    let child = spawn_listening(command, port, "ProFTPD", &t.join("stderr.log"));
+    Peer {
+        name: "ProFTPD (TLS)",
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        user: "tester".into(),
+        password: "secret".into(),
+        root,
+        base: String::new(),
+        tls: Some((client_tls, ftp_client::TlsMode::Explicit)),
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+    }
+}
+
+/// Pure-FTPd 1.0.50 (unpacked by scripts/test.sh) with TLS required (`-Y 2`), one PureDB
+/// virtual user.
+pub fn pureftpd_tls() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let t = dir.path();
+    // Sessions run as the virtual user (uid 65534): the root must be theirs to write.
+    let status = Command::new("chmod")
+        .arg("0777")
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (cert, key, client_tls) = peer_certificate(t);
+    let passwd = t.join("pureftpd.passwd");
+    let line = format!(
+        "tester:{}:65534:65534::{}/./::::::::::::\n",
+        crypt_hash("secret"),
+        root.display()
+    );
+    std::fs::write(&passwd, line).unwrap();
+    let peers = peers_dir();
+    let pdb = t.join("pureftpd.pdb");
+    let status = Command::new(peers.join("pure-ftpd/usr/bin/pure-pw"))
+        .arg("mkdb")
+        .arg(&pdb)
+        .arg("-f")
+        .arg(&passwd)
+        .status()
+        .expect("pure-pw (run scripts/test.sh, which unpacks it)");
+    assert!(status.success());
+    let port = free_port();
+    let mut command = Command::new(peers.join("pure-ftpd/usr/sbin/pure-ftpd"));
+    command
+        .args(["-4", "--bind", &format!("127.0.0.1,{port}")])
+        .arg(format!("-lpuredb:{}", pdb.display()))
+        .args(["-E", "-A", "-H", "-Y", "2"])
+        .arg(format!("--certfile={},{}", cert.display(), key.display()))
+        .arg(format!("-g{}", t.join("pure-ftpd.pid").display()));
+    let child = spawn_listening(command, port, "Pure-FTPd", &t.join("stderr.log"));
+    Peer {
+        name: "Pure-FTPd (TLS)",
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        user: "tester".into(),
+        password: "secret".into(),
+        root,
+        base: String::new(),
+        tls: Some((client_tls, ftp_client::TlsMode::Explicit)),
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+    }
+}
+
 /// A port that was free a moment ago (for servers that cannot be told to pick one).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

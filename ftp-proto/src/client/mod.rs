@@ -584,6 +584,21 @@ impl ClientSession {
             return Self::unsolicited(reply);
         }
         let code = reply.code();
+        // Pure-FTPd, when a download's data connection is closed under it, ends the transfer
+        // with a second 1yz ("150 0.000 seconds (measured here), ...") and then answers the
+        // ABOR with one 226. With an ABOR on the wire, a second 1yz for a transfer that had
+        // started is that server's end of the transfer: the transfer fails (it was cut), and
+        // the next reply is the ABOR's, instead of a wait for a reply that never comes.
+        let aborting = matches!(
+            self.queue.front(),
+            Some((_, Op::Abort { sent_early: true }))
+        );
+        if code.is_preliminary()
+            && aborting
+            && matches!(&op, Op::Transfer(t) if t.step == TransferStep::Started)
+        {
+            return Self::finish(op_id, reply, false);
+        }
         if code.is_preliminary() {
             let mut op = op;
             let started = match &mut op {
