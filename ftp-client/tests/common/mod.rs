@@ -55,37 +55,7 @@ pub fn our_server() -> Peer {
 
 /// Our own server listening on `bind` (`[::1]:0` for IPv6).
 pub fn our_server_on(bind: SocketAddr) -> Peer {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let users =
-        UserTable::new().with_user("alice", b"s3cret", VirtualPath::root(), Permissions::ALL);
-    let options =
-        ftp_server::ServerOptions::default().failed_login_delay(Duration::from_millis(10));
-    let storage = FsStorage::new(&root).unwrap();
-    let server = Server::new(TokioRuntime, storage, users, options);
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(bind))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { server.serve(TokioListener::new(listener)).await });
-    Peer {
-        name: "ftp-server",
-        addr,
-        user: "alice".into(),
-        password: "s3cret".into(),
-        root,
-        base: String::new(),
-        tls: None,
-        _dir: dir,
-        child: None,
-        runtime: Some(runtime),
-    }
+    our_server_with(bind, |options| (options, None), false)
 }
 
 /// What an FTPS server of ours offers.
@@ -104,6 +74,7 @@ pub fn our_tls_server(tls: TlsServer) -> Peer {
     use ftp_server::runtime::tls::rustls;
     use rustls::pki_types::pem::PemObject;
     let mut peer = our_server_with(
+        "127.0.0.1:0".parse().unwrap(),
         |options| {
             let (cert, key) = ftp_test_support::test_certificate();
             let versions: &[&rustls::SupportedProtocolVersion] = if tls.tls12 {
@@ -125,7 +96,7 @@ pub fn our_tls_server(tls: TlsServer) -> Peer {
             let server_tls =
                 ftp_server::TlsConfig::from_rustls(config).require_session_reuse(tls.require_reuse);
             let client = ftp_client::ClientTls::with_ca_pem(cert.as_bytes()).unwrap();
-            (options.tls(server_tls), client)
+            (options.tls(server_tls), Some(client))
         },
         tls.implicit,
     );
@@ -138,8 +109,13 @@ pub fn our_tls_server(tls: TlsServer) -> Peer {
     peer
 }
 
+/// Our own server on `bind`; `tls` may add a certificate to its options and give the client's
+/// side of it; `implicit` serves implicit TLS.
 fn our_server_with(
-    tls: impl FnOnce(ftp_server::ServerOptions) -> (ftp_server::ServerOptions, ftp_client::ClientTls),
+    bind: SocketAddr,
+    tls: impl FnOnce(
+        ftp_server::ServerOptions,
+    ) -> (ftp_server::ServerOptions, Option<ftp_client::ClientTls>),
     implicit: bool,
 ) -> Peer {
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +134,7 @@ fn our_server_with(
     let storage = FsStorage::new(&root).unwrap();
     let server = Server::new(TokioRuntime, storage, users, options);
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind(bind))
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let mode = if implicit {
@@ -173,13 +149,13 @@ fn our_server_with(
         ftp_client::TlsMode::Explicit
     };
     Peer {
-        name: "ftp-server (TLS)",
+        name: "ftp-server",
         addr,
         user: "alice".into(),
         password: "s3cret".into(),
         root,
         base: String::new(),
-        tls: Some((client_tls, mode)),
+        tls: client_tls.map(|tls| (tls, mode)),
         _dir: dir,
         child: None,
         runtime: Some(runtime),
