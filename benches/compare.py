@@ -3,7 +3,7 @@
 machine, and prints the Markdown table of benches/README.md.
 
     cargo build --release -p ftp-examples --bin ftpd -p ftp-benches --bin ftp-load
-    sudo python3 benches/compare.py [--quick] [-- EXTRA FTP-LOAD ARGS]
+    sudo python3 benches/compare.py [--quick] [--tls] [-- EXTRA FTP-LOAD ARGS]
 
 Each server serves a fresh temporary directory on 127.0.0.1 and is stopped (by its PID) at the
 end. Two logins are measured where the server has both: a password user (ours hashes with
@@ -28,6 +28,8 @@ import time
 root = pathlib.Path(__file__).resolve().parent.parent
 release = root / "target" / "release"
 QUICK = "--quick" in sys.argv
+# --tls: only the FTPS rows, and ftpd's plain password row to read them against.
+TLS_ONLY = "--tls" in sys.argv[:sys.argv.index("--")] if "--" in sys.argv else "--tls" in sys.argv
 EXTRA = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
 SOURCE_IPS = "127.0.0.1-127.0.0.40"  # past per-address connection limits
 
@@ -182,6 +184,8 @@ def main():
             ("vsftpd 3.0, anonymous, TLS", lambda: start_vsftpd(tmp, tls), "anonymous", "x@",
              over_tls),
         ]
+        if TLS_ONLY:
+            runs = [r for r in runs if r[0] == "ftpd, password (Argon2id)" or "TLS" in r[0]]
         for name, start, user, password, extra in runs:
             proc, port, directory = start()
             try:
