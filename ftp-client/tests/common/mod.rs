@@ -202,12 +202,8 @@ fn pyftpdlib_with(tls: bool) -> Peer {
     let mut command = Command::new("python3");
     let mut client_tls = None;
     if tls {
-        let (cert, key) = ftp_test_support::write_test_certificate(dir.path());
-        let pem = std::fs::read(&cert).unwrap();
-        client_tls = Some((
-            ftp_client::ClientTls::with_ca_pem(&pem).unwrap(),
-            ftp_client::TlsMode::Explicit,
-        ));
+        let (cert, key, tls) = peer_certificate(dir.path());
+        client_tls = Some((tls, ftp_client::TlsMode::Explicit));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyftpdlib_tls.py");
         command.arg(script).arg(&root).arg(cert).arg(key);
     } else {
@@ -303,12 +299,8 @@ fn vsftpd_with(tls: bool) -> Peer {
     let mut client_tls = None;
     let mut ssl = String::new();
     if tls {
-        let (cert, key) = ftp_test_support::write_test_certificate(dir.path());
-        let pem = std::fs::read(&cert).unwrap();
-        client_tls = Some((
-            ftp_client::ClientTls::with_ca_pem(&pem).unwrap(),
-            ftp_client::TlsMode::Explicit,
-        ));
+        let (cert, key, tls) = peer_certificate(dir.path());
+        client_tls = Some((tls, ftp_client::TlsMode::Explicit));
         ssl = format!(
             "ssl_enable=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n\
              force_anon_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_tlsv1=NO\nssl_sslv2=NO\n\
