@@ -171,13 +171,8 @@ impl Client {
             }
             _ => {
                 let limit = options.reply_timeout;
-                let connector = tls.connector();
-                let handshake = connector.connect(name.clone(), stream);
-                let stream = timeout(&*runtime, limit, handshake)
-                    .await
-                    .ok_or(Error::Timeout(Stage::TlsHandshake))?
-                    .map_err(Error::Tls)?;
-                let control = MaybeTls::Client(Box::new(stream));
+                let (control, connector) =
+                    control_handshake(&*runtime, limit, &tls, &name, stream).await?;
                 let mut client = Self::with_control(runtime, control, addr, local, options).await?;
                 client.tls = Some(TlsState { connector, name });
                 client
@@ -304,23 +299,10 @@ where
             return Err(Error::Broken);
         };
         let limit = self.options.reply_timeout;
-        let connector = tls.connector();
-        let handshake = connector.connect(name.clone(), plain);
-        let done = timeout(&*self.runtime, limit, handshake).await;
-        match done {
-            Some(Ok(stream)) => {
-                *self.control.stream_mut() = MaybeTls::Client(Box::new(stream));
-                self.control.session().handshake_done();
-            }
-            Some(Err(e)) => {
-                self.broken = true;
-                return Err(Error::Tls(e));
-            }
-            None => {
-                self.broken = true;
-                return Err(Error::Timeout(Stage::TlsHandshake));
-            }
-        }
+        let done = control_handshake(&*self.runtime, limit, &tls, &name, plain).await;
+        let (control, connector) = done.inspect_err(|_| self.broken = true)?;
+        *self.control.stream_mut() = control;
+        self.control.session().handshake_done();
         self.tls = Some(TlsState { connector, name });
         Ok(())
     }
@@ -802,6 +784,24 @@ async fn next_event<S: AsyncRead + AsyncWrite + Unpin>(
             return event;
         }
     }
+}
+
+/// The TLS handshake of a control connection (explicit after `234`, or implicit), within
+/// `limit`, with a connector of its own (its session cache serves the data connections).
+async fn control_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    runtime: &dyn Runtime,
+    limit: std::time::Duration,
+    tls: &ClientTls,
+    name: &ServerName<'static>,
+    io: S,
+) -> Result<(MaybeTls<S>, ftp_runtime::tls::futures_rustls::TlsConnector)> {
+    let connector = tls.connector();
+    let handshake = connector.connect(name.clone(), io);
+    let stream = timeout(runtime, limit, handshake)
+        .await
+        .ok_or(Error::Timeout(Stage::TlsHandshake))?
+        .map_err(Error::Tls)?;
+    Ok((MaybeTls::Client(Box::new(stream)), connector))
 }
 
 /// What `progress` means for the awaited `op`; `None` when it concerns something else.
