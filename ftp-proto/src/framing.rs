@@ -36,17 +36,21 @@ pub enum DecodeError {
     UnexpectedEof,
 }
 
-/// Appends `bytes` to `out` as Telnet data: each 0xFF byte is doubled (`IAC IAC`, RFC 854), so
-/// that [`LineDecoder`] on the other side gives back exactly `bytes`.
+/// Appends `bytes` to `out` as Telnet data: each 0xFF byte is doubled (`IAC IAC`) and each CR
+/// sent as `CR NUL` (RFC 854), so that [`LineDecoder`] on the other side gives back exactly
+/// `bytes`.
 pub(crate) fn put_telnet_data(out: &mut BytesMut, bytes: &[u8]) {
-    if !bytes.contains(&IAC) {
+    // Two memchr scans beat one byte-by-byte scan for both.
+    if !bytes.contains(&IAC) && !bytes.contains(&CR) {
         out.extend_from_slice(bytes);
         return;
     }
-    for chunk in bytes.split_inclusive(|&b| b == IAC) {
+    for chunk in bytes.split_inclusive(|&b| b == IAC || b == CR) {
         out.extend_from_slice(chunk);
-        if chunk.last() == Some(&IAC) {
-            out.extend_from_slice(&[IAC]);
+        match chunk.last() {
+            Some(&IAC) => out.extend_from_slice(&[IAC]),
+            Some(&CR) => out.extend_from_slice(&[0]),
+            _ => {}
         }
     }
 }
@@ -113,14 +117,16 @@ impl LineDecoder {
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
         if self.discarding {
             let mut state = self.discard_state;
+            let mut used = 1;
             let end = buf.iter().position(|&b| {
                 let (next, step) = state.step(b);
                 state = next;
-                step == Step::End
+                used = usize::from(step == Step::End);
+                matches!(step, Step::End | Step::EndBefore)
             });
             match end {
                 Some(pos) => {
-                    buf.advance(pos + 1);
+                    buf.advance(pos + used);
                     self.discarding = false;
                 }
                 None => {
@@ -130,35 +136,41 @@ impl LineDecoder {
                 }
             }
         }
-        // Fast path: one scan for the line end or a Telnet command; no IAC means no copy.
+        // Fast path: one scan for the line end, a CR or a Telnet command; no IAC means no copy.
         let start = self.scanned.min(buf.len());
         let found = buf
             .get(start..)?
             .iter()
-            .position(|&b| b == LF || b == IAC)
+            .position(|&b| b == LF || b == CR || b == IAC)
             .map(|i| i + start);
-        match found {
-            Some(pos) if buf.get(pos) == Some(&LF) => {
-                self.scanned = 0;
-                let len = if pos > 0 && buf.get(pos - 1) == Some(&CR) {
-                    pos - 1
-                } else {
-                    pos
-                };
-                if len > self.max_len {
-                    buf.advance(pos + 1);
-                    return Some(Err(self.too_long()));
-                }
-                let mut line = buf.split_to(pos + 1);
-                line.truncate(len);
-                Some(Ok(line.freeze()))
+        let Some(pos) = found else {
+            self.scanned = buf.len();
+            return self.check_overflow(buf, Telnet::Data);
+        };
+        // The line's length and how many bytes its end takes.
+        let (len, end) = match (buf.get(pos), buf.get(pos + 1)) {
+            (Some(&LF), _) => (pos, 1),
+            (Some(&CR), Some(&LF)) => (pos, 2),
+            (Some(&CR), None) => {
+                // The LF (or NUL) may still be in flight.
+                self.scanned = pos;
+                return self.check_overflow(buf, Telnet::Cr);
             }
-            Some(_) => self.decode_telnet(buf),
-            None => {
-                self.scanned = buf.len();
-                self.check_overflow(buf, Telnet::Data)
-            }
+            // `CR NUL` (a CR in data) and Telnet commands.
+            (Some(&CR), Some(&0)) | (Some(&IAC), _) => return self.decode_telnet(buf),
+            // A CR followed by anything else ends the line (RFC 854 allows only CR LF and
+            // CR NUL): this is what is left of `ABOR CR LF` when the LF went as urgent data and
+            // the kernel took it out of the stream, with the next command right behind.
+            _ => (pos, 1),
+        };
+        self.scanned = 0;
+        if len > self.max_len {
+            buf.advance(pos + end);
+            return Some(Err(self.too_long()));
         }
+        let mut line = buf.split_to(pos + end);
+        line.truncate(len);
+        Some(Ok(line.freeze()))
     }
 
     /// Like [`decode`](Self::decode), for when the stream has ended: a partial line left in
@@ -206,29 +218,47 @@ impl LineDecoder {
         None
     }
 
-    /// Slow path, taken only when the buffer holds an IAC before the next LF: walk the bytes,
-    /// dropping Telnet commands, until a line end that is not itself an option byte.
+    /// Slow path, taken only when the buffer holds an IAC (or a `CR NUL`) before the next line
+    /// end: walk the bytes, dropping Telnet commands, until a line end that is not itself an
+    /// option byte.
     fn decode_telnet(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
         self.scanned = 0;
         let mut line = BytesMut::new();
         let mut state = Telnet::Data;
+        // Where the subnegotiation under way began (its `IAC SB`).
+        let mut sub_start = None;
         for (i, &b) in buf.iter().enumerate() {
             let (next, step) = state.step(b);
+            match (state, next) {
+                (Telnet::Iac, Telnet::Sub) => sub_start = Some(i - 1),
+                (_, Telnet::Sub | Telnet::SubIac) => {}
+                _ => {
+                    if step != Step::End {
+                        sub_start = None;
+                    }
+                }
+            }
             state = next;
             match step {
                 Step::Byte(b) => line.extend_from_slice(&[b]),
                 Step::Skip => {}
-                Step::End => {
-                    let raw_len = if i > 0 && buf.get(i - 1) == Some(&CR) {
-                        i - 1
-                    } else {
-                        i
+                Step::End | Step::EndBefore => {
+                    let (raw_len, used) = match step {
+                        Step::EndBefore => (i, i),
+                        _ if i > 0 && buf.get(i - 1) == Some(&CR) => (i - 1, i + 1),
+                        _ => (i, i + 1),
                     };
-                    buf.advance(i + 1);
+                    // A line end inside a subnegotiation: it was none, but data with a 0xFF
+                    // its client did not double (`IAC SB` is `ÿú` in Latin-1). Its bytes are
+                    // the rest of the line, so the line is answered and the next one read.
+                    if let Some(from) = sub_start {
+                        line.extend_from_slice(buf.get(from..raw_len).unwrap_or_default());
+                    }
+                    buf.advance(used);
                     if raw_len > self.max_len {
                         return Some(Err(self.too_long()));
                     }
-                    if line.last() == Some(&CR) {
+                    if step == Step::End && line.last() == Some(&CR) {
                         line.truncate(line.len() - 1);
                     }
                     return Some(Ok(line.freeze()));
@@ -240,11 +270,13 @@ impl LineDecoder {
     }
 }
 
-/// Where a Telnet command stands (RFC 854): in data, after IAC, after IAC WILL/WONT/DO/DONT,
-/// or inside a subnegotiation (after `IAC SB`, RFC 855), and there after an IAC.
+/// Where a Telnet command stands (RFC 854): in data, after a CR, after IAC, after IAC
+/// WILL/WONT/DO/DONT, or inside a subnegotiation (after `IAC SB`, RFC 855), and there after an
+/// IAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Telnet {
     Data,
+    Cr,
     Iac,
     Option,
     Sub,
@@ -256,15 +288,24 @@ enum Telnet {
 enum Step {
     Byte(u8),
     Skip,
+    /// The line ends with this byte.
     End,
+    /// The line ended with the byte before (a lone CR); this one begins the next line.
+    EndBefore,
 }
 
 impl Telnet {
     fn step(self, b: u8) -> (Self, Step) {
         match (self, b) {
             (Self::Data, LF) => (Self::Data, Step::End),
+            (Self::Data, CR) => (Self::Cr, Step::Skip),
             (Self::Data, IAC) => (Self::Iac, Step::Skip),
             (Self::Data, b) => (Self::Data, Step::Byte(b)),
+            (Self::Cr, LF) => (Self::Data, Step::End),
+            // `CR NUL` is a CR in data (RFC 854).
+            (Self::Cr, 0) => (Self::Data, Step::Byte(CR)),
+            // Anything else after a CR: the line ended at the CR (see `decode`).
+            (Self::Cr, _) => (Self::Data, Step::EndBefore),
             (Self::Iac, IAC) => (Self::Data, Step::Byte(IAC)),
             (Self::Iac, WILL..=DONT) => (Self::Option, Step::Skip),
             (Self::Iac, SB) => (Self::Sub, Step::Skip),
@@ -274,7 +315,9 @@ impl Telnet {
             // reached the stream before `ABOR`.
             (Self::Iac, b) => Self::Data.step(b),
             (Self::Option, _) => (Self::Data, Step::Skip),
-            // Option parameters, LF included, up to IAC SE.
+            // Option parameters up to IAC SE; a line end ends a subnegotiation too, so that one
+            // never closed cannot swallow the commands after it (see `decode_telnet`).
+            (Self::Sub | Self::SubIac, LF) => (Self::Data, Step::End),
             (Self::Sub, IAC) => (Self::SubIac, Step::Skip),
             (Self::Sub, _) => (Self::Sub, Step::Skip),
             (Self::SubIac, SE) => (Self::Data, Step::Skip),
@@ -308,8 +351,9 @@ mod tests {
             lines(b"USER a\r\nPASS b\nNOOP\r\nPART"),
             [&b"USER a"[..], b"PASS b", b"NOOP"]
         );
-        // A CR alone inside a line is data.
-        assert_eq!(lines(b"a\rb\r\n"), [&b"a\rb"[..]]);
+        // CR NUL is a CR in data (RFC 854); a CR followed by anything else ends the line.
+        assert_eq!(lines(b"a\r\0b\r\n"), [&b"a\rb"[..]]);
+        assert_eq!(lines(b"a\rb\r\n"), [&b"a"[..], b"b"]);
         assert_eq!(lines(b"\r\n\n"), [&b""[..], b""]);
     }
 
@@ -333,13 +377,44 @@ mod tests {
             lines(b"\xff\xfa\x18\x00xterm\xff\xf0NOOP\r\n"),
             [&b"NOOP"[..]]
         );
-        // In the middle of a line; an LF and an escaped 0xFF among the parameters.
+        // In the middle of a line; an escaped 0xFF among the parameters.
         assert_eq!(
-            lines(b"NO\xff\xfa\x18a\nb\xff\xffc\xff\xf0OP\r\nX\r\n"),
+            lines(b"NO\xff\xfa\x18ab\xff\xffc\xff\xf0OP\r\nX\r\n"),
             [&b"NOOP"[..], b"X"]
         );
         // Cut off by another command: that command is read, the data after it kept.
         assert_eq!(lines(b"\xff\xfa\x18ab\xff\xf4ABOR\r\n"), [&b"ABOR"[..]]);
+    }
+
+    /// A Latin-1 name with `ÿú` (FF FA) that its client did not double: the "subnegotiation"
+    /// ends with the line, its bytes are the name's, and the commands after it are read.
+    #[test]
+    fn unclosed_subnegotiation_ends_with_the_line() {
+        assert_eq!(
+            lines(b"RETR caf\xff\xfa.txt\r\nNOOP\r\nPWD\n"),
+            [&b"RETR caf\xff\xfa.txt"[..], b"NOOP", b"PWD"]
+        );
+        assert_eq!(
+            lines(b"DELE \xff\xfa\xff\xff\nQUIT\r\n"),
+            [&b"DELE \xff\xfa\xff\xff"[..], b"QUIT"]
+        );
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line() {
+        // `ABOR CR LF` sent with MSG_OOB, the LF taken out of the stream as urgent data.
+        assert_eq!(lines(b"ABOR\rNOOP\r\n"), [&b"ABOR"[..], b"NOOP"]);
+        assert_eq!(
+            lines(b"\xff\xf4\xff\xf2ABOR\r\xff\xf4STAT\r\n"),
+            [&b"ABOR"[..], b"STAT"]
+        );
+        // A CR at the end of what has arrived waits for the byte after it.
+        let mut dec = LineDecoder::default();
+        let mut buf = BytesMut::from(&b"ABOR\r"[..]);
+        assert_eq!(dec.decode(&mut buf), None);
+        buf.extend_from_slice(b"\n");
+        assert_eq!(dec.decode(&mut buf), Some(Ok(Bytes::from_static(b"ABOR"))));
+        assert!(buf.is_empty());
     }
 
     #[test]
@@ -348,21 +423,21 @@ mod tests {
         let mut buf = BytesMut::from(&b"\xff\xfa\x18"[..]);
         let mut got = Vec::new();
         for _ in 0..1000 {
-            buf.extend_from_slice(b"ab\r\ncd");
+            buf.extend_from_slice(b"abcd\rcd");
             while let Some(r) = dec.decode(&mut buf) {
                 got.push(r);
             }
             assert!(buf.len() <= 17 + 6, "buffer grew to {}", buf.len());
         }
         assert_eq!(got, [Err(DecodeError::LineTooLong { limit: 16 })]);
-        buf.extend_from_slice(b"\xff\xf0 rest\r\nQUIT\r\n");
+        buf.extend_from_slice(b" rest\r\nQUIT\r\n");
         assert_eq!(dec.decode(&mut buf), Some(Ok(Bytes::from_static(b"QUIT"))));
     }
 
     #[test]
     fn split_anywhere_gives_the_same_lines() {
         let input = b"USER a\r\n\xff\xf4\xff\xf2ABOR\r\nRETR x\xff\xffy\r\n\xff\xfd\x0aNOOP\n\
-            \xff\xfa\x18\n\xff\xff\xff\xf0PWD\r\n";
+            \xff\xfa\x18\n\xff\xff\xff\xf0PWD\r\nA\rB\r\0C\r\n";
         let whole = lines(input);
         for cut in 0..=input.len() {
             for cut2 in cut..=input.len() {

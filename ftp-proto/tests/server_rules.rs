@@ -111,29 +111,27 @@ fn listings_of_files_links_and_missing_paths() {
     };
     assert_eq!(entry.name.as_ref(), b"a.txt");
     assert_eq!(entry.metadata.size, 12);
-    // MLSD of a file: 550 (RFC 3659 §7.1), and the data channel is closed.
+    // MLSD of a file: 550 (RFC 3659 §7.1). A transfer refused before its 150 leaves the data
+    // channel set up for the next one (as vsftpd and pyftpdlib do), the listing too.
     h.session
         .handle_outcome(t.id, Outcome::Failed(FailureKind::Aborted))
         .unwrap();
-    h.codes();
-    h.epsv();
+    assert_eq!(h.codes(), [426]);
     h.cmd("MLSD a.txt");
     h.metadata(file(1));
     assert_eq!(h.codes(), [550]);
-    assert_eq!(h.action(), Action::CloseDataChannel);
-    assert_eq!(h.cmd("MLSD"), [425], "no data channel is left");
-    // Missing: 550, data channel closed.
-    h.epsv();
+    h.no_action();
+    // Missing: 550, the data channel kept.
     h.cmd("LIST missing");
     h.metadata_fails(FailureKind::NotFound);
     assert_eq!(h.codes(), [550]);
-    assert_eq!(h.action(), Action::CloseDataChannel);
-    // A link: listed as a directory when it leads to one, else as its one entry.
+    h.no_action();
+    // A link: listed as a directory when it leads to one, else as its one entry; MLSD of a
+    // link to a file is refused as MLSD of a file is.
     for (probe, directory) in [
         (Outcome::Done, true),
         (Outcome::Failed(FailureKind::NotADirectory), false),
     ] {
-        h.epsv();
         h.cmd("LIST link");
         h.metadata(Metadata::new(FileKind::Symlink, 0));
         let Action::ProbeDirectory { id, path } = h.action() else {
@@ -151,6 +149,28 @@ fn listings_of_files_links_and_missing_paths() {
             .unwrap();
         h.codes();
     }
+    h.cmd("MLSD link");
+    h.metadata(Metadata::new(FileKind::Symlink, 0));
+    let Action::ProbeDirectory { id, .. } = h.action() else {
+        panic!()
+    };
+    h.session
+        .handle_outcome(id, Outcome::Failed(FailureKind::NotADirectory))
+        .unwrap();
+    assert_eq!(h.codes(), [550]);
+    h.no_action();
+    // A transfer that started (its 150 sent) and failed uses its data channel up.
+    h.cmd("RETR a.txt");
+    let t = h.transfer();
+    h.session
+        .handle_outcome(t.id, Outcome::TransferStarting { unique_name: None })
+        .unwrap();
+    assert_eq!(h.codes(), [150]);
+    assert_eq!(h.action(), Action::StartData { id: t.id });
+    h.session
+        .handle_outcome(t.id, Outcome::Failed(FailureKind::DataConnectionFailed))
+        .unwrap();
+    assert_eq!(h.codes(), [425]);
     // Without a data channel, nothing is asked of storage.
     assert_eq!(h.cmd("LIST"), [425]);
     h.no_action();

@@ -133,6 +133,26 @@ pub trait RawStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> RawStream for T {}
 
+/// Sets `SO_OOBINLINE`: TCP urgent data stays in the stream.
+///
+/// FTP clients send `ABOR` the RFC 959 way (§4.1.3): the Telnet Synch, `IAC IP` then `IAC DM`
+/// as urgent data (tnftp, inetutils ftp), or the command itself with `MSG_OOB` (Python's
+/// `ftplib`, whose last byte, the LF, becomes the urgent byte). Without this option the kernel
+/// takes that byte out of the stream, and the server reads `ABOR CR` with the next command
+/// glued on, or waits for a line end that never comes. The built-in runtimes set it on every
+/// connection they make or accept; servers driven over sockets of their own should set it on
+/// control connections before handing them over.
+#[cfg(unix)]
+pub fn keep_urgent_data_inline(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
+    socket2::SockRef::from(socket).set_out_of_band_inline(true)
+}
+
+/// Sets `SO_OOBINLINE` (see the Unix version).
+#[cfg(windows)]
+pub fn keep_urgent_data_inline(socket: &impl std::os::windows::io::AsSocket) -> io::Result<()> {
+    socket2::SockRef::from(socket).set_out_of_band_inline(true)
+}
+
 /// A connected TCP stream of any runtime, with its two addresses.
 pub struct TcpStream {
     io: Box<dyn RawStream>,
@@ -142,6 +162,10 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Wraps a runtime's stream whose ends are `local` and `peer`.
+    ///
+    /// A runtime of your own should set `SO_OOBINLINE` on the socket first (see
+    /// [`keep_urgent_data_inline`]) and keep reading after a read that stopped short, as the
+    /// built-in ones do.
     pub fn new(io: impl RawStream, local: SocketAddr, peer: SocketAddr) -> Self {
         Self {
             io: Box::new(io),

@@ -80,6 +80,7 @@ impl Timer for SmolTimer {
 
 fn wrap(stream: async_net::TcpStream) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
+    crate::keep_urgent_data_inline(&stream)?;
     let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
     Ok(TcpStream::new(stream, local, peer))
 }

@@ -1,6 +1,6 @@
 //! The [`Runtime`] for tokio (feature `tokio`): `tokio::net`, `tokio::time`, `tokio::spawn`.
-//! Streams are adapted to `futures-io` with `tokio_util::compat`. Must be used from inside a
-//! tokio runtime with its time and I/O drivers enabled.
+//! Streams are adapted to `futures-io` by [`TokioStream`]. Must be used from inside a tokio
+//! runtime with its time and I/O drivers enabled.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +9,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use futures_io::{AsyncRead, AsyncWrite};
+use socket2::SockRef;
+use tokio::io::Interest;
 
 use crate::{BoxFuture, Listener, Runtime, TcpStream, Timer};
 
@@ -50,8 +52,63 @@ impl Timer for TokioTimer {
 
 fn wrap(stream: tokio::net::TcpStream) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
+    crate::keep_urgent_data_inline(&stream)?;
     let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
-    Ok(TcpStream::new(stream.compat(), local, peer))
+    Ok(TcpStream::new(TokioStream(stream), local, peer))
+}
+
+/// A tokio TCP stream as a `futures-io` stream.
+///
+/// Reads go through `try_io`, which keeps the socket's readiness after a read that filled less
+/// than the buffer (tokio's own `poll_read` drops it then, and waits for new data). With
+/// `SO_OOBINLINE` the kernel ends a read at the urgent mark, so the bytes after it (the rest of
+/// an `ABOR` sent as the Telnet Synch or with `MSG_OOB`) are already there and would otherwise
+/// wait for the client's next packet, which never comes while it awaits the reply.
+#[derive(Debug)]
+pub struct TokioStream(tokio::net::TcpStream);
+
+impl AsyncRead for TokioStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        use std::io::Read;
+        let stream = &self.0;
+        loop {
+            std::task::ready!(stream.poll_read_ready(cx))?;
+            match stream.try_io(Interest::READABLE, || (&*SockRef::from(stream)).read(buf)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TokioStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write_vectored(Pin::new(&mut self.0), cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.0), cx)
+    }
 }
 
 #[async_trait]

@@ -164,6 +164,10 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     /// `local` are the connection's two ends: `local` decides the passive listeners' address and
     /// the address family, `peer` the only address data connections may come from or go to.
     ///
+    /// Set `SO_OOBINLINE` on a TCP socket before handing it over
+    /// ([`keep_urgent_data_inline`](crate::runtime::keep_urgent_data_inline); [`serve`](Self::serve) does): clients send
+    /// `ABOR` with TCP urgent data, which the kernel otherwise takes out of the stream.
+    ///
     /// Cancel safety: dropping the future closes the connection and aborts its transfer.
     pub async fn handle_connection<C>(&self, stream: C, peer: SocketAddr, local: SocketAddr)
     where

@@ -35,7 +35,7 @@ use crate::transfer::{self, Job, PassiveData, TransferEvent};
 struct Running {
     id: ActionId,
     events: mpsc::UnboundedReceiver<TransferEvent>,
-    go: Option<oneshot::Sender<()>>,
+    go: Option<oneshot::Sender<Option<PassiveData>>>,
     abort: Option<oneshot::Sender<()>>,
 }
 
@@ -356,7 +356,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             }
             Action::StartData { .. } => {
                 if let Some(go) = self.transfer.as_mut().and_then(|t| t.go.take()) {
-                    let _ = go.send(());
+                    let _ = go.send(self.passive.take());
                 }
                 return;
             }
@@ -648,7 +648,6 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             transfer: t,
             principal,
             path,
-            passive: self.passive.take(),
             tls,
             local_ip: self.local.ip(),
         };

@@ -100,8 +100,6 @@ pub(crate) struct Job {
     pub(crate) path: VirtualPath,
     /// The path as the client sees it (for `STOU`'s reply).
     pub(crate) client_path: VirtualPath,
-    /// The passive listener's connection, when the data channel is passive.
-    pub(crate) passive: Option<PassiveData>,
     /// The session's TLS state, when the data connection is protected (`PROT P`).
     pub(crate) tls: Option<Arc<SessionTls>>,
     pub(crate) local_ip: IpAddr,
@@ -118,12 +116,14 @@ enum Listing<S: Storage> {
     One(DirEntry),
 }
 
-/// Runs one transfer to its end, reporting through `events`.
+/// Runs one transfer to its end, reporting through `events`. `go` says that the 150 is on its
+/// way and hands over the passive listener's connection (when the data channel is passive):
+/// a transfer refused before it leaves that connection with the session, for the next one.
 pub(crate) async fn run<S: Storage, A>(
     shared: Arc<Shared<S, A>>,
-    mut job: Job,
+    job: Job,
     events: mpsc::UnboundedSender<TransferEvent>,
-    go: oneshot::Receiver<()>,
+    go: oneshot::Receiver<Option<PassiveData>>,
     abort: oneshot::Receiver<()>,
 ) {
     let started = Instant::now();
@@ -136,16 +136,16 @@ pub(crate) async fn run<S: Storage, A>(
         }
     };
     let _ = events.unbounded_send(TransferEvent::Started { unique_name });
-    if go.await.is_err() {
+    let Ok(mut passive) = go.await else {
         // The session ended before the 150 went out.
         if let Prepared::Write(mut w) = prepared {
             let _ = w.close().await;
         }
         return;
-    }
+    };
     let mut abort = abort;
     // ABOR, or the machine's deadline for the data connection, stops the wait at once.
-    let opening = open_data(&shared, &mut job, &shared.options);
+    let opening = open_data(&shared, &job, passive.take(), &shared.options);
     let opened = until_aborted(opening, &mut abort).await;
     let data = match opened {
         Ok(d) => d,
@@ -237,17 +237,15 @@ async fn store_unique<S: Storage>(
 /// RFC 4217 §7); the machine's deadline for it ends the wait (by abort).
 async fn open_data<S, A>(
     shared: &Shared<S, A>,
-    job: &mut Job,
+    job: &Job,
+    passive: Option<PassiveData>,
     options: &crate::ServerOptions,
 ) -> Result<DataStream, FailureKind> {
     let runtime = &*shared.runtime;
     let limit = shared.config.tls_handshake_timeout;
     let stream = match job.transfer.data {
         DataEndpoint::Passive { .. } => {
-            let passive = job
-                .passive
-                .take()
-                .ok_or(FailureKind::DataConnectionFailed)?;
+            let passive = passive.ok_or(FailureKind::DataConnectionFailed)?;
             passive
                 .accepted
                 .await

@@ -153,9 +153,10 @@ fn upload_download_resume_append_unique(rt: Rt) {
         storage.read_file("/log.txt").unwrap().as_ref(),
         b"one\ntwo\n"
     );
-    // Missing files.
+    // Missing files: 550, the data channel kept for the next transfer; ABOR drops it.
     let (_, code) = c.retr("RETR nothing-here");
     assert_eq!(code, 550);
+    assert_eq!(c.code("ABOR"), 225);
     // No data connection set up.
     assert_eq!(c.code("RETR big.bin"), 425);
 }

@@ -145,6 +145,7 @@ impl ServerSession {
         if self.refuse_unprotected_data() {
             return;
         }
+        let channel = self.data;
         let Some(data) = self.data_endpoint() else {
             return self.no_data_channel();
         };
@@ -158,6 +159,7 @@ impl ServerSession {
         let protected = self.protected;
         self.start(
             Pending::Transfer(Running {
+                channel,
                 listing,
                 unique,
                 started: false,
@@ -235,10 +237,15 @@ impl ServerSession {
     }
 
     /// Whether the listed symbolic link leads to a directory: if not, the link itself is the
-    /// one entry listed (for `MLSD` too, as for a link a client found in a listing).
+    /// one entry listed by `LIST` and `NLST`, and `MLSD` is refused as for a file (RFC 3659
+    /// §7.1; a client that asks `MLSD` of a link to a file would otherwise take the link for a
+    /// directory holding itself).
     pub(super) fn list_probed(&mut self, request: ListRequest, meta: Metadata, outcome: Outcome) {
         match outcome {
             Outcome::Done => self.list_transfer(request, ListSource::Directory),
+            _ if matches!(request.format, ListFormat::Machine(_)) => {
+                self.list_refused(FailureKind::NotADirectory)
+            }
             _ => {
                 let entry = DirEntry::for_path(&request.path, meta);
                 self.list_transfer(request, ListSource::Entry(Box::new(entry)));
@@ -262,9 +269,9 @@ impl ServerSession {
         self.transfer(path, kind);
     }
 
-    /// A listing that will not happen: its data channel is closed, as a transfer's would be.
+    /// A listing that will not happen: its data channel stays set up for the next transfer, as
+    /// a refused transfer's does (see `transfer_outcome`).
     fn list_refused(&mut self, kind: FailureKind) {
-        self.forget_data_channel();
         self.fail(kind);
     }
 
@@ -368,7 +375,16 @@ impl ServerSession {
                     ReplyCode::TRANSFER_ABORTED,
                     "Data connection stalled; transfer aborted.",
                 )),
-                None => self.fail(kind),
+                None => {
+                    // Refused before its 150 (no such file, no permission): the data channel
+                    // stays set up for the next transfer, a connection already made to it
+                    // included, as in vsftpd and pyftpdlib. Closing it reset the connection
+                    // the client had opened, and Node's basic-ftp then dropped its session.
+                    if !run.started && self.data == DataChannel::None {
+                        self.data = run.channel;
+                    }
+                    self.fail(kind)
+                }
             },
             _ => self.fail(FailureKind::LocalError),
         }

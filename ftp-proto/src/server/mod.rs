@@ -105,6 +105,9 @@ enum Pending {
 /// A transfer in flight.
 #[derive(Debug)]
 struct Running {
+    /// The data channel the transfer took: set up again if the transfer is refused before its
+    /// 150 (see `transfer_outcome`).
+    channel: DataChannel,
     listing: bool,
     unique: bool,
     /// The 150 is sent.
