@@ -28,7 +28,15 @@ pub enum AddressError {
 /// Parses the argument of `PORT`: `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2). On error, `offset` is
 /// where the argument stops following that grammar (`6` in `1,2,3,256,5,6`).
 pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, AddressError> {
-    parse_host_port(arg).map_err(|offset| AddressError::Malformed { offset })
+    all_consuming(port_arg)
+        .parse(arg)
+        .map(|(_, a)| a)
+        .map_err(|e| AddressError::Malformed {
+            offset: match e {
+                nom::Err::Error(e) | nom::Err::Failure(e) => arg.len() - e.input.len(),
+                nom::Err::Incomplete(_) => arg.len(),
+            },
+        })
 }
 
 /// Formats the argument of `PORT` (and the numbers of a `227` reply).
@@ -76,8 +84,10 @@ pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, AddressError> {
     let host_at = 2 + proto.len();
     let ip = parse_ip(host, v6).ok_or(malformed(host_at))?;
     let port_at = host_at + host.len() + 1;
+    // Port 0 is no port to connect to: a syntax error (501), not a refused address (504).
     let port = decimal(port)
         .and_then(|p| u16::try_from(p).ok())
+        .filter(|&p| p != 0)
         .ok_or(malformed(port_at))?;
     Ok(SocketAddr::new(ip, port))
 }
@@ -277,6 +287,12 @@ fn decimal(digits: &[u8]) -> Option<u64> {
     )
 }
 
+/// The argument of `PORT`: a [`host_port`] whose port is not 0 (no port to connect to: a
+/// syntax error, 501, as in `EPRT`).
+pub(crate) fn port_arg(i: &[u8]) -> nom::IResult<&[u8], SocketAddrV4> {
+    nom::combinator::verify(host_port, |a: &SocketAddrV4| a.port() != 0).parse(i)
+}
+
 /// `host-port ::= h1,h2,h3,h4,p1,p2`, each a decimal number 0 to 255 (RFC 959 §5.3.2).
 pub(crate) fn host_port(i: &[u8]) -> nom::IResult<&[u8], SocketAddrV4> {
     let comma = || tag(&b","[..]);
@@ -299,16 +315,6 @@ pub(crate) fn host_port(i: &[u8]) -> nom::IResult<&[u8], SocketAddrV4> {
 }
 
 /// The whole of `i` as `h1,h2,h3,h4,p1,p2`; the error is the offset where reading stopped.
-fn parse_host_port(i: &[u8]) -> Result<SocketAddrV4, usize> {
-    all_consuming(host_port)
-        .parse(i)
-        .map(|(_, a)| a)
-        .map_err(|e| match e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => i.len() - e.input.len(),
-            nom::Err::Incomplete(_) => i.len(),
-        })
-}
-
 fn parse_ip(text: &[u8], v6: bool) -> Option<IpAddr> {
     let text = std::str::from_utf8(text).ok()?;
     if v6 {
@@ -321,6 +327,19 @@ fn parse_ip(text: &[u8], v6: bool) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_zero_is_malformed() {
+        assert!(matches!(
+            parse_eprt(b"|1|127.0.0.1|0|"),
+            Err(AddressError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_port(b"127,0,0,1,0,0"),
+            Err(AddressError::Malformed { .. })
+        ));
+        assert!(parse_port(b"127,0,0,1,0,1").is_ok());
+    }
 
     #[test]
     fn port_round_trip() {

@@ -46,14 +46,15 @@ fn timestamp() -> impl Strategy<Value = Timestamp> {
         .prop_map(|(s, n)| Timestamp::from_unix(s, n).unwrap())
 }
 
+/// Addresses with a port a data connection can use (port 0 is malformed in PORT and EPRT).
 fn socket_v4() -> impl Strategy<Value = SocketAddrV4> {
-    (any::<u32>(), any::<u16>()).prop_map(|(ip, port)| SocketAddrV4::new(Ipv4Addr::from(ip), port))
+    (any::<u32>(), 1..=u16::MAX).prop_map(|(ip, port)| SocketAddrV4::new(Ipv4Addr::from(ip), port))
 }
 
 fn socket() -> impl Strategy<Value = SocketAddr> {
     prop_oneof![
         socket_v4().prop_map(SocketAddr::V4),
-        (any::<u128>(), any::<u16>())
+        (any::<u128>(), 1..=u16::MAX)
             .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port)),
     ]
 }

@@ -332,7 +332,8 @@ fn pipelined_commands_wait_for_the_transfer_and_quit_waits_too() {
     h.session
         .handle_outcome(t.id, Outcome::TransferComplete { bytes: 10 })
         .unwrap();
-    assert_eq!(h.codes(), [226, 221]);
+    // Everything held before QUIT is answered, in order, then QUIT.
+    assert_eq!(h.codes(), [226, 257, 500, 200, 221]);
     assert_eq!(h.action(), Action::Close);
     // Without QUIT the queued commands run in order after the 226.
     let mut h = Harness::logged_in(Permissions::ALL);
@@ -351,7 +352,8 @@ fn pipelined_commands_wait_for_the_transfer_and_quit_waits_too() {
 #[test]
 fn queue_is_bounded_while_transferring() {
     let mut config = ServerConfig::default();
-    config.max_queued_commands(2);
+    // Room for two NOOPs (or a PWD and a NOOP): 6 bytes on the wire each, plus the overhead.
+    config.max_queued_bytes(2 * (6 + ftp_proto::server::QUEUED_ITEM_OVERHEAD));
     let mut h = Harness::with(config.clone(), "127.0.0.1:21", "127.0.0.1:40000");
     h.login(Permissions::ALL);
     h.epsv();
@@ -392,6 +394,42 @@ fn queue_is_bounded_while_transferring() {
     }
 }
 
+/// The default bound is in bytes, roomy enough for a mirroring client that pipelines the next
+/// files' commands during a download; QUIT during a transfer answers everything held before it
+/// and nothing after.
+#[test]
+fn pipelining_during_a_transfer_and_quit() {
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.epsv();
+    h.cmd("RETR f");
+    let t = h.transfer();
+    for i in 0..200 {
+        assert_eq!(h.cmd(&format!("SIZE dir/file-{i}.bin")), Vec::<u16>::new());
+    }
+    h.cmd("PWD");
+    assert_eq!(h.cmd("QUIT"), Vec::<u16>::new());
+    assert_eq!(
+        h.cmd("NOOP"),
+        Vec::<u16>::new(),
+        "nothing after QUIT is held"
+    );
+    assert!(!h.session.is_closed());
+    h.session
+        .handle_outcome(t.id, Outcome::TransferComplete { bytes: 1 })
+        .unwrap();
+    assert_eq!(h.codes(), [226]);
+    let mut codes = Vec::new();
+    for _ in 0..200 {
+        h.metadata_fails(FailureKind::NotFound);
+        codes.extend(h.codes());
+    }
+    assert_eq!(codes.len(), 202);
+    assert!(codes[..200].iter().all(|&c| c == 550), "{codes:?}");
+    assert_eq!(codes[200..], [257, 221]);
+    assert_eq!(h.action(), Action::Close);
+    assert!(h.session.is_closed());
+}
+
 /// With no room for held commands at all, ABOR, STAT and QUIT still reach the machine through
 /// the byte-level connection during a transfer.
 #[test]
@@ -399,7 +437,7 @@ fn abor_stat_and_quit_are_read_with_no_queue() {
     use bytes::BytesMut;
     use ftp_proto::ServerConnection;
     let mut config = ServerConfig::default();
-    config.max_queued_commands(0);
+    config.max_queued_bytes(0);
     let info = ConnectionInfo {
         local: "127.0.0.1:21".parse().unwrap(),
         peer: "127.0.0.1:40000".parse().unwrap(),

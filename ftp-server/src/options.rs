@@ -103,8 +103,9 @@ impl ServerOptions {
         max_login_failures: u32,
         /// Most entries in a `STAT path` reply (it is held in memory).
         max_status_lines: usize,
-        /// Commands held while a transfer runs (see [`ServerConfig::max_queued_commands`]).
-        max_queued_commands: usize,
+        /// Bytes of commands held while a transfer runs (see
+        /// [`ServerConfig::max_queued_bytes`]).
+        max_queued_bytes: usize,
         /// When logins need TLS on the control connection (with a certificate configured;
         /// default: password logins, anonymous ones may stay plain).
         control_tls: ControlTls,

@@ -12,6 +12,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{Client, Rt, data, options, start, storage, users};
+use ftp_server::storage::fs::FsStorage;
 use socket2::SockRef;
 
 on_both_runtimes!(
@@ -21,7 +22,11 @@ on_both_runtimes!(
     abor_mid_stor_with_urgent_data,
     unclosed_subnegotiation_is_answered,
     refused_transfer_keeps_the_data_connection,
+    pipelining_during_a_download,
 );
+
+#[cfg(unix)]
+on_both_runtimes!(@unix replies_that_say_what_happened);
 
 const BIG: usize = 16 << 20;
 
@@ -156,4 +161,66 @@ fn refused_transfer_keeps_the_data_connection(rt: Rt) {
     assert_eq!(c.reply().code().as_u16(), 226);
     // A listing refused at the machine (no data channel is left after a transfer) is 425.
     assert_eq!(c.code("LIST /pub"), 425);
+}
+
+/// Replies that said something else than what happened: port 0, an offset no file has, a
+/// FIFO's size, a directory retrieved, MLSD of a link to a file.
+#[cfg(unix)]
+fn replies_that_say_what_happened(rt: Rt) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f.txt"), b"hello").unwrap();
+    std::fs::create_dir(root.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("f.txt", root.path().join("link")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(root.path().join("fifo"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    let server = start(rt, FsStorage::new(root.path()).unwrap(), users(), options());
+    let mut c = binary(server.addr);
+    assert_eq!(c.code("EPRT |1|127.0.0.1|0|"), 501);
+    assert_eq!(c.code("PORT 127,0,0,1,0,0"), 501);
+    let r = c.cmd("REST 18446744073709551615");
+    assert_eq!(r.to_string(), "501 Restart offset out of range.");
+    // The refused REST is not applied: the next RETR starts at 0.
+    assert_eq!(c.retr("RETR f.txt"), (b"hello".to_vec(), 226));
+    assert_eq!(c.cmd("SIZE fifo").to_string(), "550 Not a plain file.");
+    assert_eq!(c.cmd("SIZE f.txt").to_string(), "213 5");
+    let _data = c.passive();
+    assert_eq!(c.cmd("RETR sub").to_string(), "550 Not a plain file.");
+    assert_eq!(c.cmd("MLSD link").to_string(), "550 Not a directory.");
+    // The listing shows the FIFO, as `ls` shows a type it does not know.
+    assert_eq!(c.code("LIST"), 150);
+}
+
+/// A client that pipelines its next commands during a download (mirroring tools do) keeps
+/// its download: the queue is bounded by bytes, not by a count of 16; QUIT then answers
+/// every command before it.
+fn pipelining_during_a_download(rt: Rt) {
+    let files = storage();
+    files.insert_file("/big.bin", data(BIG, 3)).unwrap();
+    let server = start(rt, files, users(), options());
+    let mut c = binary(server.addr);
+    let mut data = c.passive();
+    assert_eq!(c.code("RETR /big.bin"), 150);
+    let mut pipelined = Vec::new();
+    for i in 0..100 {
+        pipelined.extend_from_slice(format!("SIZE /pub/missing-{i}.txt\r\n").as_bytes());
+    }
+    pipelined.extend_from_slice(b"PWD\r\nQUIT\r\nNOOP\r\n");
+    c.send(&pipelined);
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert!(got == data_of(3), "the whole file arrives");
+    assert_eq!(c.reply().code().as_u16(), 226);
+    for _ in 0..100 {
+        assert_eq!(c.reply().code().as_u16(), 550);
+    }
+    assert_eq!(c.reply().code().as_u16(), 257);
+    assert_eq!(c.reply().code().as_u16(), 221);
+    assert!(c.try_reply().is_none(), "nothing after QUIT is answered");
+}
+
+fn data_of(seed: u64) -> Vec<u8> {
+    data(BIG, seed)
 }

@@ -228,7 +228,7 @@ impl Command {
             verbs::SMNT => Self::Smnt(p.required()?),
             verbs::REIN => p.none().map(|()| Self::Rein)?,
             verbs::QUIT => p.none().map(|()| Self::Quit)?,
-            verbs::PORT => Self::Port(p.grammar(address::host_port)?),
+            verbs::PORT => Self::Port(p.grammar(address::port_arg)?),
             verbs::PASV => p.none().map(|()| Self::Pasv)?,
             verbs::TYPE => Self::Type(p.type_code()?),
             verbs::STRU => Self::Stru(p.letter(|c| match c {

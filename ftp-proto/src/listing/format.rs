@@ -45,6 +45,7 @@ fn list_entry(entry: &DirEntry) -> ListEntry {
         FileKind::Directory => EntryKind::Directory,
         FileKind::Symlink => EntryKind::Symlink,
         FileKind::File => EntryKind::File,
+        FileKind::Other => EntryKind::Other,
     };
     let mut e = ListEntry::new(entry.name.clone(), kind)
         .with_size(meta.size)
@@ -84,6 +85,7 @@ pub fn mlsx_entry(name: Bytes, meta: &Metadata, perms: Permissions) -> MlsxEntry
         }
         (FileKind::Symlink, None) => FactType::OsSpecific(Bytes::from_static(b"OS.unix=slink")),
         (FileKind::File, _) => FactType::File,
+        (FileKind::Other, _) => FactType::OsSpecific(Bytes::from_static(b"OS.unix=special")),
     });
     if !is_dir {
         facts.size = Some(meta.size);

@@ -30,6 +30,9 @@ pub enum FileKind {
     Directory,
     /// A symbolic link (listed, not followed).
     Symlink,
+    /// Anything else: a FIFO, a socket, a device. Listed, never transferred, with no size to
+    /// give (`SIZE` answers 550, where a FIFO's 0 would be taken for an empty file).
+    Other,
 }
 
 /// Facts about one file or directory.

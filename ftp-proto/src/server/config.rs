@@ -23,12 +23,16 @@ pub struct ServerConfig {
     pub control_tls: ControlTls,
     /// Whether transfers and listings need `PROT P`; only with TLS on.
     pub data_tls: DataTls,
-    /// Commands (and replies to lines that did not parse) held while a transfer runs, to be
-    /// answered in order after it. Reading never pauses during a transfer, so `ABOR`, `STAT` and
-    /// `QUIT` are taken at once however full the queue is; one command more than this is a
-    /// client flooding the control connection, answered `421` with the transfer aborted and the
-    /// connection closed. `0` holds nothing: only `ABOR`, `STAT` and `QUIT` during a transfer.
-    pub max_queued_commands: usize,
+    /// Bytes of commands (and of replies to lines that did not parse) held while a transfer
+    /// runs, to be answered in order after it; each held item counts its wire length plus
+    /// [`QUEUED_ITEM_OVERHEAD`](super::QUEUED_ITEM_OVERHEAD). Reading never pauses during a
+    /// transfer, so `ABOR`, `STAT` and `QUIT` are taken at once however full the queue is; a
+    /// command that does not fit is a client flooding the control connection, answered `421`
+    /// with the transfer aborted and the connection closed. The default (64 KiB, hundreds of
+    /// commands) lets a client pipeline its next files' commands during a download, as
+    /// mirroring clients do; `0` holds nothing: only `ABOR`, `STAT` and `QUIT` during a
+    /// transfer.
+    pub max_queued_bytes: usize,
     /// Allow `PORT`/`EPRT` to addresses other than the control peer, and passive data
     /// connections from anywhere. Opens the FTP bounce attack (RFC 2577): only for proxies and
     /// FXP setups that need it.
@@ -60,7 +64,7 @@ impl Default for ServerConfig {
             max_login_failures: 3,
             control_tls: ControlTls::PasswordLogins,
             data_tls: DataTls::Optional,
-            max_queued_commands: 16,
+            max_queued_bytes: 64 << 10,
             dangerous_allow_any_data_peer: false,
             max_status_lines: 10_000,
             login_timeout: Duration::from_secs(300),
@@ -99,9 +103,9 @@ impl ServerConfig {
         self.data_tls = value;
         self
     }
-    /// Sets [`max_queued_commands`](Self::max_queued_commands).
-    pub fn max_queued_commands(&mut self, value: usize) -> &mut Self {
-        self.max_queued_commands = value;
+    /// Sets [`max_queued_bytes`](Self::max_queued_bytes).
+    pub fn max_queued_bytes(&mut self, value: usize) -> &mut Self {
+        self.max_queued_bytes = value;
         self
     }
     /// Sets [`login_timeout`](Self::login_timeout).

@@ -84,7 +84,7 @@ impl ServerConnection {
         input.clear();
         if !self.session.closed {
             self.session.closed = true;
-            self.session.queued.clear();
+            self.session.clear_queue();
             if let Some((id, Pending::Transfer(_))) = &self.session.pending {
                 let id = *id;
                 self.session.actions.push_back(Action::Abort { id });

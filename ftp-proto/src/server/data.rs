@@ -226,10 +226,12 @@ impl ServerSession {
                     Action::ProbeDirectory { id, path }
                 });
             }
-            FileKind::File if matches!(request.format, ListFormat::Machine(_)) => {
+            FileKind::File | FileKind::Other
+                if matches!(request.format, ListFormat::Machine(_)) =>
+            {
                 self.list_refused(FailureKind::NotADirectory)
             }
-            FileKind::File => {
+            FileKind::File | FileKind::Other => {
                 let entry = DirEntry::for_path(&request.path, *meta);
                 self.list_transfer(request, ListSource::Entry(Box::new(entry)));
             }
@@ -393,9 +395,8 @@ impl ServerSession {
         }
         // The idle timeout counts again from the end of the transfer.
         self.last_command = self.now;
-        if self.quit_after_transfer {
-            self.close_with(reply(ReplyCode::CLOSING, "Goodbye."));
-        } else if self.shutting_down {
+        // After QUIT, the QUIT itself is held at the end of the queue.
+        if self.shutting_down {
             self.close_with(reply(
                 ReplyCode::SERVICE_NOT_AVAILABLE,
                 "Server shutting down.",

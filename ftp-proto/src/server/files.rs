@@ -123,6 +123,16 @@ impl ServerSession {
                 "Only file structure is supported.",
             )),
             Command::Allo { .. } => self.answer(reply(ReplyCode::SUPERFLUOUS, "ALLO not needed.")),
+            // An offset no file can have (files are at most i64::MAX bytes: offsets are
+            // signed in every seek call): refused here, where the client sees why, instead of
+            // failing the transfer after it with an unrelated reply.
+            Command::Rest(offset) if i64::try_from(offset).is_err() => {
+                self.rest = None;
+                self.answer(reply(
+                    ReplyCode::PARAMETER_SYNTAX_ERROR,
+                    "Restart offset out of range.",
+                ));
+            }
             Command::Rest(offset) => {
                 self.rest = Some(offset);
                 let text =
@@ -296,7 +306,7 @@ impl ServerSession {
                         Action::ProbeDirectory { id, path }
                     });
                 }
-                FileKind::File => self.fail(FailureKind::NotADirectory),
+                FileKind::File | FileKind::Other => self.fail(FailureKind::NotADirectory),
             },
             (Pending::CwdProbe(path), Outcome::Done) => self.changed_dir(path),
             (Pending::Mkd(path), Outcome::Done) => {

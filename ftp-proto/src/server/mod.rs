@@ -10,7 +10,7 @@
 //! while [`ServerSession::wants_read`] is true; that keeps pipelined commands answered in order
 //! with bounded buffering. During a transfer it stays true, so `ABOR`, `STAT` and `QUIT` are
 //! always seen at once; other commands are held, at most
-//! [`max_queued_commands`](ServerConfig::max_queued_commands) of them.
+//! [`max_queued_bytes`](ServerConfig::max_queued_bytes) of them.
 //!
 //! Rules it follows (RFC 959 unless noted): a 220 greeting; 530 for commands that need a login;
 //! 503 for `PASS` without `USER`, `RNTO` without `RNFR` and other bad sequences; `REST` applies
@@ -147,6 +147,21 @@ enum Queued {
     Reply(Reply),
 }
 
+/// What each command or reply held during a transfer counts beyond its wire length (see
+/// [`ServerConfig::max_queued_bytes`]): its share of the queue's own memory.
+pub const QUEUED_ITEM_OVERHEAD: usize = 64;
+
+impl Queued {
+    /// What this item counts against [`ServerConfig::max_queued_bytes`].
+    fn cost(&self) -> usize {
+        let wire = match self {
+            Self::Command(cmd) => cmd.to_bytes().len(),
+            Self::Reply(r) => r.to_bytes().len(),
+        };
+        wire + QUEUED_ITEM_OVERHEAD
+    }
+}
+
 /// The server's protocol state machine. See the [module docs](self) for the driver contract.
 #[derive(Debug)]
 pub struct ServerSession {
@@ -169,6 +184,8 @@ pub struct ServerSession {
     protected: bool,
     pending: Option<(ActionId, Pending)>,
     queued: VecDeque<Queued>,
+    /// What `queued` counts against the limit.
+    queued_bytes: usize,
     quit_after_transfer: bool,
     shutting_down: bool,
     closed: bool,
@@ -217,6 +234,7 @@ impl ServerSession {
             protected: false,
             pending: None,
             queued: VecDeque::new(),
+            queued_bytes: 0,
             quit_after_transfer: false,
             shutting_down: false,
             closed: false,
@@ -252,7 +270,7 @@ impl ServerSession {
 
     /// Whether the driver should read and feed more commands. False while an action other than a
     /// transfer is in flight and after the session closed. Always true during a transfer, so
-    /// that `ABOR` can be read (see [`ServerConfig::max_queued_commands`] for what bounds the
+    /// that `ABOR` can be read (see [`ServerConfig::max_queued_bytes`] for what bounds the
     /// commands held meanwhile).
     pub fn wants_read(&self) -> bool {
         if self.closed {
@@ -304,7 +322,13 @@ impl ServerSession {
                     let id = *id;
                     self.actions.push_back(Action::Abort { id });
                 }
-                Command::Quit => self.quit_after_transfer = true,
+                // QUIT is answered after the transfer and after every command held before it
+                // (RFC 959: the reply comes once the transfer is done); nothing after it is.
+                Command::Quit if !self.quit_after_transfer => {
+                    self.quit_after_transfer = true;
+                    self.queued.push_back(Queued::Command(Command::Quit));
+                }
+                Command::Quit => {}
                 Command::Stat(None) => self
                     .replies
                     .push_back(reply(ReplyCode::SYSTEM_STATUS, "Transfer in progress.")),
@@ -442,7 +466,7 @@ impl ServerSession {
     }
 
     /// Holds a command (or a reply to a line that did not parse) until the action in flight is
-    /// done, within [`ServerConfig::max_queued_commands`]. Past that the client is flooding the
+    /// done, within [`ServerConfig::max_queued_bytes`]. Past that the client is flooding the
     /// control connection: `421`, the transfer aborted, and close, so memory stays bounded
     /// however long the transfer runs. After `QUIT` nothing is held: the session closes when
     /// the transfer ends, and nothing after `QUIT` would be answered.
@@ -450,7 +474,9 @@ impl ServerSession {
         if self.quit_after_transfer {
             return;
         }
-        if self.queued.len() < self.config.max_queued_commands {
+        let cost = q.cost();
+        if self.queued_bytes + cost <= self.config.max_queued_bytes {
+            self.queued_bytes += cost;
             self.queued.push_back(q);
             return;
         }
@@ -473,16 +499,24 @@ impl ServerSession {
         }
         self.answer(r);
         self.closed = true;
-        self.queued.clear();
+        self.clear_queue();
         self.actions.push_back(Action::Close);
+    }
+
+    fn clear_queue(&mut self) {
+        self.queued.clear();
+        self.queued_bytes = 0;
     }
 
     fn run_queued(&mut self) {
         while self.pending.is_none() && !self.closed {
-            match self.queued.pop_front() {
-                Some(Queued::Command(cmd)) => self.dispatch(cmd),
-                Some(Queued::Reply(r)) => self.answer(r),
-                None => break,
+            let Some(q) = self.queued.pop_front() else {
+                break;
+            };
+            self.queued_bytes = self.queued_bytes.saturating_sub(q.cost());
+            match q {
+                Queued::Command(cmd) => self.dispatch(cmd),
+                Queued::Reply(r) => self.answer(r),
             }
         }
     }

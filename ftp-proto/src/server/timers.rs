@@ -78,7 +78,7 @@ impl ServerSession {
         if passed(due.handshake) {
             // Nothing can be said: the client is in the middle of a TLS handshake.
             self.replies.clear();
-            self.queued.clear();
+            self.clear_queue();
             self.closed = true;
             self.actions.push_back(Action::Close);
             return;
@@ -172,7 +172,7 @@ impl ServerSession {
         }
         self.abandoned = true;
         self.replies.clear();
-        self.queued.clear();
+        self.clear_queue();
         if let Some((id, Pending::Transfer(run))) = &mut self.pending {
             if run.abort.is_none() {
                 run.abort = Some(AbortBy::Closing);

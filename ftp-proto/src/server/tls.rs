@@ -64,7 +64,7 @@ impl ServerSession {
         } else {
             // The client is in a TLS handshake: a plain reply would only garble it.
             self.replies.clear();
-            self.queued.clear();
+            self.clear_queue();
             self.closed = true;
             self.actions.push_back(Action::Close);
         }

@@ -102,8 +102,10 @@ fn convert(md: &cap_std::fs::Metadata, target: Option<Bytes>) -> Metadata {
         FileKind::Directory
     } else if file_type.is_symlink() {
         FileKind::Symlink
-    } else {
+    } else if file_type.is_file() {
         FileKind::File
+    } else {
+        FileKind::Other
     };
     let mut out = Metadata::new(kind, md.len());
     out.modified = md.modified().ok().map(cap_std::time::SystemTime::into_std);
