@@ -200,6 +200,7 @@ pub mod client;
 mod command;
 mod feat;
 mod framing;
+pub mod glob;
 pub mod listing;
 mod path;
 mod reply;

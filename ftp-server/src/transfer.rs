@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::BytesMut;
+use ftp_proto::glob::NamePattern;
 use ftp_proto::listing::{DirEntry, FactSet, ListFormat, write_entry};
 use ftp_proto::server::{
     DataEndpoint, FailureKind, ListSource, Representation, STOU_ATTEMPTS, Transfer, TransferKind,
@@ -114,6 +115,8 @@ enum Prepared<S: Storage> {
 enum Listing<S: Storage> {
     Dir(S::Lister),
     One(DirEntry),
+    /// A directory's entries that match a wildcard pattern.
+    Matching(S::Lister, NamePattern),
 }
 
 /// Runs one transfer to its end, reporting through `events`. `go` says that the 150 is on its
@@ -202,6 +205,9 @@ async fn prepare<S: Storage>(
             let listing = match source {
                 ListSource::Directory => Listing::Dir(storage.list(user, &job.path).await?),
                 ListSource::Entry(entry) => Listing::One((**entry).clone()),
+                ListSource::Matching(pattern) => {
+                    Listing::Matching(storage.list(user, &job.path).await?, pattern.clone())
+                }
                 _ => return Err(K::Unsupported.into()),
             };
             Ok((Prepared::List(listing), None))
@@ -464,29 +470,43 @@ impl Io<'_> {
         let now = wall_clock();
         let mut out = BytesMut::new();
         let mut total = 0u64;
-        let write_page = |entries: Vec<DirEntry>, out: &mut BytesMut| {
-            for entry in entries {
-                if !show_hidden && entry.name.first() == Some(&b'.') {
-                    continue;
+        // The pattern decides which names show (a leading `.` only for `.*`-like ones).
+        let write_page =
+            |entries: Vec<DirEntry>, pattern: Option<&NamePattern>, out: &mut BytesMut| {
+                for mut entry in entries {
+                    match pattern {
+                        Some(pattern) => match pattern.shown(&entry.name) {
+                            Some(name) => entry.name = name,
+                            None => continue,
+                        },
+                        None if !show_hidden && entry.name.first() == Some(&b'.') => continue,
+                        None => {}
+                    }
+                    write_entry(&entry, format, now, perms, out);
                 }
-                write_entry(&entry, format, now, perms, out);
+            };
+        let (mut lister, pattern) = match listing {
+            Listing::One(entry) => {
+                write_page(vec![entry], None, &mut out);
+                (None, None)
             }
+            Listing::Dir(lister) => (Some(lister), None),
+            Listing::Matching(lister, pattern) => (Some(lister), Some(pattern)),
         };
-        match listing {
-            Listing::One(entry) => write_page(vec![entry], &mut out),
-            Listing::Dir(mut lister) => loop {
+        if let Some(lister) = lister.as_mut() {
+            loop {
                 let page = lister.next_page().await.map_err(|e| e.kind())?;
                 if page.is_empty() {
                     break;
                 }
-                write_page(page, &mut out);
+                write_page(page, pattern.as_ref(), &mut out);
                 self.progress.tick();
                 if out.len() >= self.buf.len() {
                     to.write_all(&out).await.map_err(|_| FailureKind::Aborted)?;
                     total += out.len() as u64;
                     out.clear();
                 }
-            },
+            }
         }
         to.write_all(&out).await.map_err(|_| FailureKind::Aborted)?;
         Ok(total + out.len() as u64)

@@ -23,6 +23,7 @@ on_both_runtimes!(
     unclosed_subnegotiation_is_answered,
     refused_transfer_keeps_the_data_connection,
     pipelining_during_a_download,
+    wildcards_in_nlst_and_list,
 );
 
 #[cfg(unix)]
@@ -223,4 +224,45 @@ fn pipelining_during_a_download(rt: Rt) {
 
 fn data_of(seed: u64) -> Vec<u8> {
     data(BIG, seed)
+}
+
+/// `mget *` (tnftp, inetutils ftp) and `ncftpget host dir 'f*.bin'` send `NLST` with
+/// wildcards in the last component and fetch each name returned.
+fn wildcards_in_nlst_and_list(rt: Rt) {
+    let files = storage();
+    for name in ["/w/f1.bin", "/w/f2.bin", "/w/g.bin", "/w/.f3.bin", "/w/a*b"] {
+        files.insert_file(name, &b"x"[..]).unwrap();
+    }
+    let server = start(rt, files, users(), options());
+    let mut c = binary(server.addr);
+    let nlst = |c: &mut Client, line: &str| {
+        let (got, code) = c.retr(line);
+        assert_eq!(code, 226, "{line}");
+        let mut names: Vec<String> = String::from_utf8(got)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    };
+    // Named as the client wrote the directory, so that each can be fetched as given.
+    assert_eq!(nlst(&mut c, "NLST /w/f*.bin"), ["/w/f1.bin", "/w/f2.bin"]);
+    assert_eq!(c.code("CWD /w"), 250);
+    assert_eq!(nlst(&mut c, "NLST f?.bin"), ["f1.bin", "f2.bin"]);
+    assert_eq!(nlst(&mut c, "NLST [fg]*"), ["f1.bin", "f2.bin", "g.bin"]);
+    // `*` skips dot names, as the shell does; `.*` finds them.
+    assert_eq!(nlst(&mut c, "NLST *"), ["a*b", "f1.bin", "f2.bin", "g.bin"]);
+    assert_eq!(nlst(&mut c, "NLST .f*"), [".f3.bin"]);
+    // A name that exists literally wins over the pattern.
+    assert_eq!(nlst(&mut c, "NLST a*b"), ["a*b"]);
+    // No match: an empty listing of a directory that exists.
+    assert_eq!(nlst(&mut c, "NLST zz*"), Vec::<String>::new());
+    let long = nlst(&mut c, "LIST f*");
+    assert_eq!(long.len(), 2);
+    assert!(long[0].ends_with(" f1.bin") && long[0].starts_with('-'), "{long:?}");
+    // MLSD takes no wildcards (RFC 3659 §7.1); neither does a missing directory.
+    let _data = c.passive();
+    assert_eq!(c.code("MLSD f*"), 550);
+    assert_eq!(c.code("NLST /nowhere/f*"), 550);
 }

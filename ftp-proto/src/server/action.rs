@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::access::{Permissions, UserAccess};
 use crate::arg::{Arg, Secret};
+use crate::glob::NamePattern;
 use crate::listing::{DirEntry, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
@@ -114,6 +115,9 @@ pub enum ListSource {
     Directory,
     /// This one entry (`LIST file`, and a symbolic link that is not a listable directory).
     Entry(Box<DirEntry>),
+    /// The entries of the directory at the transfer's path whose names match, each shown as
+    /// [`NamePattern::shown`] names it (`NLST dir/f*.bin`).
+    Matching(NamePattern),
 }
 
 /// What a transfer moves.

@@ -11,6 +11,7 @@ use super::{
 use crate::access::{PathUse, Permissions};
 use crate::address::{self, is_same_ip};
 use crate::command::{EpsvArg, FormatControl, ListArgs, TransferType};
+use crate::glob::NamePattern;
 use crate::listing::{DirEntry, FileKind, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
@@ -198,10 +199,16 @@ impl ServerSession {
         if self.data == DataChannel::None {
             return self.no_data_channel();
         }
+        // Wildcards are LIST's and NLST's (RFC 3659 §7.1 gives MLSD none), as in vsftpd.
+        let pattern = match (&format, &args.path) {
+            (ListFormat::Machine(_), _) | (_, None) => None,
+            (_, Some(arg)) => NamePattern::from_arg(arg.as_bytes()),
+        };
         let request = ListRequest {
             path: path.clone(),
             format,
             show_hidden,
+            pattern,
         };
         self.start(Pending::ListMeta(request), |id| Action::Metadata {
             id,
@@ -215,6 +222,11 @@ impl ServerSession {
     pub(super) fn list_metadata(&mut self, request: ListRequest, outcome: Outcome) {
         let meta = match outcome {
             Outcome::Metadata(meta) => meta,
+            // No such name: its wildcards are expanded in its directory. A name that exists
+            // literally (`a*b`) is listed as itself.
+            Outcome::Failed(FailureKind::NotFound) if request.pattern.is_some() => {
+                return self.list_matching(request);
+            }
             Outcome::Failed(kind) => return self.list_refused(kind),
             _ => return self.list_refused(FailureKind::LocalError),
         };
@@ -255,11 +267,25 @@ impl ServerSession {
         }
     }
 
+    /// Lists the entries of the pattern's directory that match it.
+    fn list_matching(&mut self, mut request: ListRequest) {
+        let Some(pattern) = request.pattern.take() else {
+            return self.list_refused(FailureKind::NotFound);
+        };
+        let perms = self.permissions().unwrap_or_default();
+        request.path = request.path.parent();
+        if !self.allowed(perms.list, &request.path, PathUse::Read) {
+            return;
+        }
+        self.list_transfer(request, ListSource::Matching(pattern));
+    }
+
     fn list_transfer(&mut self, request: ListRequest, source: ListSource) {
         let ListRequest {
             path,
             format,
             show_hidden,
+            ..
         } = request;
         let permissions = self.permissions().unwrap_or_default();
         let kind = TransferKind::List {

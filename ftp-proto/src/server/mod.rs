@@ -29,6 +29,7 @@ use crate::access::{Permissions, UserAccess};
 use crate::arg::Arg;
 use crate::command::{Command, ParseError};
 use crate::framing::DecodeError;
+use crate::glob::NamePattern;
 use crate::listing::{FactSet, ListFormat, Metadata};
 use crate::path::VirtualPath;
 use crate::reply::{Reply, ReplyCode};
@@ -139,6 +140,8 @@ struct ListRequest {
     path: VirtualPath,
     format: ListFormat,
     show_hidden: bool,
+    /// The last component's wildcards (`LIST` and `NLST`), used when no such name exists.
+    pattern: Option<NamePattern>,
 }
 
 #[derive(Debug)]
