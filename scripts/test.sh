@@ -12,6 +12,13 @@ need_apt=()
 for tool in curl lftp python3 openssl; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+# Classic clients for the real-client tests (examples/tests/real_clients.rs): tnftp,
+# inetutils ftp and ncftp (mget and wildcards), and Node for basic-ftp.
+command -v tnftp >/dev/null 2>&1 || need_apt+=(tnftp)
+command -v inetutils-ftp >/dev/null 2>&1 || need_apt+=(inetutils-ftp)
+command -v ncftpget >/dev/null 2>&1 || need_apt+=(ncftp)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
@@ -55,6 +62,11 @@ if [ ! -x "$peers/proftpd/usr/sbin/proftpd" ] || [ ! -x "$peers/pure-ftpd/usr/sb
     for lib in libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libhashkit2; do
         dpkg-deb -x "$peers"/debs/"$lib"_*.deb "$peers/libs"
     done
+fi
+# Node's basic-ftp from npm, into FTP_PEERS/node (the tests point NODE_PATH there).
+if [ ! -d "$peers/node/node_modules/basic-ftp" ]; then
+    mkdir -p "$peers/node"
+    npm install --silent --no-audit --no-fund --prefix "$peers/node" 'basic-ftp@5'
 fi
 export FTP_PEERS="$peers"
 

@@ -8,38 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{Ftpd, check, tool};
 use ftp_test_support::{data, free_port_range};
-
-/// A running `ftpd`; killed (by its own PID) when dropped.
-struct Ftpd {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Ftpd {
-    fn start(root: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
-            .args(["--bind", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        Self {
-            addr: addr.parse().unwrap(),
-            child,
-        }
-    }
-}
 
 /// A running `ftpd` with FTPS (a certificate made now, in `dir`), explicit on `addr` and
 /// implicit on `implicit`.
@@ -86,42 +58,12 @@ impl FtpsD {
             ftpd: Ftpd {
                 child,
                 addr: addrs[0],
+                addrs: vec![addrs[0]],
             },
             implicit: addrs[1],
             cert,
         }
     }
-}
-
-impl Drop for Ftpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tool(name: &str) -> Command {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .unwrap();
-    assert!(
-        found.status.success(),
-        "{name} is not installed: run scripts/test.sh, which installs it"
-    );
-    Command::new(name)
-}
-
-fn check(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 #[test]

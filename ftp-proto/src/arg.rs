@@ -105,9 +105,10 @@ impl fmt::Debug for Arg {
     }
 }
 
+/// Lossy UTF-8, control characters escaped ([`LogSafe`](crate::LogSafe)).
 impl fmt::Display for Arg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_str_lossy())
+        crate::LogSafe(&self.to_str_lossy()).fmt(f)
     }
 }
 

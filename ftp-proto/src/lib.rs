@@ -202,6 +202,7 @@ mod feat;
 mod framing;
 pub mod glob;
 pub mod listing;
+mod log_safe;
 mod path;
 mod reply;
 pub mod server;
@@ -220,6 +221,7 @@ pub use command::{
 };
 pub use feat::FeatureList;
 pub use framing::{DecodeError, LineDecoder};
+pub use log_safe::LogSafe;
 pub use path::VirtualPath;
 pub use reply::{
     InvalidReplyText, Reply, ReplyClass, ReplyCode, ReplyDecoder, ReplyDecoderConfig, ReplyError,

@@ -346,9 +346,18 @@ impl fmt::Debug for Reply {
     }
 }
 
+/// The code and the text, its lines joined by `\n`, control characters within a line escaped
+/// ([`LogSafe`](crate::LogSafe)): a server's text cannot drive the terminal it is shown on.
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code, self.text())
+        write!(f, "{} ", self.code)?;
+        for (i, line) in self.lines().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            crate::LogSafe(&String::from_utf8_lossy(line)).fmt(f)?;
+        }
+        Ok(())
     }
 }
 

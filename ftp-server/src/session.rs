@@ -13,7 +13,7 @@ use bytes::{Buf, BytesMut};
 use ftp_proto::listing::DirEntry;
 use ftp_proto::server::{AddressFamily, FailureKind};
 use ftp_proto::{
-    Action, ActionId, Arg, ConnectionInfo, Outcome, Secret, ServerConnection, UserAccess,
+    Action, ActionId, Arg, ConnectionInfo, LogSafe, Outcome, Secret, ServerConnection, UserAccess,
     VirtualPath,
 };
 use futures_channel::{mpsc, oneshot};
@@ -141,7 +141,8 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         loop {
             // The machine owns every deadline: it learns the time at each wake-up.
             self.conn.handle_timeout(Instant::now());
-            self.conn.poll_transmit(&mut output);
+            self.conn
+                .poll_transmit_with(&mut output, |r| tracing::debug!(%peer, "-> {r}"));
             // Every reply is written before the next action: a 150 before its data, a 234
             // before the TLS handshake, the last words before a close. Mostly at once; the
             // wait for a client slow to read is boxed, so its state does not sit in every
@@ -450,7 +451,11 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         };
         match self.shared.auth.authenticate(&credentials).await {
             Ok(principal) => {
-                tracing::info!(peer = %self.peer, user = %principal.name, "logged in");
+                tracing::info!(
+                    peer = %self.peer,
+                    user = %LogSafe(&principal.name),
+                    "logged in"
+                );
                 let mut access = UserAccess::new(principal.permissions);
                 if let Some(dir) = &principal.upload_only {
                     access = access.with_upload_only(dir.clone());

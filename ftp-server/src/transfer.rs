@@ -12,7 +12,7 @@ use ftp_proto::server::{
     DataEndpoint, FailureKind, ListSource, Representation, STOU_ATTEMPTS, Transfer, TransferKind,
     WriteMode, unique_name,
 };
-use ftp_proto::{AsciiDecoder, AsciiEncoder, Permissions, Timestamp, VirtualPath};
+use ftp_proto::{AsciiDecoder, AsciiEncoder, LogSafe, Permissions, Timestamp, VirtualPath};
 use futures_channel::{mpsc, oneshot};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{Either, select};
@@ -170,7 +170,7 @@ pub(crate) async fn run<S: Storage, A>(
         Ok(bytes) => {
             let secs = started.elapsed().as_secs_f64().max(1e-6);
             tracing::info!(
-                user = %job.principal.name,
+                user = %LogSafe(&job.principal.name),
                 path = %job.path,
                 kind = ?job.transfer.kind,
                 bytes,
@@ -179,7 +179,7 @@ pub(crate) async fn run<S: Storage, A>(
             );
         }
         Err(kind) => {
-            tracing::info!(user = %job.principal.name, path = %job.path, failure = ?kind, "transfer failed")
+            tracing::info!(user = %LogSafe(&job.principal.name), path = %job.path, failure = ?kind, "transfer failed")
         }
     }
     let _ = events.unbounded_send(TransferEvent::Finished(result));

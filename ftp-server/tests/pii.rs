@@ -45,7 +45,15 @@ fn passwords_never_reach_the_logs() {
     assert_eq!(c.code("USER alice"), 331);
     assert_eq!(c.code("PASS s3cret-Pa55word"), 230);
     assert_eq!(c.code("PASS s3cret-Pa55word"), 202);
+    // A password under a mistyped verb is not shown either.
+    assert_eq!(c.code("PASSS typo-Pa55word"), 500);
+    // A path with terminal escapes reaches the logs escaped.
+    assert_eq!(c.code("SIZE /\u{1b}[2Jcleared"), 550);
     assert_eq!(c.code("QUIT"), 221);
+    // A user name with terminal escapes, at INFO level (a failed login).
+    let mut c = Client::connect(server.addr);
+    assert_eq!(c.code("USER \u{1b}]0;owned\u{7}mallory"), 331);
+    assert_eq!(c.code("PASS x"), 530);
     drop(server);
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
@@ -54,7 +62,22 @@ fn passwords_never_reach_the_logs() {
     );
     assert!(text.contains("PASS <redacted>"), "{text}");
     assert!(text.contains("logged in"), "{text}");
-    for secret in ["s3cret-Pa55word", "wrong-Pa55word-guess", "Pa55word"] {
+    // Each reply is logged beside its command.
+    assert!(text.contains("-> 230 "), "{text}");
+    assert!(text.contains("-> 550 "), "{text}");
+    assert!(text.contains("PASSS <13 bytes not shown>"), "{text}");
+    assert!(text.contains("\\u{1b}[2Jcleared"), "{text}");
+    assert!(text.contains("\\u{1b}]0;owned\\u{7}mallory"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "a raw escape reached the logs:\n{text}"
+    );
+    for secret in [
+        "s3cret-Pa55word",
+        "wrong-Pa55word-guess",
+        "Pa55word",
+        "typo",
+    ] {
         assert!(!text.contains(secret), "{secret} reached the logs:\n{text}");
     }
 }

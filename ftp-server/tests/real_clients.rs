@@ -260,7 +260,10 @@ fn wildcards_in_nlst_and_list(rt: Rt) {
     assert_eq!(nlst(&mut c, "NLST zz*"), Vec::<String>::new());
     let long = nlst(&mut c, "LIST f*");
     assert_eq!(long.len(), 2);
-    assert!(long[0].ends_with(" f1.bin") && long[0].starts_with('-'), "{long:?}");
+    assert!(
+        long[0].ends_with(" f1.bin") && long[0].starts_with('-'),
+        "{long:?}"
+    );
     // MLSD takes no wildcards (RFC 3659 §7.1); neither does a missing directory.
     let _data = c.passive();
     assert_eq!(c.code("MLSD f*"), 550);

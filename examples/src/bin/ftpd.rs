@@ -1,7 +1,7 @@
-//! A minimal FTP server on tokio.
+//! ftpd: an FTP and FTPS server on tokio, serving one directory.
 //!
 //! With no flags it serves the current directory read-only to anonymous users on
-//! 127.0.0.1:2121. `RUST_LOG=debug` shows every command.
+//! 127.0.0.1:2121. `RUST_LOG=debug` shows every command and reply.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -17,13 +17,17 @@ use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::fs::FsStorage;
 use ftp_server::{Server, ServerOptions, TlsConfig};
 
-/// A minimal FTP server.
+/// ftpd: an FTP and FTPS server (RFC 959, RFC 4217) that serves one directory.
+///
+/// With no flags it serves the current directory read-only to anonymous users on
+/// 127.0.0.1:2121. `--user NAME:PASSWORD` adds a user (for trying things out: the password is
+/// visible in the process list). `RUST_LOG=debug` logs every command and reply.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "ftpd", version)]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:2121")]
-    bind: SocketAddr,
+    /// Address to listen on (repeatable: `--bind 127.0.0.1:21 --bind [::1]:21`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2121")]
+    bind: Vec<SocketAddr>,
     /// Directory to serve (every user's root).
     #[arg(long, default_value = ".")]
     root: PathBuf,
@@ -94,7 +98,8 @@ fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error::Erro
     let config = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         TlsConfig::from_pem_files(cert, key)?
     } else if args.tls_self_signed {
-        let names = vec!["localhost".to_owned(), args.bind.ip().to_string()];
+        let mut names = vec!["localhost".to_owned()];
+        names.extend(args.bind.iter().map(|b| b.ip().to_string()));
         let made = rcgen::generate_simple_self_signed(names)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, made.cert.der());
         let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
@@ -192,8 +197,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let root = std::fs::canonicalize(&args.root)?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await?;
-    let addr = listener.local_addr()?;
+    let mut listeners = Vec::new();
+    for bind in &args.bind {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        listeners.push(listener);
+    }
     let server = Server::new(TokioRuntime, storage, table, options);
     let who = match (anonymous, args.users.len()) {
         (true, 0) => "anonymous users (read-only)".to_owned(),
@@ -218,7 +228,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         };
         eprintln!("ftpd: FTPS with AUTH TLS (data connections' TLS session reuse {reuse})");
     }
-    println!("listening on {addr}");
+    let mut serving = tokio::task::JoinSet::new();
+    for listener in listeners {
+        println!("listening on {}", listener.local_addr()?);
+        let server = server.clone();
+        serving.spawn(async move { server.serve(TokioListener::new(listener)).await });
+    }
     let implicit_serving = async {
         match implicit {
             Some(listener) => {
@@ -230,9 +245,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             None => std::future::pending().await,
         }
     };
-    let serving = server.serve(TokioListener::new(listener));
     tokio::select! {
-        result = serving => result?,
+        Some(result) = serving.join_next() => result??,
         result = implicit_serving => result?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("ftpd: shutting down");

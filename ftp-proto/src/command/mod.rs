@@ -532,10 +532,21 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Pass(_) | Self::Acct(_) => write!(f, "{} <redacted>", self.verb()),
+            // A verb we do not know may be a mistyped PASS (`PASSS secret`): its argument is
+            // never shown.
+            Self::Unknown {
+                verb,
+                arg: Some(arg),
+            } => write!(
+                f,
+                "{} <{} bytes not shown>",
+                crate::LogSafe(verb.as_str()),
+                arg.as_bytes().len()
+            ),
             _ => {
                 let wire = self.to_bytes();
                 let text = String::from_utf8_lossy(&wire);
-                f.write_str(text.trim_end_matches("\r\n"))
+                crate::LogSafe(text.trim_end_matches("\r\n")).fmt(f)
             }
         }
     }

@@ -95,8 +95,19 @@ impl ServerConnection {
 
     /// Appends every queued reply, in wire form, to `out`. Returns whether anything was written.
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        self.poll_transmit_with(out, |_| {})
+    }
+
+    /// Like [`poll_transmit`](Self::poll_transmit), showing each reply to `inspect` first: for
+    /// logs (`Reply`'s `Display` escapes control characters).
+    pub fn poll_transmit_with(
+        &mut self,
+        out: &mut BytesMut,
+        mut inspect: impl FnMut(&crate::Reply),
+    ) -> bool {
         let mut wrote = false;
         while let Some(r) = self.session.poll_reply() {
+            inspect(&r);
             r.encode(out);
             wrote = true;
         }

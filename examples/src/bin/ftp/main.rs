@@ -31,9 +31,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::url::{FtpUrl, netrc_lookup};
 
-/// A minimal FTP client.
+/// ftp: an FTP and FTPS client, an interactive shell and one-shot commands for scripts.
+///
+/// URLs are ftp://user:password@host:port/path (ftps:// for implicit FTPS, --tls for explicit
+/// AUTH TLS), the path relative to the login directory. Without a user in the URL, credentials
+/// come from FTP_USER and FTP_PASSWORD, then ~/.netrc, else the login is anonymous.
 #[derive(Parser, Debug)]
-#[command(name = "ftp", version, about, args_conflicts_with_subcommands = true)]
+#[command(name = "ftp", version, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
     command: Option<Cmd>,
