@@ -30,11 +30,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
 fi
 
-# pyftpdlib, and pyOpenSSL for its TLS_FTPHandler (the client's FTPS tests against it).
-if ! python3 -c 'import pyftpdlib, OpenSSL' >/dev/null 2>&1; then
+# pyftpdlib, and pyOpenSSL for its TLS_FTPHandler (the client's FTPS tests against it); the
+# aioftp server, which lacks SIZE and NLST (the client's fallbacks).
+if ! python3 -c 'import pyftpdlib, OpenSSL, aioftp' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-        'pyftpdlib>=2,<3' 'pyopenssl>=24' \
-        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24'
+        'pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1' \
+        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1'
 fi
 
 # ProFTPD (with mod_tls) and Pure-FTPd, servers for the client's FTPS tests: Debian's FTP

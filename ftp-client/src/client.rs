@@ -460,6 +460,37 @@ where
         parse_size(&reply).ok_or(Error::MalformedReply(reply))
     }
 
+    /// A file's size in bytes, from wherever the server gives it: `SIZE`, else (where `SIZE`
+    /// is refused but the file was not reported missing: the aioftp server has no `SIZE`) the
+    /// `size` fact of `MLST`, else the one entry of `LIST path`. What resuming uses.
+    pub async fn file_size(&mut self, path: impl AsRef<[u8]>) -> Result<u64> {
+        let path = path.as_ref();
+        let refused = match self.size(path).await {
+            Err(e @ Error::Server(_)) if !e.is_not_found() => e,
+            other => return other,
+        };
+        // A 550 from either is the answer: the file is not there.
+        match self.mlst(path).await {
+            Ok(entry) => {
+                if let Some(size) = entry.facts.size {
+                    return Ok(size);
+                }
+            }
+            Err(e) if e.is_not_found() => return Err(e),
+            Err(_) => {}
+        }
+        match self.list(path).await {
+            Ok(entries) => match entries.as_slice() {
+                [entry] if entry.kind == ftp_proto::listing::EntryKind::File => {
+                    entry.size.ok_or(refused)
+                }
+                _ => Err(refused),
+            },
+            Err(e) if e.is_not_found() => Err(e),
+            Err(_) => Err(refused),
+        }
+    }
+
     /// A file's modification time (`MDTM`, RFC 3659), in UTC.
     pub async fn mdtm(&mut self, path: impl AsRef<[u8]>) -> Result<Timestamp> {
         let reply = self.run(Command::Mdtm(arg(path)?)).await?;

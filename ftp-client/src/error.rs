@@ -62,6 +62,18 @@ pub enum Error {
     /// the control connection, the connection is then unusable.
     #[error("TLS: {0}")]
     Tls(io::Error),
+    /// A listing held a line that no parser understands (a mirror must not go on as if the
+    /// entry were not there).
+    #[error("listing line not understood: {0:?}")]
+    UnparsableListing(String),
+    /// What failed, and on which remote path (the tree helpers name the path they were at).
+    #[error("{path}: {source}")]
+    AtPath {
+        /// The remote path, lossy UTF-8.
+        path: String,
+        /// What failed there.
+        source: Box<Self>,
+    },
 }
 
 impl Error {
@@ -71,7 +83,19 @@ impl Error {
             Self::Server(e) => Some(e.reply()),
             Self::MalformedReply(r) => Some(r),
             Self::Closed(r) => r.as_ref(),
+            Self::AtPath { source, .. } => source.reply(),
             _ => None,
+        }
+    }
+
+    /// This error, naming the remote `path` it happened at.
+    pub fn at_path(self, path: &[u8]) -> Self {
+        match self {
+            e @ Self::AtPath { .. } => e,
+            e => Self::AtPath {
+                path: String::from_utf8_lossy(path).into_owned(),
+                source: Box::new(e),
+            },
         }
     }
 
@@ -88,7 +112,11 @@ impl Error {
     /// Whether the path named was not found or not accessible (`550`), the answer to "does
     /// this exist" that `SIZE`, `MDTM` and `CWD` give.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Server(e) if e.is_not_found())
+        match self {
+            Self::Server(e) => e.is_not_found(),
+            Self::AtPath { source, .. } => source.is_not_found(),
+            _ => false,
+        }
     }
 }
 

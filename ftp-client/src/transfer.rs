@@ -590,32 +590,153 @@ where
         }
     }
 
+    /// Collects the listing of `path` as curl, lftp and wget do: changes into it, lists with no
+    /// argument, and changes back. Servers disagree on a path argument: Pure-FTPd and
+    /// inetutils ftpd split it at spaces (a directory named `a b` lists as nothing), and
+    /// vsftpd answers 226 with an empty listing for a directory that does not exist. Where
+    /// changing into `path` is refused (a file, or a server that allows listing only), the
+    /// path form is sent; if that lists nothing either, the refusal of the `CWD` is the
+    /// answer, so a missing directory is an error and not an empty one.
+    async fn collect_listing_of(&mut self, kind: ListKind, path: &[u8]) -> Result<Vec<u8>> {
+        if path.is_empty() {
+            return self.collect_listing(kind.command(b"")?).await;
+        }
+        let home = self.pwd().await?;
+        match self.cwd(path).await {
+            Ok(_) => {
+                let listed = self.collect_listing(kind.command(b"")?).await;
+                let back = self.cwd(&home).await;
+                let body = listed?;
+                back?;
+                Ok(body)
+            }
+            // The path form; where it lists nothing or is refused too (ProFTPD answers 450
+            // for a missing path), the CWD's refusal says what is wrong.
+            Err(refused @ Error::Server(_)) => {
+                match self.collect_listing(kind.command(path)?).await {
+                    Ok(body) if !body.iter().all(u8::is_ascii_whitespace) => Ok(body),
+                    Ok(_) | Err(Error::Server(_)) => Err(refused),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The raw lines of a `LIST` (the server's `ls -l` style output), line ends removed. An
-    /// empty `path` lists the working directory, here and in the other listings.
+    /// empty `path` lists the working directory, here and in the other listings; any other
+    /// is listed from inside it (see [`list`](Self::list)).
     pub async fn list_lines(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<Bytes>> {
-        let cmd = Command::List(list_args(path)?);
-        Ok(split_lines(self.collect_listing(cmd).await?))
+        let body = self
+            .collect_listing_of(ListKind::List, path.as_ref())
+            .await?;
+        Ok(split_lines(body))
     }
 
     /// A `LIST`, parsed (Unix, DOS/IIS and EPLF formats); lines that are no entry (`total 12`)
-    /// or that no parser understands are left out.
+    /// or that no parser understands are left out ([`list_checked`](Self::list_checked)
+    /// refuses those).
+    ///
+    /// A directory is listed as curl, lftp and wget do: `CWD` into it, `LIST` with no
+    /// argument, `CWD` back (servers split a path argument at spaces, or list a missing
+    /// directory as empty). Where the `CWD` is refused, `LIST path` is sent; a missing path
+    /// is an error.
     pub async fn list(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<ListEntry>> {
-        let cmd = Command::List(list_args(path)?);
-        let body = self.collect_listing(cmd).await?;
+        let body = self
+            .collect_listing_of(ListKind::List, path.as_ref())
+            .await?;
         Ok(parse_listing(&body).filter_map(Result::ok).collect())
     }
 
-    /// The names in a directory (`NLST`).
+    /// Like [`list`](Self::list), failing with [`Error::UnparsableListing`] on a line that no
+    /// parser understands: for mirrors, which must not report success with entries missing.
+    pub async fn list_checked(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<ListEntry>> {
+        let body = self
+            .collect_listing_of(ListKind::List, path.as_ref())
+            .await?;
+        checked_lines(&body, ftp_proto::listing::parse_list_line)
+    }
+
+    /// The names in a directory (`NLST`), listed from inside it as [`list`](Self::list) does.
     pub async fn nlst(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<Bytes>> {
-        let cmd = Command::Nlst(list_args(path)?);
-        Ok(split_lines(self.collect_listing(cmd).await?))
+        let body = self
+            .collect_listing_of(ListKind::Nlst, path.as_ref())
+            .await?;
+        Ok(split_lines(body))
+    }
+
+    /// The names in a directory: `NLST`, or where the server does not implement it (the
+    /// aioftp server answers 502) the names of a `LIST`.
+    pub async fn list_names(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<Bytes>> {
+        let path = path.as_ref();
+        match self.nlst(path).await {
+            Err(e) if matches!(e.code(), Some(500 | 502 | 504)) => Ok(self
+                .list(path)
+                .await?
+                .into_iter()
+                .map(|entry| entry.name)
+                .filter(|name| name.as_ref() != b"." && name.as_ref() != b"..")
+                .collect()),
+            other => other,
+        }
     }
 
     /// A machine-readable listing (`MLSD`, RFC 3659), parsed; malformed lines are left out.
+    /// Listed from inside the directory as [`list`](Self::list) does.
     pub async fn mlsd(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<MlsxEntry>> {
-        let cmd = Command::Mlsd(opt_arg(path)?);
-        let body = self.collect_listing(cmd).await?;
+        let body = self
+            .collect_listing_of(ListKind::Mlsd, path.as_ref())
+            .await?;
         Ok(parse_mlsd(&body).filter_map(Result::ok).collect())
+    }
+
+    /// Like [`mlsd`](Self::mlsd), failing with [`Error::UnparsableListing`] on a malformed
+    /// line.
+    pub async fn mlsd_checked(&mut self, path: impl AsRef<[u8]>) -> Result<Vec<MlsxEntry>> {
+        let body = self
+            .collect_listing_of(ListKind::Mlsd, path.as_ref())
+            .await?;
+        checked_lines(&body, ftp_proto::listing::parse_mlsx_line)
+    }
+}
+
+/// Every entry of a listing, lines that are none (blank, `total 12`) skipped; a line that
+/// does not parse fails the whole listing, naming it.
+fn checked_lines<T>(
+    body: &[u8],
+    parse: impl Fn(&[u8]) -> Result<T, ftp_proto::listing::ListError>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for line in body.split(|&b| b == b'\n') {
+        match parse(line) {
+            Ok(entry) => out.push(entry),
+            Err(ftp_proto::listing::ListError::NotAnEntry) => {}
+            Err(_) => {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                return Err(Error::UnparsableListing(
+                    String::from_utf8_lossy(line).into_owned(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which listing command.
+#[derive(Clone, Copy, Debug)]
+enum ListKind {
+    List,
+    Nlst,
+    Mlsd,
+}
+
+impl ListKind {
+    fn command(self, path: &[u8]) -> Result<Command> {
+        Ok(match self {
+            Self::List => Command::List(list_args(path)?),
+            Self::Nlst => Command::Nlst(list_args(path)?),
+            Self::Mlsd => Command::Mlsd(opt_arg(path)?),
+        })
     }
 }
 

@@ -186,7 +186,7 @@ where
         let mut progress = self.progress.take();
         if let Some(p) = progress.as_mut() {
             // Worth a round trip only when somebody shows the total.
-            let total = self.size(remote.as_ref()).await.ok();
+            let total = self.file_size(remote.as_ref()).await.ok();
             p.start(remote.as_ref(), offset, total);
         }
         let result = async {
@@ -224,7 +224,8 @@ where
         self.progress = progress;
     }
 
-    /// Continues an interrupted upload: sends only what the remote file (by `SIZE`) lacks.
+    /// Continues an interrupted upload: sends only what the remote file lacks (its size by
+    /// [`file_size`](Self::file_size): `SIZE`, else `MLST` or `LIST`).
     /// A missing remote file is uploaded whole; one that is already as long is left alone.
     pub async fn resume_upload(
         &mut self,
@@ -238,7 +239,7 @@ where
                 format!("{} does not exist", local.display()),
             ))
         })?;
-        let have = match self.size(remote.as_ref()).await {
+        let have = match self.file_size(remote.as_ref()).await {
             Ok(n) => n,
             Err(e) if e.is_not_found() => 0,
             Err(e) => return Err(e),
@@ -257,7 +258,7 @@ where
     }
 
     /// Continues an interrupted download: fetches only what the local file lacks of the remote
-    /// one (by `SIZE`). A missing local file is downloaded whole; one that is already as long
+    /// one (by [`file_size`](Self::file_size)). A missing local file is downloaded whole; one that is already as long
     /// is left alone.
     pub async fn resume_download(
         &mut self,
@@ -266,7 +267,7 @@ where
     ) -> Result<Resumed> {
         let local = local.as_ref();
         let have = local_len(local).await?.unwrap_or(0);
-        let total = self.size(remote.as_ref()).await?;
+        let total = self.file_size(remote.as_ref()).await?;
         if have >= total {
             return Ok(Resumed {
                 skipped: have,
@@ -348,7 +349,10 @@ where
                 if is_dir {
                     todo.push((path, target));
                 } else {
-                    stats.bytes += self.upload_file(&path, &target, 0).await?;
+                    stats.bytes += self
+                        .upload_file(&path, &target, 0)
+                        .await
+                        .map_err(|e| e.at_path(&target))?;
                     stats.files += 1;
                 }
             }
@@ -373,7 +377,11 @@ where
             let create = dir.clone();
             unblock(move || std::fs::create_dir_all(create)).await?;
             stats.dirs += 1;
-            for (name, is_dir) in self.entries(&remote_dir, use_mlsd).await? {
+            let entries = self
+                .entries(&remote_dir, use_mlsd)
+                .await
+                .map_err(|e| e.at_path(&remote_dir))?;
+            for (name, is_dir) in entries {
                 if !is_safe_name(&name) {
                     return Err(Error::Io(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
@@ -388,7 +396,10 @@ where
                 if is_dir {
                     todo.push((source, target));
                 } else {
-                    stats.bytes += self.download_file(&source, &target, 0).await?;
+                    stats.bytes += self
+                        .download_file(&source, &target, 0)
+                        .await
+                        .map_err(|e| e.at_path(&source))?;
                     stats.files += 1;
                 }
             }
@@ -403,7 +414,7 @@ where
         let path = dir;
         let mut out = Vec::new();
         if use_mlsd {
-            for entry in self.mlsd(path).await? {
+            for entry in self.mlsd_checked(path).await? {
                 let is_dir = match entry.facts.kind {
                     Some(FactType::File) => false,
                     Some(FactType::Dir) => true,
@@ -417,7 +428,7 @@ where
                 out.push((name, is_dir));
             }
         } else {
-            for entry in self.list(path).await? {
+            for entry in self.list_checked(path).await? {
                 let is_dir = match entry.kind {
                     EntryKind::File => false,
                     EntryKind::Directory => true,

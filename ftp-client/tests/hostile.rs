@@ -446,6 +446,9 @@ fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
         let port = data.local_addr().unwrap().port();
         let mut c = c.logged_in();
         c.expect("FEAT", b"211-Features:\r\n SIZE\r\n211 End\r\n");
+        // The directory is listed from inside it.
+        c.expect("PWD", b"257 \"/\"\r\n");
+        c.expect("CWD pub", b"250 ok\r\n");
         c.expect("EPSV", format!("229 (|||{port}|)\r\n").as_bytes());
         let (mut d, _) = data.accept().unwrap();
         c.expect("LIST", b"150 ok\r\n");
@@ -456,6 +459,7 @@ fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
         .unwrap();
         drop(d);
         c.send(b"226 done\r\n");
+        c.expect("CWD /", b"250 back\r\n");
         c.drain();
     });
     let dir = tempfile::tempdir().unwrap();

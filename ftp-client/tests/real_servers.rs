@@ -217,3 +217,128 @@ fn pureftpd_tls_passive_smol() {
 fn pureftpd_tls_active_tokio() {
     on_tokio(pureftpd_transfers(TokioRuntime, ACTIVE));
 }
+
+/// Directories are listed from inside them (CWD, then LIST/NLST/MLSD with no argument, then
+/// back): Pure-FTPd splits a path argument at spaces (a directory `a dir` listed as nothing)
+/// and vsftpd lists a missing directory as empty with 226. A missing directory is an error
+/// on every server, a file lists as its one entry, and a tree with spaces downloads whole.
+async fn directories_with_spaces(rt: impl ftp_client::runtime::Runtime, peer: common::Peer) {
+    // `root` is where the tests' working directory (`base`) is on disk.
+    let disk = peer.root.join("a dir");
+    std::fs::write(peer.root.join("top.txt"), b"top\n").unwrap();
+    std::fs::create_dir_all(disk.join("sub dir")).unwrap();
+    std::fs::write(disk.join("x.txt"), b"x\n").unwrap();
+    let y = common::data(100_000, 5);
+    std::fs::write(disk.join("sub dir").join("y.bin"), &y).unwrap();
+    // Readable by servers that drop to another user.
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&disk)
+        .arg(peer.root.join("top.txt"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut ftp = suite::connect(rt, &peer, DataMode::Passive).await;
+    let before = ftp.pwd().await.unwrap();
+    let mut names: Vec<_> = ftp
+        .list("a dir")
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", peer.name))
+        .into_iter()
+        .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    names.sort();
+    assert_eq!(names, ["sub dir", "x.txt"], "{}", peer.name);
+    let nlst = ftp.nlst("a dir").await.unwrap();
+    assert!(
+        nlst.iter().any(|n| n.ends_with(b"x.txt")),
+        "{}: {nlst:?}",
+        peer.name
+    );
+    assert_eq!(
+        ftp.pwd().await.unwrap(),
+        before,
+        "{}: back where it was",
+        peer.name
+    );
+    let missing = ftp.list("no such dir").await.unwrap_err();
+    assert!(missing.is_not_found(), "{}: {missing}", peer.name);
+    // A file lists as its one entry (the path form, after the CWD is refused).
+    let file = ftp.list("top.txt").await.unwrap();
+    assert_eq!(file.len(), 1, "{}: {file:?}", peer.name);
+    assert!(file[0].name.ends_with(b"top.txt"), "{}", peer.name);
+    let local = tempfile::tempdir().unwrap();
+    let stats = ftp
+        .download_tree("a dir", local.path().join("copy"))
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", peer.name));
+    assert_eq!(stats.files, 2, "{}", peer.name);
+    assert!(std::fs::read(local.path().join("copy/sub dir/y.bin")).unwrap() == y);
+    assert!(
+        ftp.download_tree("no such dir", local.path().join("none"))
+            .await
+            .is_err()
+    );
+    ftp.quit().await.unwrap();
+}
+
+#[test]
+fn directories_with_spaces_pureftpd() {
+    on_tokio(directories_with_spaces(TokioRuntime, pureftpd_tls()));
+}
+
+#[test]
+fn directories_with_spaces_vsftpd() {
+    on_smol(directories_with_spaces(SmolRuntime::default(), vsftpd()));
+}
+
+#[test]
+fn directories_with_spaces_pyftpdlib() {
+    on_tokio(directories_with_spaces(TokioRuntime, pyftpdlib()));
+}
+
+#[test]
+fn directories_with_spaces_proftpd() {
+    on_tokio(directories_with_spaces(TokioRuntime, proftpd_tls12()));
+}
+
+/// A server with fewer commands (aioftp: no SIZE, NLST or FEAT): resuming takes the size from
+/// MLST, and the names of a directory come from LIST.
+#[test]
+fn aioftp_without_size_or_nlst() {
+    on_tokio(async {
+        let peer = common::aioftp();
+        let big = common::data(1 << 20, 8);
+        std::fs::write(peer.root.join("big.bin"), &big).unwrap();
+        let mut ftp = suite::connect(TokioRuntime, &peer, DataMode::Passive).await;
+        assert_eq!(ftp.size("big.bin").await.unwrap_err().code(), Some(502));
+        assert_eq!(ftp.file_size("big.bin").await.unwrap(), big.len() as u64);
+        assert!(
+            ftp.file_size("missing.bin")
+                .await
+                .unwrap_err()
+                .is_not_found()
+        );
+        // A download cut short, resumed.
+        let local = tempfile::tempdir().unwrap();
+        let part = local.path().join("big.bin");
+        std::fs::write(&part, &big[..300_000]).unwrap();
+        let resumed = ftp.resume_download("big.bin", &part).await.unwrap();
+        assert_eq!(
+            (resumed.skipped, resumed.transferred),
+            (300_000, big.len() as u64 - 300_000)
+        );
+        assert!(std::fs::read(&part).unwrap() == big);
+        // An upload cut short, resumed.
+        std::fs::write(peer.root.join("up.bin"), &big[..400_000]).unwrap();
+        let resumed = ftp.resume_upload(&part, "up.bin").await.unwrap();
+        assert_eq!(resumed.skipped, 400_000);
+        assert!(std::fs::read(peer.root.join("up.bin")).unwrap() == big);
+        assert_eq!(ftp.nlst("").await.unwrap_err().code(), Some(502));
+        let mut names = ftp.list_names("").await.unwrap();
+        names.sort();
+        assert_eq!(names, ["big.bin", "up.bin"]);
+        ftp.quit().await.unwrap();
+    });
+}

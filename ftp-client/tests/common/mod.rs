@@ -346,6 +346,40 @@ fn vsftpd_with(tls: bool) -> Peer {
     }
 }
 
+/// The aioftp server (pip), which has no `SIZE`, `NLST`, `FEAT` or `PORT`: what the client's
+/// fallbacks are for. Passive mode only.
+pub fn aioftp() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let port = free_port();
+    let mut command = Command::new("python3");
+    command
+        .args(["-m", "aioftp", "--user", "amy", "--pass", "pw", "-q"])
+        .args(["--host", "127.0.0.1", "--family", "ipv4", "--port"])
+        .arg(port.to_string())
+        .arg("-d")
+        .arg(&root);
+    let child = spawn_listening(
+        command,
+        port,
+        "aioftp (pip install aioftp)",
+        &dir.path().join("log"),
+    );
+    Peer {
+        name: "aioftp",
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        user: "amy".into(),
+        password: "pw".into(),
+        root,
+        base: String::new(),
+        tls: None,
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+    }
+}
+
 /// Where scripts/test.sh unpacks the FTP servers that Debian cannot install beside vsftpd.
 fn peers_dir() -> PathBuf {
     std::env::var_os("FTP_PEERS").map_or_else(|| PathBuf::from("/opt/ftp-peers"), PathBuf::from)

@@ -134,17 +134,10 @@ fn split_words(line: &str) -> Vec<String> {
     words
 }
 
-/// Whether `name` matches a shell pattern with `*` and `?`.
+/// Whether `name` matches a shell pattern, as the server expands them (`ftp_proto::glob`:
+/// `*`, `?`, `[set]`, a leading dot matched only by a leading dot).
 fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.split_first(), name.split_first()) {
-        (None, None) => true,
-        (Some((b'*', rest)), _) => {
-            glob_match(rest, name) || (!name.is_empty() && glob_match(pattern, &name[1..]))
-        }
-        (Some((b'?', p)), Some((_, n))) => glob_match(p, n),
-        (Some((a, p)), Some((b, n))) if a == b => glob_match(p, n),
-        _ => false,
-    }
+    ftp_proto::glob::matches(pattern, name)
 }
 
 fn need<'a>(words: &'a [String], n: usize, usage: &str) -> Result<&'a [String], Failure> {
@@ -211,7 +204,7 @@ impl Shell {
             }
             "ls" | "nlst" => {
                 let path = args.first().map_or("", String::as_str);
-                for name in self.client()?.nlst(path).await? {
+                for name in self.client()?.list_names(path).await? {
                     self.say(String::from_utf8_lossy(&name));
                 }
             }
@@ -258,7 +251,7 @@ impl Shell {
             }
             "mget" => {
                 need(words, 1, "mget PATTERN...")?;
-                let names = self.client()?.nlst("").await?;
+                let names = self.client()?.list_names("").await?;
                 for name in names {
                     let base = name.rsplit(|&b| b == b'/').next().unwrap_or(&name);
                     if args.iter().any(|p| glob_match(p.as_bytes(), base)) {
