@@ -178,7 +178,7 @@ fn mirror_up_and_down_and_credentials() {
     // The contents of site/ become those of the remote www/ (created, with its parent).
     ok(ftp(
         local.path(),
-        &["mirror", "site", &server.url("pub/www")],
+        &["mirror", "--quiet", "site", &server.url("pub/www")],
     ));
     for (name, contents) in files {
         let on_server = srv_root
@@ -190,7 +190,10 @@ fn mirror_up_and_down_and_credentials() {
 
     // Back down, with the user from the environment instead of the URL.
     let down_url = format!("ftp://{}/pub/www", server.addr);
-    let mut cmd = ftp(local.path(), &["mirror", "--download", &down_url, "back"]);
+    let mut cmd = ftp(
+        local.path(),
+        &["mirror", "--quiet", "--download", &down_url, "back"],
+    );
     cmd.env("FTP_USER", "u").env("FTP_PASSWORD", "p");
     ok(cmd);
     for (name, contents) in files {
@@ -385,4 +388,124 @@ fn ftps_with_both_programs() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert"));
+}
+
+/// `ftp` for scripts: standard output and /dev/null as targets, a summary on stderr (plurals
+/// right, `--quiet` silences it), errors that say which side failed and name it, and the
+/// one-shot rm, mkdir and mv.
+#[test]
+fn cli_for_scripts() {
+    let root = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    tree(
+        &[("pub/a.txt", b"hello"), ("pub/sub/b.bin", b"bb")],
+        root.path(),
+    );
+    let server = Server::start(root.path());
+    let out = ok(ftp(local.path(), &["get", &server.url("pub/a.txt"), "-"]));
+    assert_eq!(out.stdout, b"hello");
+    assert!(!local.path().join("-").exists());
+    ok(ftp(
+        local.path(),
+        &["get", &server.url("pub/a.txt"), "/dev/null"],
+    ));
+    // The summary, not on a terminal too.
+    let out = ftp(
+        local.path(),
+        &["mirror", "--download", &server.url("pub/sub"), "copy"],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 file, 1 directory, 2 bytes\n"
+    );
+    // Which side failed, named.
+    let fails = |args: &[&str]| {
+        let out = ftp(local.path(), args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        fails(&["get", &server.url("pub/a.txt"), "/nonexistent/dir/x"]),
+        "ftp: /nonexistent/dir/x: No such file or directory\n"
+    );
+    let err = fails(&["get", &server.url("pub/missing.txt")]);
+    assert!(
+        err.starts_with(&format!("ftp: {}/pub/missing.txt: ", server.addr)) && err.contains("550"),
+        "{err}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    assert_eq!(
+        fails(&["ls", &format!("ftp://127.0.0.1:{port}/")]),
+        format!("ftp: 127.0.0.1:{port}: connection refused\n")
+    );
+    let err = fails(&["put", "/nonexistent/y", &server.url("pub/")]);
+    assert_eq!(err, "ftp: /nonexistent/y: No such file or directory\n");
+    // rm, mkdir, mv.
+    ok(ftp(local.path(), &["mkdir", &server.url("pub/new/deeper")]));
+    assert!(root.path().join("pub/new/deeper").is_dir());
+    ok(ftp(
+        local.path(),
+        &["mv", &server.url("pub/a.txt"), "renamed.txt"],
+    ));
+    assert_eq!(
+        std::fs::read(root.path().join("pub/renamed.txt")).unwrap(),
+        b"hello"
+    );
+    ok(ftp(local.path(), &["rm", &server.url("pub/renamed.txt")]));
+    assert!(!root.path().join("pub/renamed.txt").exists());
+    let err = fails(&["rm", &server.url("pub/renamed.txt")]);
+    assert!(
+        err.contains("/pub/renamed.txt: ") && err.contains("550"),
+        "{err}"
+    );
+}
+
+/// Ctrl-C (SIGINT) during a transfer says how to resume it.
+#[cfg(unix)]
+#[test]
+fn interrupted_download_says_how_to_resume() {
+    use std::io::Read;
+    // A server that logs in and then never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        s.write_all(b"220 hello\r\n").unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        for reply in [&b"331 pw\r\n"[..], b"230 in\r\n"] {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            s.write_all(reply).unwrap();
+        }
+        // Hold the session until the client is gone.
+        let mut rest = Vec::new();
+        let _ = reader.read_to_end(&mut rest);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("ftp://u:p@127.0.0.1:{port}/big.iso");
+    let child = ftp(dir.path(), &["get", &url, "big.iso"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("ftp get --resume {url} big.iso")),
+        "{err}"
+    );
+    server.join().unwrap();
 }

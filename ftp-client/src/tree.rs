@@ -89,13 +89,22 @@ fn is_safe_name(name: &[u8]) -> bool {
         && !name.iter().any(|&b| b == b'/' || b == b'\\' || b == 0)
 }
 
+/// A local file's error, naming the file (`/nonexistent/x: No such file or directory`), so
+/// that it is not taken for the server's.
+fn local_error(path: &Path, e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    // std appends " (os error N)": the path and the reason are what a user needs.
+    let reason = text.split(" (os error").next().unwrap_or(&text);
+    std::io::Error::new(e.kind(), format!("{}: {reason}", path.display()))
+}
+
 async fn local_len(path: &Path) -> Result<Option<u64>> {
-    let path = path.to_owned();
-    let meta = unblock(move || std::fs::metadata(path)).await;
+    let owned = path.to_owned();
+    let meta = unblock(move || std::fs::metadata(owned)).await;
     match meta {
         Ok(m) => Ok(Some(m.len())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(local_error(path, e).into()),
     }
 }
 
@@ -148,10 +157,13 @@ where
         let path = local.as_ref().to_owned();
         let (file, len) = unblock(move || -> std::io::Result<(std::fs::File, u64)> {
             use std::io::{Seek, SeekFrom};
-            let mut file = std::fs::File::open(path)?;
-            let len = file.metadata()?.len();
-            file.seek(SeekFrom::Start(offset))?;
-            Ok((file, len))
+            let open = || -> std::io::Result<(std::fs::File, u64)> {
+                let mut file = std::fs::File::open(&path)?;
+                let len = file.metadata()?.len();
+                file.seek(SeekFrom::Start(offset))?;
+                Ok((file, len))
+            };
+            open().map_err(|e| local_error(&path, e))
         })
         .await?;
         let buffer_size = self.options.buffer_size;
@@ -193,16 +205,24 @@ where
             // The local file is touched only once the server has accepted the download, so a
             // refused one (550) leaves no empty file behind.
             let mut download = self.retr(remote, offset).await?;
-            let file = unblock(move || -> std::io::Result<std::fs::File> {
+            let (file, regular) = unblock(move || -> std::io::Result<(std::fs::File, bool)> {
                 use std::io::{Seek, SeekFrom};
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(path)?;
-                file.set_len(offset)?;
-                file.seek(SeekFrom::Start(offset))?;
-                Ok(file)
+                let open = || -> std::io::Result<(std::fs::File, bool)> {
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&path)?;
+                    // `/dev/null`, a pipe, a terminal: written as they are, never truncated
+                    // or synced (both fail with EINVAL there).
+                    let regular = file.metadata()?.is_file();
+                    if regular {
+                        file.set_len(offset)?;
+                        file.seek(SeekFrom::Start(offset))?;
+                    }
+                    Ok((file, regular))
+                };
+                open().map_err(|e| local_error(&path, e))
             })
             .await?;
             let mut file = Unblock::with_capacity(buffer_size, file);
@@ -210,7 +230,9 @@ where
             drop(download);
             file.flush().await?;
             let file = file.into_inner().await;
-            unblock(move || file.sync_all()).await?;
+            if regular {
+                unblock(move || file.sync_all()).await?;
+            }
             Ok(received)
         }
         .await;

@@ -102,7 +102,7 @@ enum Cmd {
         resume: bool,
         /// The URL, ftp://user:password@host:port/path (user, password and port optional)
         url: String,
-        /// Where to save it (default: the remote file's name).
+        /// Where to save it (default: the remote file's name; `-`: standard output).
         local: Option<PathBuf>,
     },
     /// Upload a file (to URL, or into URL when it ends with `/`).
@@ -127,10 +127,31 @@ enum Cmd {
         /// Active mode: the server connects to us (EPRT/PORT).
         #[arg(long)]
         active: bool,
+        /// No summary line on stderr.
+        #[arg(long, short)]
+        quiet: bool,
         /// LOCAL_DIR (upload) or URL (download).
         from: String,
         /// URL (upload) or LOCAL_DIR (download).
         to: String,
+    },
+    /// Delete a remote file.
+    Rm {
+        /// The file's URL.
+        url: String,
+    },
+    /// Create a remote directory (and its missing parents).
+    Mkdir {
+        /// The directory's URL.
+        url: String,
+    },
+    /// Rename a remote file or directory (RNFR/RNTO).
+    Mv {
+        /// The URL of what to rename.
+        url: String,
+        /// The new name or path (relative to the login directory, as in URLs, or to the
+        /// file's directory when it has no `/`).
+        new_name: String,
     },
 }
 
@@ -140,9 +161,16 @@ type Failure = Box<dyn std::error::Error>;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let result = match args.command {
-        None => return shell::run(args.target, args.tls).await,
-        Some(cmd) => one_shot(cmd, &args.tls).await,
+    let Some(cmd) = args.command else {
+        return shell::run(args.target, args.tls).await;
+    };
+    let resume_hint = resume_hint(&cmd);
+    let result = tokio::select! {
+        result = one_shot(cmd, &args.tls) => result,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\nftp: interrupted; {resume_hint}");
+            return ExitCode::from(130);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,13 +181,67 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What to type to finish what an interrupted command started.
+fn resume_hint(cmd: &Cmd) -> String {
+    let quote = |s: &str| {
+        if s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/:._-@%+=".contains(&b))
+        {
+            s.to_owned()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    match cmd {
+        Cmd::Get { url, local, .. } => {
+            let local = local
+                .as_ref()
+                .map(|l| format!(" {}", quote(&l.to_string_lossy())))
+                .unwrap_or_default();
+            format!(
+                "to continue the download: ftp get --resume {}{local}",
+                quote(url)
+            )
+        }
+        Cmd::Put { url, local, .. } => format!(
+            "to continue the upload: ftp put --resume {} {}",
+            quote(&local.to_string_lossy()),
+            quote(url)
+        ),
+        Cmd::Mirror { .. } => "run the same mirror again to copy what is missing".into(),
+        _ => "nothing was left half done".into(),
+    }
+}
+
+/// `host:port/path`: which remote thing an error is about.
+fn remote_label(url: &FtpUrl, path: &[u8]) -> String {
+    let path = String::from_utf8_lossy(path);
+    let sep = if path.starts_with('/') { "" } else { "/" };
+    format!("{}:{}{sep}{path}", url.host, url.port)
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A remote operation's failure, naming what it was about (local failures name their file).
+fn at(url: &FtpUrl, path: &[u8]) -> impl Fn(ftp_client::Error) -> Failure + use<> {
+    let label = remote_label(url, path);
+    move |e: ftp_client::Error| match e {
+        // The library names local files in its I/O errors and tree paths itself.
+        e @ (ftp_client::Error::Io(_) | ftp_client::Error::AtPath { .. }) => e.into(),
+        e => format!("{label}: {e}").into(),
+    }
+}
+
 async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
     match cmd {
         Cmd::Ls { active, url } => {
             let url = FtpUrl::parse(&url)?;
             let mut ftp = open(&url, active, tls).await?;
             let path = remote_arg(&url.path);
-            for line in ftp.list_lines(path).await? {
+            for line in ftp.list_lines(path).await.map_err(at(&url, path))? {
                 println!("{}", String::from_utf8_lossy(&line));
             }
             ftp.quit().await?;
@@ -176,10 +258,17 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
                 None => local_name(url.file_name().ok_or("the URL names no file")?),
             };
             let mut ftp = open(&url, active, tls).await?;
-            if resume {
-                ftp.resume_download(&url.path, &local).await?;
+            let fail = at(&url, &url.path);
+            if local.as_os_str() == "-" {
+                to_stdout(&mut ftp, &url.path).await.map_err(&fail)?;
+            } else if resume {
+                ftp.resume_download(&url.path, &local)
+                    .await
+                    .map_err(&fail)?;
             } else {
-                ftp.download_file(&url.path, &local, 0).await?;
+                ftp.download_file(&url.path, &local, 0)
+                    .await
+                    .map_err(&fail)?;
             }
             ftp.quit().await?;
         }
@@ -197,16 +286,18 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
                 url.path.clone()
             };
             let mut ftp = open(&url, active, tls).await?;
+            let fail = at(&url, &remote);
             if resume {
-                ftp.resume_upload(&local, &remote).await?;
+                ftp.resume_upload(&local, &remote).await.map_err(&fail)?;
             } else {
-                ftp.upload_file(&local, &remote, 0).await?;
+                ftp.upload_file(&local, &remote, 0).await.map_err(&fail)?;
             }
             ftp.quit().await?;
         }
         Cmd::Mirror {
             download,
             active,
+            quiet,
             from,
             to,
         } => {
@@ -214,20 +305,78 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
             let url = FtpUrl::parse(&url)?;
             let mut ftp = open(&url, active, tls).await?;
             let remote = remote_arg(&url.path).to_vec();
+            let fail = at(&url, &remote);
             let stats = if download {
-                ftp.download_tree(&remote, Path::new(&local)).await?
+                ftp.download_tree(&remote, Path::new(&local))
+                    .await
+                    .map_err(&fail)?
             } else {
-                ftp.upload_tree(Path::new(&local), &remote).await?
+                ftp.upload_tree(Path::new(&local), &remote)
+                    .await
+                    .map_err(&fail)?
             };
-            if std::io::stderr().is_terminal() {
+            if !quiet {
                 eprintln!(
-                    "{} files, {} directories, {} bytes",
-                    stats.files, stats.dirs, stats.bytes
+                    "{}, {}, {}",
+                    plural(stats.files, "file", "files"),
+                    plural(stats.dirs, "directory", "directories"),
+                    plural(stats.bytes, "byte", "bytes")
                 );
             }
             ftp.quit().await?;
         }
+        Cmd::Rm { url } => {
+            let url = FtpUrl::parse(&url)?;
+            let mut ftp = open(&url, false, tls).await?;
+            ftp.delete(&url.path).await.map_err(at(&url, &url.path))?;
+            ftp.quit().await?;
+        }
+        Cmd::Mkdir { url } => {
+            let url = FtpUrl::parse(&url)?;
+            let mut ftp = open(&url, false, tls).await?;
+            let path = remote_arg(&url.path);
+            ftp.mkdir_all(path).await.map_err(at(&url, path))?;
+            ftp.quit().await?;
+        }
+        Cmd::Mv { url, new_name } => {
+            let url = FtpUrl::parse(&url)?;
+            let from = remote_arg(&url.path).to_vec();
+            // A bare name stays in the same directory, as `mv` in a shell would not, but as
+            // a rename of one file is meant.
+            let to = if new_name.contains('/') {
+                new_name.into_bytes()
+            } else {
+                let dir = match from.iter().rposition(|&b| b == b'/') {
+                    Some(slash) => &from[..=slash],
+                    None => &[][..],
+                };
+                [dir, new_name.as_bytes()].concat()
+            };
+            let mut ftp = open(&url, false, tls).await?;
+            ftp.rename(&from, &to).await.map_err(at(&url, &from))?;
+            ftp.quit().await?;
+        }
     }
+    Ok(())
+}
+
+/// `ftp get URL -`: the file to standard output, as it arrives.
+async fn to_stdout(ftp: &mut Client, path: &[u8]) -> Result<(), ftp_client::Error> {
+    use futures_util::AsyncReadExt;
+    use std::io::Write;
+    let mut download = ftp.retr(path, 0).await?;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut out = std::io::stdout().lock();
+    loop {
+        let n = download.read(&mut buf).await?;
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        out.write_all(chunk)?;
+    }
+    out.flush()?;
+    drop(out);
+    download.finish().await?;
     Ok(())
 }
 
@@ -275,12 +424,13 @@ pub(crate) async fn open(url: &FtpUrl, active: bool, tls: &TlsArgs) -> Result<Cl
     if active {
         options.data_mode = DataMode::Active { bind: None };
     }
-    let mut ftp = match tls.client_tls(url)? {
+    let connected = match tls.client_tls(url)? {
         Some((tls, mode)) => {
-            Client::connect_tls(TokioRuntime, &url.host, url.port, options, tls, mode).await?
+            Client::connect_tls(TokioRuntime, &url.host, url.port, options, tls, mode).await
         }
-        None => Client::connect(TokioRuntime, &url.host, url.port, options).await?,
+        None => Client::connect(TokioRuntime, &url.host, url.port, options).await,
     };
+    let mut ftp = connected.map_err(|e| connect_failure(url, e))?;
     let (user, password, account) = credentials(url);
     match account {
         Some(acct) => ftp.login_with_account(&user, &password, &acct).await?,
@@ -290,6 +440,23 @@ pub(crate) async fn open(url: &FtpUrl, active: bool, tls: &TlsArgs) -> Result<Cl
         ftp.set_progress(Some(Box::new(Bar::new())));
     }
     Ok(ftp)
+}
+
+/// `127.0.0.1:2999: connection refused`: the server named, and the reason without std's
+/// `(os error 111)`.
+fn connect_failure(url: &FtpUrl, e: ftp_client::Error) -> Failure {
+    let reason = match &e {
+        ftp_client::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+            _ => {
+                let text = io.to_string();
+                text.split(" (os error").next().unwrap_or(&text).to_owned()
+            }
+        },
+        e => e.to_string(),
+    };
+    format!("{}:{}: {reason}", url.host, url.port).into()
 }
 
 /// A progress bar on stderr: bytes, rate, ETA.
