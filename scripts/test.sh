@@ -38,19 +38,20 @@ if ! python3 -c 'import pyftpdlib, OpenSSL, aioftp' >/dev/null 2>&1; then
         || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1'
 fi
 
-# ProFTPD (with mod_tls) and Pure-FTPd, servers for the client's FTPS tests: Debian's FTP
+# ProFTPD (with mod_tls), Pure-FTPd and inetutils ftpd, servers for the client's tests: Debian's FTP
 # servers conflict with each other and with vsftpd, so they are unpacked (apt-get download and
 # dpkg-deb -x), never installed, into FTP_PEERS (default /opt/ftp-peers), with the libraries
 # ProFTPD needs that the machine lacks.
 peers=${FTP_PEERS:-/opt/ftp-peers}
-if [ ! -x "$peers/proftpd/usr/sbin/proftpd" ] || [ ! -x "$peers/pure-ftpd/usr/sbin/pure-ftpd" ]; then
+if [ ! -x "$peers/proftpd/usr/sbin/proftpd" ] || [ ! -x "$peers/pure-ftpd/usr/sbin/pure-ftpd" ] \
+    || [ ! -x "$peers/inetutils/usr/sbin/ftpd" ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "missing test peers in $peers: ProFTPD, Pure-FTPd (run as root to unpack them)" >&2
         exit 1
     fi
     command -v openssl >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
     mkdir -p "$peers/debs"
-    debs=(proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common
+    debs=(proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common inetutils-ftpd
           libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libhashkit2)
     (cd "$peers/debs" && { apt-get download -qq "${debs[@]}" 2>/dev/null \
         || { apt-get update -qq && apt-get download -qq "${debs[@]}"; }; })
@@ -60,6 +61,8 @@ if [ ! -x "$peers/proftpd/usr/sbin/proftpd" ] || [ ! -x "$peers/pure-ftpd/usr/sb
     for deb in "$peers"/debs/pure-ftpd_*.deb "$peers"/debs/pure-ftpd-common_*.deb; do
         dpkg-deb -x "$deb" "$peers/pure-ftpd"
     done
+    # GNU inetutils ftpd, run inetd-style by ftp-client/tests/inetd.py.
+    dpkg-deb -x "$peers"/debs/inetutils-ftpd_*.deb "$peers/inetutils"
     for lib in libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libhashkit2; do
         dpkg-deb -x "$peers"/debs/"$lib"_*.deb "$peers/libs"
     done

@@ -610,11 +610,12 @@ where
                 back?;
                 Ok(body)
             }
-            // The path form; where it lists nothing or is refused too (ProFTPD answers 450
-            // for a missing path), the CWD's refusal says what is wrong.
+            // The path form; where it lists no entry or is refused too (ProFTPD answers 450
+            // for a missing path, inetutils ftpd sends `ls`'s complaint as the listing), the
+            // CWD's refusal says what is wrong.
             Err(refused @ Error::Server(_)) => {
                 match self.collect_listing(kind.command(path)?).await {
-                    Ok(body) if !body.iter().all(u8::is_ascii_whitespace) => Ok(body),
+                    Ok(body) if kind.has_entry(&body) => Ok(body),
                     Ok(_) | Err(Error::Server(_)) => Err(refused),
                     Err(e) => Err(e),
                 }
@@ -731,6 +732,16 @@ enum ListKind {
 }
 
 impl ListKind {
+    /// Whether a listing holds at least one entry.
+    fn has_entry(self, body: &[u8]) -> bool {
+        let mut lines = body.split(|&b| b == b'\n');
+        match self {
+            Self::List => lines.any(|l| ftp_proto::listing::parse_list_line(l).is_ok()),
+            Self::Mlsd => lines.any(|l| ftp_proto::listing::parse_mlsx_line(l).is_ok()),
+            Self::Nlst => !body.iter().all(u8::is_ascii_whitespace),
+        }
+    }
+
     fn command(self, path: &[u8]) -> Result<Command> {
         Ok(match self {
             Self::List => Command::List(list_args(path)?),

@@ -478,3 +478,42 @@ fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
         "nothing was downloaded"
     );
 }
+
+/// A listing line that no parser reads (inetutils ftpd sends `ls`'s complaints as listing
+/// lines) fails the mirror, naming the directory, instead of a success with files missing.
+#[test]
+fn an_unparsable_listing_line_fails_download_tree() {
+    let (addr, server) = serve(|c| {
+        let data = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = data.local_addr().unwrap().port();
+        let mut c = c.logged_in();
+        c.expect("FEAT", b"211-Features:\r\n SIZE\r\n211 End\r\n");
+        c.expect("PWD", b"257 \"/\"\r\n");
+        c.expect("CWD pub", b"250 ok\r\n");
+        c.expect("EPSV", format!("229 (|||{port}|)\r\n").as_bytes());
+        let (mut d, _) = data.accept().unwrap();
+        c.expect("LIST", b"150 ok\r\n");
+        d.write_all(
+            b"total 8\r\n-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n\
+              big file: Permission denied\r\n",
+        )
+        .unwrap();
+        drop(d);
+        c.send(b"226 done\r\n");
+        c.expect("CWD /", b"250 back\r\n");
+        c.drain();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("copy");
+    let target2 = target.clone();
+    on_tokio(async move {
+        let mut ftp = login(TokioRuntime, addr).await;
+        let err = ftp.download_tree("pub", &target2).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pub: listing line not understood: \"big file: Permission denied\""
+        );
+    });
+    server.join().unwrap();
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+}

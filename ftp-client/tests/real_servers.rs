@@ -299,6 +299,14 @@ fn directories_with_spaces_pyftpdlib() {
 }
 
 #[test]
+fn directories_with_spaces_inetutils_ftpd() {
+    on_smol(directories_with_spaces(
+        SmolRuntime::default(),
+        common::inetutils_ftpd(),
+    ));
+}
+
+#[test]
 fn directories_with_spaces_proftpd() {
     on_tokio(directories_with_spaces(TokioRuntime, proftpd_tls12()));
 }

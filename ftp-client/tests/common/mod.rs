@@ -34,6 +34,8 @@ pub struct Peer {
     _dir: tempfile::TempDir,
     child: Option<Child>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// A directory outside `_dir` that the peer's files were put in.
+    remove_on_drop: Option<PathBuf>,
 }
 
 impl Drop for Peer {
@@ -44,6 +46,9 @@ impl Drop for Peer {
         }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
+        }
+        if let Some(dir) = &self.remove_on_drop {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -159,6 +164,7 @@ fn our_server_with(
         _dir: dir,
         child: None,
         runtime: Some(runtime),
+        remove_on_drop: None,
     }
 }
 
@@ -259,6 +265,7 @@ fn pyftpdlib_with(tls: bool) -> Peer {
         _dir: dir,
         child: Some(child),
         runtime: None,
+        remove_on_drop: None,
     }
 }
 
@@ -343,6 +350,7 @@ fn vsftpd_with(tls: bool) -> Peer {
         _dir: dir,
         child: Some(child),
         runtime: None,
+        remove_on_drop: None,
     }
 }
 
@@ -377,6 +385,56 @@ pub fn aioftp() -> Peer {
         _dir: dir,
         child: Some(child),
         runtime: None,
+        remove_on_drop: None,
+    }
+}
+
+/// GNU inetutils ftpd (unpacked by scripts/test.sh), run inetd-style for each connection by
+/// `tests/inetd.py`, anonymous: its root is the `ftp` user's home (`/srv/ftp`, made by the
+/// vsftpd package), where the test works in a directory of its own, removed on drop. It
+/// splits a `LIST` argument at spaces and sends `ls`'s complaints as the listing.
+pub fn inetutils_ftpd() -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Path::new("/srv/ftp");
+    assert!(
+        home.is_dir(),
+        "/srv/ftp (the ftp user's home) is missing: install vsftpd"
+    );
+    let base = format!("inetutils-{}", std::process::id());
+    let root = home.join(&base);
+    std::fs::create_dir_all(&root).unwrap();
+    let ftpd = peers_dir().join("inetutils/usr/sbin/ftpd");
+    assert!(
+        ftpd.exists(),
+        "{}: run scripts/test.sh, which unpacks it",
+        ftpd.display()
+    );
+    let mut child = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inetd.py"))
+        .arg(&ftpd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().expect("inetd.py prints its port");
+    let root_copy = root.clone();
+    Peer {
+        name: "inetutils ftpd",
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        user: "anonymous".into(),
+        password: "test@".into(),
+        root,
+        base,
+        tls: None,
+        _dir: dir,
+        child: Some(child),
+        runtime: None,
+        remove_on_drop: Some(root_copy),
     }
 }
 
@@ -494,6 +552,7 @@ pub fn proftpd_tls() -> Peer {
         _dir: dir,
         child: Some(child),
         runtime: None,
+        remove_on_drop: None,
     }
 }
 
@@ -549,6 +608,7 @@ pub fn pureftpd_tls() -> Peer {
         _dir: dir,
         child: Some(child),
         runtime: None,
+        remove_on_drop: None,
     }
 }
 
