@@ -369,3 +369,20 @@ pub fn client_session(data: &[u8]) {
         }
     }
 }
+
+/// Wildcard matching: any pattern and name (split at the first NUL) match without panicking,
+/// within bounded work; a name matches itself escaped byte by byte, and `*` matches exactly
+/// the names without a leading dot.
+pub fn glob(data: &[u8]) {
+    let (pattern, name) = match data.iter().position(|&b| b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b"name"[..]),
+    };
+    let _ = crate::glob::matches(pattern, name);
+    let _ = crate::glob::NamePattern::from_arg(pattern);
+    let name = &name[..name.len().min(255)];
+    let escaped: Vec<u8> = name.iter().flat_map(|&b| [b'\\', b]).collect();
+    let dotted = name.first() == Some(&b'.');
+    assert_eq!(crate::glob::matches(&escaped, name), !dotted, "escaped name");
+    assert_eq!(crate::glob::matches(b"*", name), !dotted, "star");
+}

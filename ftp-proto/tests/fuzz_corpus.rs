@@ -8,7 +8,7 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 7] = [
+const TARGETS: [(&str, Check); 8] = [
     ("command", checks::command),
     ("reply", checks::reply),
     ("framing", checks::framing),
@@ -16,6 +16,7 @@ const TARGETS: [(&str, Check); 7] = [
     ("listing", checks::listing),
     ("server_session", checks::server_session),
     ("client_session", checks::client_session),
+    ("glob", checks::glob),
 ];
 
 #[test]
