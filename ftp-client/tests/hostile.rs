@@ -436,32 +436,36 @@ impl ConnectFrom {
     }
 }
 
-#[test]
-fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
-    // No MLST: the tree is read from LIST, whose names are taken as they are; the server
-    // lists `../escaped` in the tree being downloaded. (MLSD names are cut to their last
-    // component, so there `../escaped` would become `escaped`, inside.)
-    let (addr, server) = serve(|c| {
+/// A server whose one directory `pub` lists `listing` (no MLST: read from LIST, from inside
+/// the directory as the client lists them), for `download_tree("pub", ..)`.
+fn serve_listing(listing: &'static [u8]) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    serve(move |c| {
         let data = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = data.local_addr().unwrap().port();
         let mut c = c.logged_in();
         c.expect("FEAT", b"211-Features:\r\n SIZE\r\n211 End\r\n");
-        // The directory is listed from inside it.
         c.expect("PWD", b"257 \"/\"\r\n");
         c.expect("CWD pub", b"250 ok\r\n");
         c.expect("EPSV", format!("229 (|||{port}|)\r\n").as_bytes());
         let (mut d, _) = data.accept().unwrap();
         c.expect("LIST", b"150 ok\r\n");
-        d.write_all(
-            b"-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 ../escaped\r\n\
-              -rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n",
-        )
-        .unwrap();
+        d.write_all(listing).unwrap();
         drop(d);
         c.send(b"226 done\r\n");
         c.expect("CWD /", b"250 back\r\n");
         c.drain();
-    });
+    })
+}
+
+#[test]
+fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
+    // No MLST: the tree is read from LIST, whose names are taken as they are; the server
+    // lists `../escaped` in the tree being downloaded. (MLSD names are cut to their last
+    // component, so there `../escaped` would become `escaped`, inside.)
+    let (addr, server) = serve_listing(
+        b"-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 ../escaped\r\n\
+          -rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n",
+    );
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("inside");
     let target2 = target.clone();
@@ -483,26 +487,10 @@ fn a_listing_cannot_make_download_tree_write_outside_its_directory() {
 /// lines) fails the mirror, naming the directory, instead of a success with files missing.
 #[test]
 fn an_unparsable_listing_line_fails_download_tree() {
-    let (addr, server) = serve(|c| {
-        let data = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = data.local_addr().unwrap().port();
-        let mut c = c.logged_in();
-        c.expect("FEAT", b"211-Features:\r\n SIZE\r\n211 End\r\n");
-        c.expect("PWD", b"257 \"/\"\r\n");
-        c.expect("CWD pub", b"250 ok\r\n");
-        c.expect("EPSV", format!("229 (|||{port}|)\r\n").as_bytes());
-        let (mut d, _) = data.accept().unwrap();
-        c.expect("LIST", b"150 ok\r\n");
-        d.write_all(
-            b"total 8\r\n-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n\
-              big file: Permission denied\r\n",
-        )
-        .unwrap();
-        drop(d);
-        c.send(b"226 done\r\n");
-        c.expect("CWD /", b"250 back\r\n");
-        c.drain();
-    });
+    let (addr, server) = serve_listing(
+        b"total 8\r\n-rw-r--r-- 1 ftp ftp 4 Jan 01  2020 fine\r\n\
+          big file: Permission denied\r\n",
+    );
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("copy");
     let target2 = target.clone();
