@@ -438,7 +438,7 @@ impl ConnectFrom {
 
 /// A server whose one directory `pub` lists `listing` (no MLST: read from LIST, from inside
 /// the directory as the client lists them), for `download_tree("pub", ..)`.
-fn serve_listing(listing: &'static [u8]) -> (SocketAddr, std::thread::JoinHandle<()>) {
+fn serve_listing(listing: &'static [u8]) -> (SocketAddr, JoinHandle<()>) {
     serve(move |c| {
         let data = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = data.local_addr().unwrap().port();

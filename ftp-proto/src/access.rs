@@ -43,6 +43,15 @@ impl Permissions {
         mkdir: false,
         rename: false,
     };
+    /// Nothing at all.
+    pub const NONE: Self = Self {
+        list: false,
+        read: false,
+        write: false,
+        delete: false,
+        mkdir: false,
+        rename: false,
+    };
 }
 
 /// Everything the machine needs to know about a logged-in user's rights: the verdict of a

@@ -383,6 +383,10 @@ pub fn glob(data: &[u8]) {
     let name = &name[..name.len().min(255)];
     let escaped: Vec<u8> = name.iter().flat_map(|&b| [b'\\', b]).collect();
     let dotted = name.first() == Some(&b'.');
-    assert_eq!(crate::glob::matches(&escaped, name), !dotted, "escaped name");
+    assert_eq!(
+        crate::glob::matches(&escaped, name),
+        !dotted,
+        "escaped name"
+    );
     assert_eq!(crate::glob::matches(b"*", name), !dotted, "star");
 }

@@ -106,4 +106,4 @@ pub enum AnonymousPolicy {
 }
 
 mod table;
-pub use table::{InvalidHash, UserTable, hash_password};
+pub use table::{InvalidHash, UserTable, UsersFileError, hash_password};

@@ -44,6 +44,8 @@ pub struct ServerOptions {
     pub(crate) max_connections: usize,
     /// Most control connections from one address at once.
     pub(crate) max_connections_per_ip: usize,
+    /// Most passive listeners open at once for one client address.
+    pub(crate) max_passive_per_ip: usize,
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -58,6 +60,7 @@ impl Default for ServerOptions {
             max_line_len: 4096,
             transfer_buffer: 64 * 1024,
             max_connections: 1024,
+            max_passive_per_ip: 16,
             max_connections_per_ip: 64,
             tls: None,
         }
@@ -160,6 +163,13 @@ impl ServerOptions {
     /// then need TLS unless [`control_tls`](Self::control_tls) says otherwise.
     pub fn tls(mut self, config: TlsConfig) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Most passive listeners open at once for one client address (default 16): one address
+    /// cannot hold the whole passive port range. Past it, `PASV` and `EPSV` get `425`.
+    pub fn max_passive_per_ip(mut self, value: usize) -> Self {
+        self.max_passive_per_ip = value;
         self
     }
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -92,7 +92,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 auth,
                 options,
                 life,
-                next_passive_port: AtomicUsize::new(0),
+                passive: crate::shared::PassivePorts::default(),
             }),
         }
     }

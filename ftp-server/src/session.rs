@@ -348,7 +348,9 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 protected,
             } => (id, self.open_passive(family, admits, protected).await),
             Action::CloseDataChannel => {
-                self.passive = None;
+                if let Some(old) = self.passive.take() {
+                    old.close().await;
+                }
                 return;
             }
             Action::Transfer(t) => {
@@ -565,12 +567,19 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         admits: ftp_proto::server::DataEndpoint,
         protected: bool,
     ) -> Outcome {
-        self.passive = None;
+        // The old listener (if any) goes first, freeing its slot and its port.
+        if let Some(old) = self.passive.take() {
+            // Boxed: the wait is rare, and would grow every session's future.
+            Box::pin(old.close()).await;
+        }
+        let peer_ip = self.peer.ip();
+        let max = self.shared.options.max_passive_per_ip;
+        let Some(slot) = self.shared.passive.slot(peer_ip, max) else {
+            tracing::warn!(peer = %self.peer, max, "refused: too many passive listeners for one address");
+            return Outcome::Failed(FailureKind::Busy);
+        };
         let ports = self.shared.options.passive_ports.as_ref();
-        let start = self
-            .shared
-            .next_passive_port
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = self.shared.passive.random_start();
         let runtime = &*self.shared.runtime;
         let bound = ftp_runtime::bind_in_range(runtime, self.local.ip(), ports, start)
             .await
@@ -586,6 +595,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         self.passive = Some(transfer::accept_passive(
             &self.shared,
             listener,
+            slot,
             admits,
             tls,
         ));

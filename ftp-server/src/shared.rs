@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ftp_proto::ServerConfig;
 use ftp_runtime::Runtime;
@@ -21,7 +21,63 @@ pub(crate) struct Shared<S, A> {
     pub(crate) auth: A,
     pub(crate) options: ServerOptions,
     pub(crate) life: Arc<Lifecycle>,
-    pub(crate) next_passive_port: AtomicUsize,
+    pub(crate) passive: PassivePorts,
+}
+
+/// Where passive listeners go: a random place in the range for each (in sequence a third party
+/// could predict the next port and connect first, failing the victim's transfer with 425),
+/// and how many each client address holds.
+#[derive(Default)]
+pub(crate) struct PassivePorts {
+    /// SipHash with this process's random keys: unpredictable offsets into the range.
+    keys: std::hash::RandomState,
+    counter: std::sync::atomic::AtomicU64,
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PassivePorts {
+    /// A random offset into the port range.
+    pub(crate) fn random_start(&self) -> usize {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = self.keys.build_hasher();
+        hasher.write_u64(self.counter.fetch_add(1, Ordering::Relaxed));
+        // Truncation is fine: any bits of a random value are random.
+        #[allow(clippy::cast_possible_truncation)]
+        let start = hasher.finish() as usize;
+        start
+    }
+
+    /// A slot for one more listener of `ip`, if it has fewer than `max`; freed when dropped.
+    pub(crate) fn slot(&self, ip: IpAddr, max: usize) -> Option<PassiveSlot> {
+        let mut counts = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PassiveSlot {
+            per_ip: Arc::clone(&self.per_ip),
+            ip,
+        })
+    }
+}
+
+/// One passive listener counted against its client address.
+pub(crate) struct PassiveSlot {
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Drop for PassiveSlot {
+    fn drop(&mut self) {
+        let mut counts = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// What the server's connections share that knows nothing of storage or users: the shutdown
@@ -68,11 +124,7 @@ impl<S, A> Shared<S, A> {
 
 /// Fires a one-time signal (a no-op if it fired before).
 pub(crate) fn fire(tx: &Mutex<Option<oneshot::Sender<()>>>) {
-    if let Some(tx) = tx
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
-    {
+    if let Some(tx) = tx.lock().unwrap_or_else(PoisonError::into_inner).take() {
         let _ = tx.send(());
     }
 }

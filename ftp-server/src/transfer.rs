@@ -22,7 +22,7 @@ use ftp_runtime::tls::MaybeTls;
 use ftp_runtime::{Listener, TcpStream};
 
 use crate::auth::Principal;
-use crate::shared::Shared;
+use crate::shared::{PassiveSlot, Shared};
 use crate::storage::{DirLister, Storage, StorageError};
 use crate::tls::SessionTls;
 
@@ -32,6 +32,17 @@ pub(crate) type DataStream = MaybeTls<TcpStream>;
 /// The data connection a passive listener accepted, or why none came; delivered once.
 pub(crate) struct PassiveData {
     accepted: oneshot::Receiver<Result<DataStream, FailureKind>>,
+    /// Boxed: every session has room for a `PassiveData`.
+    held: Box<Held>,
+}
+
+/// What a passive listener holds besides its connection.
+struct Held {
+    /// Fires once the accept task has closed its listener (the port is free again).
+    released: oneshot::Receiver<()>,
+    /// Counts against the client address's passive listeners until dropped (at once when
+    /// the session replaces or drops it, not when the accept task next wakes).
+    _slot: PassiveSlot,
 }
 
 /// Starts accepting on a passive listener at once, before any transfer command, closing
@@ -43,10 +54,12 @@ pub(crate) struct PassiveData {
 pub(crate) fn accept_passive<S, A>(
     shared: &Shared<S, A>,
     listener: Box<dyn Listener>,
+    slot: PassiveSlot,
     admits: DataEndpoint,
     tls: Option<Arc<SessionTls>>,
 ) -> PassiveData {
     let (mut tx, accepted) = oneshot::channel();
+    let (released_tx, released) = oneshot::channel();
     let runtime = Arc::clone(&shared.runtime);
     let limit = shared.config.tls_handshake_timeout;
     shared.runtime.spawn(Box::pin(async move {
@@ -73,11 +86,31 @@ pub(crate) fn accept_passive<S, A>(
             Either::Left((result, _)) => Some(result),
             Either::Right(_) => None,
         };
+        // The port is free again.
+        drop(listener);
+        let _ = released_tx.send(());
         if let Some(result) = result {
             let _ = tx.send(result);
         }
     }));
-    PassiveData { accepted }
+    PassiveData {
+        accepted,
+        held: Box::new(Held {
+            released,
+            _slot: slot,
+        }),
+    }
+}
+
+impl PassiveData {
+    /// Gives up the listener (and a connection it accepted) and waits until its port is free,
+    /// so that the next `PASV` can have it at once (with a range of one port, say).
+    pub(crate) async fn close(self) {
+        let Self { accepted, held } = self;
+        drop(accepted);
+        let Held { released, _slot } = *held;
+        let _ = released.await;
+    }
 }
 
 /// What a transfer task tells its session.

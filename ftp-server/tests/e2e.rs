@@ -803,6 +803,8 @@ fn a_session_future_stays_small() {
     let size = size_of_val(&session);
     // 2,464 bytes (debug build) before the action state was boxed, 1,856 after; 1,784 with the
     // machine owning the timers and the ServerConfig shared by all sessions; as much with TLS
-    // (the control connection a `MaybeTls`, the handshakes boxed).
+    // (the control connection a `MaybeTls`, the handshakes boxed); kept under the bound by
+    // boxing the transfer's pending state and what a passive listener holds besides its
+    // connection (a slot of its address, the release signal).
     assert!(size < 2048, "a session's future is {size} bytes");
 }

@@ -20,20 +20,37 @@ use ftp_server::{Server, ServerOptions, TlsConfig};
 /// ftpd: an FTP and FTPS server (RFC 959, RFC 4217) that serves one directory.
 ///
 /// With no flags it serves the current directory read-only to anonymous users on
-/// 127.0.0.1:2121. `--user NAME:PASSWORD` adds a user (for trying things out: the password is
-/// visible in the process list). `RUST_LOG=debug` logs every command and reply.
+/// 127.0.0.1:2121. Users come from `--users-file FILE` (hashes made by `ftpd hash-password`);
+/// `--user NAME:PASSWORD` is for trying things out (the password is visible in the process
+/// list). `RUST_LOG=debug` logs every command and reply.
 #[derive(Parser, Debug)]
-#[command(name = "ftpd", version)]
+#[command(name = "ftpd", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Subcommand>,
     /// Address to listen on (repeatable: `--bind 127.0.0.1:21 --bind [::1]:21`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2121")]
     bind: Vec<SocketAddr>,
     /// Directory to serve (every user's root).
     #[arg(long, default_value = ".")]
     root: PathBuf,
-    /// A user, as NAME:PASSWORD (repeatable). The password is hashed at start-up.
+    /// A user, as NAME:PASSWORD (repeatable), for trying things out: the password shows in
+    /// the process list. The password is hashed at start-up.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     users: Vec<String>,
+    /// Users from FILE: one `name:PHC-hash[:root[:permissions]]` per line (`ftpd
+    /// hash-password` makes the hash; root inside --root, `/` by default; permissions `ro`,
+    /// `rw` or a list such as `list,read,write`, by default what --writable says); `#` starts
+    /// a comment.
+    #[arg(long, value_name = "FILE")]
+    users_file: Option<PathBuf>,
+    /// Close a connection that has not logged in this many seconds after it opened (421).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    login_timeout: u64,
+    /// Close a connection that sent no complete command (or read no reply) for this many
+    /// seconds (421).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    idle_timeout: u64,
     /// Allow anonymous logins (read-only) alongside the users; on by default when no user is given.
     #[arg(long)]
     anonymous: bool,
@@ -79,6 +96,34 @@ struct Args {
     /// Also listen for implicit FTPS (TLS from the first byte; port 990 by custom).
     #[arg(long, value_name = "ADDR")]
     implicit_bind: Option<SocketAddr>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Subcommand {
+    /// Reads a password (from the terminal without echo, or one line of standard input) and
+    /// prints its Argon2id PHC hash, for a line of --users-file.
+    HashPassword,
+}
+
+/// `ftpd hash-password`.
+fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
+    let password = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    println!("{}", ftp_server::auth::hash_password(password.as_bytes()));
+    Ok(())
 }
 
 /// `--tls`.
@@ -137,6 +182,15 @@ fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Subcommand::HashPassword) = args.command {
+        return match hash_password() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ftpd: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -169,11 +223,21 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .ok_or_else(|| format!("--user {spec:?}: expected NAME:PASSWORD"))?;
         table = table.with_user(name, password.as_bytes(), VirtualPath::root(), permissions);
     }
-    let anonymous = args.anonymous || args.users.is_empty();
+    if let Some(file) = &args.users_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
+        table = table
+            .with_users_file(&text, permissions)
+            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
+    }
+    let named_users = !args.users.is_empty() || args.users_file.is_some();
+    let anonymous = args.anonymous || !named_users;
     if anonymous {
         table = table.with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
     }
     let mut options = ServerOptions::default()
+        .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
+        .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
         .max_connections(args.max_connections)
         .max_connections_per_ip(args.max_connections_per_ip);
     if let Some(ports) = args.passive_ports.clone() {
@@ -205,10 +269,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         listeners.push(listener);
     }
     let server = Server::new(TokioRuntime, storage, table, options);
-    let who = match (anonymous, args.users.len()) {
-        (true, 0) => "anonymous users (read-only)".to_owned(),
-        (true, n) => format!("{n} user(s) and anonymous users (read-only)"),
-        (false, n) => format!("{n} user(s)"),
+    let who = match (anonymous, named_users) {
+        (true, false) => "anonymous users (read-only)".to_owned(),
+        (true, true) => "its users and anonymous users (read-only)".to_owned(),
+        (false, _) => "its users".to_owned(),
     };
     let mode = if args.writable {
         "writable for users"

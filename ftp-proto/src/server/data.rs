@@ -159,7 +159,7 @@ impl ServerSession {
         };
         let protected = self.protected;
         self.start(
-            Pending::Transfer(Running {
+            Pending::Transfer(Box::new(Running {
                 channel,
                 listing,
                 unique,
@@ -167,7 +167,7 @@ impl ServerSession {
                 abort: None,
                 data_wait: None,
                 last_progress: None,
-            }),
+            })),
             |id| {
                 Action::Transfer(Transfer {
                     id,
@@ -202,7 +202,7 @@ impl ServerSession {
         // Wildcards are LIST's and NLST's (RFC 3659 §7.1 gives MLSD none), as in vsftpd.
         let pattern = match (&format, &args.path) {
             (ListFormat::Machine(_), _) | (_, None) => None,
-            (_, Some(arg)) => NamePattern::from_arg(arg.as_bytes()),
+            (_, Some(arg)) => NamePattern::from_arg(arg.as_bytes()).map(Box::new),
         };
         let request = ListRequest {
             path: path.clone(),
@@ -277,7 +277,7 @@ impl ServerSession {
         if !self.allowed(perms.list, &request.path, PathUse::Read) {
             return;
         }
-        self.list_transfer(request, ListSource::Matching(pattern));
+        self.list_transfer(request, ListSource::Matching(*pattern));
     }
 
     fn list_transfer(&mut self, request: ListRequest, source: ListSource) {
@@ -344,7 +344,7 @@ impl ServerSession {
         &mut self,
         id: ActionId,
         outcome: Outcome,
-        mut run: Running,
+        mut run: Box<Running>,
     ) -> Result<(), UnexpectedOutcome> {
         match outcome {
             Outcome::TransferStarting { unique_name } if !run.started => {

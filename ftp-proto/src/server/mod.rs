@@ -100,7 +100,8 @@ enum Pending {
     /// The TLS handshake on the control connection after `234`: nothing is read meanwhile, so
     /// no plain text sent after `AUTH` can pass for a command (the STARTTLS injection).
     TlsHandshake(Instant),
-    Transfer(Running),
+    /// Boxed: the largest state, and every session holds room for one pending action.
+    Transfer(Box<Running>),
 }
 
 /// A transfer in flight.
@@ -140,8 +141,9 @@ struct ListRequest {
     path: VirtualPath,
     format: ListFormat,
     show_hidden: bool,
-    /// The last component's wildcards (`LIST` and `NLST`), used when no such name exists.
-    pattern: Option<NamePattern>,
+    /// The last component's wildcards (`LIST` and `NLST`), used when no such name exists;
+    /// boxed, as it is rare and every session holds room for a pending action.
+    pattern: Option<Box<NamePattern>>,
 }
 
 #[derive(Debug)]
@@ -394,7 +396,9 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        if let Some((_, Pending::Transfer(Running { started: true, .. }))) = self.pending {
+        if let Some((_, Pending::Transfer(run))) = &self.pending
+            && run.started
+        {
             self.answer(reply(
                 ReplyCode::TRANSFER_ABORTED,
                 "Server shutting down; transfer aborted.",

@@ -24,6 +24,44 @@ pub fn hash_password(password: &[u8]) -> String {
     }
 }
 
+/// What is wrong with a line of a users file ([`UserTable::with_users_file`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct UsersFileError {
+    /// The line, counted from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Reads the permissions field of a users file: `ro` (list and read), `rw` (everything), or
+/// a comma-separated list of `list`, `read`, `write`, `delete`, `mkdir`, `rename`.
+fn parse_permissions(text: &str) -> Result<Permissions, String> {
+    match text {
+        "ro" => return Ok(Permissions::READ_ONLY),
+        "rw" => return Ok(Permissions::ALL),
+        _ => {}
+    }
+    let mut p = Permissions::NONE;
+    for word in text.split(',') {
+        match word.trim() {
+            "list" => p.list = true,
+            "read" => p.read = true,
+            "write" => p.write = true,
+            "delete" => p.delete = true,
+            "mkdir" => p.mkdir = true,
+            "rename" => p.rename = true,
+            other => {
+                return Err(format!(
+                    "unknown permission {other:?} (ro, rw, or a list of list, read, write, \
+                     delete, mkdir, rename)"
+                ));
+            }
+        }
+    }
+    Ok(p)
+}
+
 /// A string that is not an Argon2 PHC hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an Argon2 PHC password hash")]
@@ -113,6 +151,56 @@ impl UserTable {
                 require_protected_data: false,
             },
         );
+        Ok(self)
+    }
+
+    /// Adds the users of a users file: one `name:PHC-hash[:root[:permissions]]` per line
+    /// (the hash from [`hash_password`]; `root` a directory inside the server's root, `/` by
+    /// default; `permissions` as `ro`, `rw` or a list such as `list,read,write`, `default`
+    /// when not given), blank lines and lines starting with `#` skipped. The passwords never
+    /// appear on a command line, so they stay out of the process list. Fails on the first
+    /// line that is wrong, naming it.
+    pub fn with_users_file(
+        mut self,
+        text: &str,
+        default: Permissions,
+    ) -> Result<Self, UsersFileError> {
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |reason: String| UsersFileError {
+                line: i + 1,
+                reason,
+            };
+            let mut fields = line.splitn(4, ':');
+            let (Some(name), Some(hash)) = (fields.next(), fields.next()) else {
+                return Err(fail("expected name:PHC-hash[:root[:permissions]]".into()));
+            };
+            if name.is_empty() || name.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(fail(format!("user name {name:?} is empty or has blanks")));
+            }
+            if self.users.contains_key(name) {
+                return Err(fail(format!("user {name:?} is listed twice")));
+            }
+            let home = match fields.next().filter(|r| !r.is_empty()) {
+                Some(root) if !root.starts_with('/') => {
+                    return Err(fail(format!("root {root:?} must start with /")));
+                }
+                Some(root) => VirtualPath::root().resolve(root.as_bytes()),
+                None => VirtualPath::root(),
+            };
+            let permissions = match fields.next().filter(|p| !p.is_empty()) {
+                Some(text) => parse_permissions(text).map_err(fail)?,
+                None => default,
+            };
+            self = self
+                .with_user_hash(name, hash, home, permissions)
+                .map_err(|_| {
+                    fail("not an Argon2 PHC hash (make one with `ftpd hash-password`)".into())
+                })?;
+        }
         Ok(self)
     }
 
@@ -386,6 +474,38 @@ mod tests {
                 .with_user_hash("x", sha, home(), Permissions::ALL)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn users_files() {
+        let hash = hash_password(b"secret");
+        let text = format!(
+            "# users\n\ncarol:{hash}\ndave:{hash}:/home/dave:list,read,write\n  erin:{hash}::ro\n"
+        );
+        let table = UserTable::new()
+            .with_users_file(&text, Permissions::ALL)
+            .unwrap();
+        let dave = block_on(table.authenticate(&creds(b"dave", b"secret"))).unwrap();
+        assert_eq!(dave.home.as_bytes(), b"/home/dave");
+        assert!(dave.permissions.write && !dave.permissions.delete);
+        let carol = block_on(table.authenticate(&creds(b"carol", b"secret"))).unwrap();
+        assert_eq!(carol.permissions, Permissions::ALL);
+        let erin = block_on(table.authenticate(&creds(b"erin", b"secret"))).unwrap();
+        assert_eq!(erin.permissions, Permissions::READ_ONLY);
+        assert!(block_on(table.authenticate(&creds(b"carol", b"wrong"))).is_err());
+        for (bad, line, says) in [
+            (format!("ok:{hash}\nno-hash\n"), 2, "expected name:PHC-hash"),
+            ("x:plain\n".to_owned(), 1, "not an Argon2 PHC hash"),
+            (format!("x:{hash}:home\n"), 1, "must start with /"),
+            (format!("x:{hash}:/:fly\n"), 1, "unknown permission \"fly\""),
+            (format!("x:{hash}\n\nx:{hash}\n"), 3, "listed twice"),
+        ] {
+            let err = UserTable::new()
+                .with_users_file(&bad, Permissions::ALL)
+                .unwrap_err();
+            assert_eq!(err.line, line, "{bad}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 
     #[test]

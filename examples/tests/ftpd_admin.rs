@@ -1,0 +1,148 @@
+//! ftpd as an administrator runs it: users from a file with Argon2id hashes made by
+//! `ftpd hash-password` (no password in the process list), a wrong line named, and the
+//! `--login-timeout` / `--idle-timeout` flags.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Ftpd;
+
+fn hash_password(password: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    hash
+}
+
+/// A raw control connection: sends lines, reads reply codes.
+struct Control(BufReader<TcpStream>);
+
+impl Control {
+    fn connect(addr: std::net::SocketAddr) -> Self {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut c = Self(BufReader::new(s));
+        assert_eq!(c.reply(), Some(220));
+        c
+    }
+
+    /// The next reply's code; `None` once the server closed.
+    fn reply(&mut self) -> Option<u16> {
+        loop {
+            let mut line = String::new();
+            if self.0.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if line.as_bytes().get(3) == Some(&b' ') {
+                return line.get(..3)?.parse().ok();
+            }
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> Option<u16> {
+        self.0
+            .get_mut()
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+        self.reply()
+    }
+}
+
+#[test]
+fn users_file_with_hashes_and_permissions() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("dave")).unwrap();
+    std::fs::write(root.path().join("dave/notes.txt"), b"notes").unwrap();
+    let hash = hash_password("correct horse");
+    let users = dir.path().join("users");
+    std::fs::write(
+        &users,
+        format!("# ftpd users\ncarol:{hash}\ndave:{hash}:/dave:ro\n"),
+    )
+    .unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &["--users-file", users.to_str().unwrap(), "--writable"],
+    );
+    // The command line names the file, never a password.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", server.child.id())).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("horse"));
+    let mut c = Control::connect(server.addr);
+    assert_eq!(c.cmd("USER carol"), Some(331));
+    assert_eq!(c.cmd("PASS correct horse"), Some(230));
+    assert_eq!(c.cmd("MKD made-by-carol"), Some(257));
+    let mut d = Control::connect(server.addr);
+    assert_eq!(d.cmd("USER dave"), Some(331));
+    assert_eq!(d.cmd("PASS wrong"), Some(530));
+    assert_eq!(d.cmd("USER dave"), Some(331));
+    assert_eq!(d.cmd("PASS correct horse"), Some(230));
+    // dave's root is /dave, read-only.
+    assert_eq!(d.cmd("SIZE notes.txt"), Some(213));
+    assert_eq!(d.cmd("MKD nope"), Some(550));
+    assert!(!root.path().join("dave/nope").exists());
+    // Anonymous is off when users are named, unless --anonymous.
+    let mut a = Control::connect(server.addr);
+    assert_eq!(a.cmd("USER anonymous"), Some(331));
+    assert_eq!(a.cmd("PASS x@"), Some(530));
+}
+
+#[test]
+fn a_wrong_users_file_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "# ok\nbob:not-a-hash\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .args(["--bind", "127.0.0.1:0", "--users-file"])
+        .arg(&users)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "--users-file {}: line 2: not an Argon2 PHC hash",
+            users.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn login_and_idle_timeouts_from_flags() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &["--login-timeout", "1", "--idle-timeout", "2"],
+    );
+    // Not logged in: closed after a second, NOOPs or not.
+    let mut c = Control::connect(server.addr);
+    let start = Instant::now();
+    assert_eq!(c.cmd("NOOP"), Some(200));
+    assert_eq!(c.reply(), Some(421));
+    assert_eq!(c.reply(), None);
+    assert!(start.elapsed() < Duration::from_secs(4));
+    // Logged in and idle: closed after two.
+    let mut c = Control::connect(server.addr);
+    assert_eq!(c.cmd("USER anonymous"), Some(331));
+    assert_eq!(c.cmd("PASS x@"), Some(230));
+    let start = Instant::now();
+    assert_eq!(c.reply(), Some(421));
+    let idle = start.elapsed();
+    assert!(
+        idle >= Duration::from_millis(1500) && idle < Duration::from_secs(5),
+        "{idle:?}"
+    );
+}
