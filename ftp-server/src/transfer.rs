@@ -174,8 +174,8 @@ pub(crate) async fn run<S: Storage, A>(
     let _ = events.unbounded_send(TransferEvent::Started { unique_name });
     let Ok(mut passive) = go.await else {
         // The session ended before the 150 went out.
-        if let Prepared::Write(mut w) = prepared {
-            let _ = w.close().await;
+        if let Prepared::Write(w) = prepared {
+            let _ = shared.storage.finish_write(w, false).await;
         }
         return;
     };
@@ -186,8 +186,8 @@ pub(crate) async fn run<S: Storage, A>(
     let data = match opened {
         Ok(d) => d,
         Err(kind) => {
-            if let Prepared::Write(mut w) = prepared {
-                let _ = w.close().await;
+            if let Prepared::Write(w) = prepared {
+                let _ = shared.storage.finish_write(w, false).await;
             }
             let _ = events.unbounded_send(TransferEvent::Finished(Err(kind)));
             return;
@@ -342,13 +342,14 @@ async fn move_data<S: Storage, A>(
                     result = Err(kind);
                 }
             }
-            // Keep what arrived, even when the transfer broke off: every real server does, and
-            // a client resumes from there with REST or APPE. (Not abortable: an interrupted
-            // close could lose what the back-end buffered.)
-            let closed = writer.close().await;
-            match (result, closed) {
+            // The back-end decides what a broken-off upload leaves (see
+            // `Storage::finish_write`: the last good version of a replaced file, or what
+            // arrived of a new one, for REST or APPE to resume). Not abortable: an
+            // interrupted finish could lose what the back-end buffered.
+            let finished = shared.storage.finish_write(writer, result.is_ok()).await;
+            match (result, finished) {
                 (Ok(n), Ok(())) => Ok(n),
-                (Ok(_), Err(e)) => Err(StorageError::from(e).kind()),
+                (Ok(_), Err(e)) => Err(e.kind()),
                 (Err(kind), _) => Err(kind),
             }
         }

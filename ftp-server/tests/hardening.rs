@@ -5,12 +5,22 @@
 #[macro_use]
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{Client, Rt, options, start, storage, users};
+use common::{Client, Rt, data, options, start, storage, users};
+use ftp_server::storage::Storage;
+use ftp_server::storage::fs::FsStorage;
+use ftp_server::storage::memory::MemoryStorage;
 
 on_both_runtimes!(
+    concurrent_uploads_of_one_name_never_mix_fs,
+    concurrent_uploads_of_one_name_never_mix_memory,
+    a_reader_gets_the_old_version_whole_fs,
+    a_reader_gets_the_old_version_whole_memory,
+    a_broken_upload_keeps_the_last_good_version_fs,
+    a_broken_upload_keeps_the_last_good_version_memory,
+    concurrent_stou_never_collide,
     passive_ports_are_not_handed_out_in_sequence,
     one_address_holds_a_bounded_number_of_passive_listeners,
     a_port_is_free_again_after_its_transfer,
@@ -27,7 +37,7 @@ fn epsv_port(c: &mut Client) -> u16 {
 /// One after another, passive ports land at random places in the range: a third party that
 /// saw one port cannot tell the next (it would connect first and fail the transfer, 425).
 fn passive_ports_are_not_handed_out_in_sequence(rt: Rt) {
-    let (first, last) = ftp_test_support::free_port_range(400);
+    let (first, last) = ftp_test_support::free_port_range(60);
     let server = start(
         rt,
         storage(),
@@ -41,7 +51,7 @@ fn passive_ports_are_not_handed_out_in_sequence(rt: Rt) {
         "{ports:?}"
     );
     let next_in_line = ports.windows(2).filter(|w| w[1] == w[0] + 1).count();
-    assert!(next_in_line < 4, "ports handed out in sequence: {ports:?}");
+    assert!(next_in_line < 8, "ports handed out in sequence: {ports:?}");
 }
 
 fn one_address_holds_a_bounded_number_of_passive_listeners(rt: Rt) {
@@ -144,4 +154,203 @@ fn idle_timeout_counts_complete_commands(rt: Rt) {
     let last = closed_with(&mut c, Duration::from_secs(5));
     assert!(last.starts_with("421 Timeout"), "{last}");
     assert!(since.elapsed() < Duration::from_secs(3));
+}
+
+/// alice in binary mode.
+fn alice(addr: std::net::SocketAddr) -> Client {
+    let mut c = Client::login(addr, "alice", "wonderland");
+    assert_eq!(c.code("TYPE I"), 200);
+    c
+}
+
+/// A file-system root with /pub (so the common users' homes exist) and a reader of it.
+fn fs_root() -> (tempfile::TempDir, FsStorage) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("pub")).unwrap();
+    let fs = FsStorage::new(root.path()).unwrap();
+    (root, fs)
+}
+
+const SIZE: usize = 6 << 20;
+
+/// Two sessions upload the same name at the same time, in interleaved chunks: both get 226,
+/// and the file is one of the two uploads, whole.
+fn concurrent_uploads_never_mix<S: Storage>(rt: Rt, storage: S, read: impl Fn() -> Vec<u8>) {
+    let server = start(rt, storage, users(), options());
+    let (one, two) = (data(SIZE, 1), data(SIZE, 2));
+    let mut a = alice(server.addr);
+    let mut b = alice(server.addr);
+    let mut da = a.passive();
+    let mut db = b.passive();
+    assert_eq!(a.code("STOR /pub/same.bin"), 150);
+    assert_eq!(b.code("STOR /pub/same.bin"), 150);
+    for (ca, cb) in one.chunks(256 << 10).zip(two.chunks(256 << 10)) {
+        da.write_all(ca).unwrap();
+        db.write_all(cb).unwrap();
+    }
+    drop(da);
+    assert_eq!(a.reply().code().as_u16(), 226);
+    drop(db);
+    assert_eq!(b.reply().code().as_u16(), 226);
+    let stored = read();
+    assert!(stored == two || stored == one, "a mix of both uploads");
+    // No temporary file is left or shown.
+    let (names, code) = a.retr("NLST -a /pub");
+    assert_eq!(code, 226);
+    let names = String::from_utf8(names).unwrap();
+    let shown: Vec<&str> = names.lines().filter(|n| *n != ".keep").collect();
+    assert_eq!(shown, ["same.bin"]);
+}
+
+fn concurrent_uploads_of_one_name_never_mix_fs(rt: Rt) {
+    let (root, fs) = fs_root();
+    let path = root.path().join("pub/same.bin");
+    concurrent_uploads_never_mix(rt, fs, || std::fs::read(&path).unwrap());
+}
+
+fn concurrent_uploads_of_one_name_never_mix_memory(rt: Rt) {
+    let memory = MemoryStorage::new();
+    memory.insert_file("/pub/.keep", &b""[..]).unwrap();
+    let m = memory.clone();
+    concurrent_uploads_never_mix(rt, memory, move || {
+        m.read_file("/pub/same.bin").unwrap().to_vec()
+    });
+}
+
+/// A download that starts before another session overwrites the file gets the old version,
+/// whole, and its 226 means it.
+fn a_reader_gets_the_old_version_whole<S: Storage>(rt: Rt, storage: S) {
+    let server = start(rt, storage, users(), options());
+    let (old, new) = (data(SIZE, 3), data(SIZE / 2, 4));
+    let mut w = alice(server.addr);
+    assert_eq!(w.stor("STOR /pub/f.bin", &old), 226);
+    let mut r = alice(server.addr);
+    let mut dr = r.passive();
+    assert_eq!(r.code("RETR /pub/f.bin"), 150);
+    let mut first = vec![0; 64 << 10];
+    dr.read_exact(&mut first).unwrap();
+    // Overwritten while the download is under way.
+    assert_eq!(w.stor("STOR /pub/f.bin", &new), 226);
+    let mut rest = Vec::new();
+    dr.read_to_end(&mut rest).unwrap();
+    first.extend_from_slice(&rest);
+    assert_eq!(r.reply().code().as_u16(), 226);
+    assert!(
+        first == old,
+        "the reader got {} bytes, not the old version",
+        first.len()
+    );
+    let (now, code) = r.retr("RETR /pub/f.bin");
+    assert!(code == 226 && now == new);
+}
+
+fn a_reader_gets_the_old_version_whole_fs(rt: Rt) {
+    let (_root, fs) = fs_root();
+    a_reader_gets_the_old_version_whole(rt, fs);
+}
+
+fn a_reader_gets_the_old_version_whole_memory(rt: Rt) {
+    let memory = MemoryStorage::new();
+    memory.insert_file("/pub/.keep", &b""[..]).unwrap();
+    a_reader_gets_the_old_version_whole(rt, memory);
+}
+
+/// An upload that breaks off (ABOR, or the control connection dropped) over an existing file
+/// leaves the last good version; one of a new file keeps what arrived, and REST + STOR
+/// resumes it.
+fn a_broken_upload_keeps_the_last_good_version<S: Storage>(rt: Rt, storage: S) {
+    let server = start(rt, storage, users(), options());
+    let good = data(1 << 20, 5);
+    let mut c = alice(server.addr);
+    assert_eq!(c.stor("STOR /pub/backup.tar", &good), 226);
+    // ABOR mid-upload.
+    let mut d = c.passive();
+    assert_eq!(c.code("STOR /pub/backup.tar"), 150);
+    d.write_all(&data(300_000, 6)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    c.send(b"ABOR\r\n");
+    assert_eq!(c.reply().code().as_u16(), 426);
+    assert_eq!(c.reply().code().as_u16(), 226);
+    drop(d);
+    let (got, code) = c.retr("RETR /pub/backup.tar");
+    assert!(code == 226 && got == good, "the last good version is gone");
+    // The control connection drops mid-upload.
+    let mut gone = alice(server.addr);
+    let mut d = gone.passive();
+    assert_eq!(gone.code("STOR /pub/backup.tar"), 150);
+    d.write_all(&data(200_000, 7)).unwrap();
+    drop(gone);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(d);
+    std::thread::sleep(Duration::from_millis(300));
+    let (got, code) = c.retr("RETR /pub/backup.tar");
+    assert!(code == 226 && got == good, "the last good version is gone");
+    // A new file that breaks off keeps what arrived, under its name: resumable.
+    let fresh = data(800_000, 8);
+    let mut d = c.passive();
+    assert_eq!(c.code("STOR /pub/new.bin"), 150);
+    d.write_all(&fresh[..500_000]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    c.send(b"ABOR\r\n");
+    assert_eq!(c.reply().code().as_u16(), 426);
+    assert_eq!(c.reply().code().as_u16(), 226);
+    drop(d);
+    let reply = c.cmd("SIZE /pub/new.bin");
+    let size: usize = String::from_utf8_lossy(reply.first_line().as_ref())
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(size > 0 && size <= 500_000, "{size}");
+    assert_eq!(c.code(&format!("REST {size}")), 350);
+    assert_eq!(c.stor("STOR /pub/new.bin", &fresh[size..]), 226);
+    let (got, code) = c.retr("RETR /pub/new.bin");
+    assert!(code == 226 && got == fresh, "the resumed upload differs");
+}
+
+fn a_broken_upload_keeps_the_last_good_version_fs(rt: Rt) {
+    let (_root, fs) = fs_root();
+    a_broken_upload_keeps_the_last_good_version(rt, fs);
+}
+
+fn a_broken_upload_keeps_the_last_good_version_memory(rt: Rt) {
+    let memory = MemoryStorage::new();
+    memory.insert_file("/pub/.keep", &b""[..]).unwrap();
+    a_broken_upload_keeps_the_last_good_version(rt, memory);
+}
+
+/// STOU from many sessions at once: every upload gets a name of its own.
+fn concurrent_stou_never_collide(rt: Rt) {
+    let (root, fs) = fs_root();
+    let server = start(rt, fs, users(), options());
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut c = alice(addr);
+                assert_eq!(c.code("CWD /pub"), 250);
+                let mut d = c.passive();
+                let first = c.cmd("STOU");
+                assert_eq!(first.code().as_u16(), 150, "{first}");
+                d.write_all(&data(100_000, 100 + i)).unwrap();
+                drop(d);
+                assert_eq!(c.reply().code().as_u16(), 226);
+                String::from_utf8_lossy(first.first_line().as_ref()).into_owned()
+            })
+        })
+        .collect();
+    let mut names: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 6, "{names:?}");
+    let mut contents: Vec<Vec<u8>> = std::fs::read_dir(root.path().join("pub"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    contents.sort();
+    let mut expected: Vec<Vec<u8>> = (0..6).map(|i| data(100_000, 100 + i)).collect();
+    expected.sort();
+    assert!(
+        contents == expected,
+        "every STOU upload whole, in a file of its own"
+    );
 }

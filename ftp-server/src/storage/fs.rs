@@ -41,6 +41,47 @@ pub struct FsStorage {
 }
 
 impl FsStorage {
+    /// `STOR`: the upload goes to a temporary file beside the target, which
+    /// [`finish_write`](Storage::finish_write) renames over it once complete.
+    async fn open_replacing(&self, rel: PathBuf) -> Result<FsWriter, StorageError> {
+        let root = Arc::clone(&self.root);
+        let (file, replacing) = self
+            .run(move |dir| {
+                let existed = match dir.metadata(&rel) {
+                    Ok(md) => {
+                        check_regular(&md)?;
+                        true
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                    Err(e) => return Err(e),
+                };
+                let parent = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+                // A few tries, in case a name is taken (it never should be).
+                let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+                for _ in 0..4 {
+                    let part = parent.join(part_name());
+                    let mut options = OpenOptions::new();
+                    options.write(true).create_new(true);
+                    match dir.open_with(&part, &options) {
+                        Ok(file) => {
+                            let replacing = Replacing {
+                                root,
+                                part,
+                                target: rel,
+                                existed,
+                            };
+                            return Ok((file.into_std(), replacing));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(last)
+            })
+            .await?;
+        Ok(FsWriter::new(file, Some(replacing)))
+    }
+
     /// Opens `root`, which must be an existing directory, as the storage root.
     pub fn new(root: impl AsRef<Path>) -> io::Result<Self> {
         let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
@@ -59,12 +100,64 @@ impl FsStorage {
     }
 }
 
-/// The path relative to the root that `path` names; the root itself is `.`.
+/// The path relative to the root that `path` names; the root itself is `.`. An upload's
+/// temporary file (see [`PART_PREFIX`]) is never named: not served, listed, renamed or
+/// deleted by anyone.
 fn relative(path: &VirtualPath) -> Result<PathBuf, StorageError> {
     if path.is_root() {
         return Ok(PathBuf::from("."));
     }
+    if path.components().any(is_part_name) {
+        return Err(FailureKind::NotFound.into());
+    }
     path.components().map(os_name).collect()
+}
+
+/// Where an upload that replaces a file (`STOR`) goes until it is complete: a hidden file in
+/// the same directory, renamed over the old one at the end (see [`FsStorage::finish_write`]).
+const PART_PREFIX: &str = ".ftpd-part-";
+
+fn is_part_name(name: &[u8]) -> bool {
+    name.starts_with(PART_PREFIX.as_bytes())
+}
+
+/// A fresh temporary name: random (SipHash with this process's keys over a counter), so that
+/// concurrent uploads never share one and nobody can guess one.
+fn part_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static KEYS: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    let mut hasher = KEYS.get_or_init(std::hash::RandomState::new).build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{PART_PREFIX}{:016x}", hasher.finish())
+}
+
+/// An upload that replaces its target when complete.
+#[derive(Debug)]
+struct Replacing {
+    root: Arc<Dir>,
+    /// The temporary file, relative to the root.
+    part: PathBuf,
+    target: PathBuf,
+    /// Whether the target existed when the upload began.
+    existed: bool,
+}
+
+impl Replacing {
+    /// Puts the upload in place (blocking): over the target when `complete`; when it broke
+    /// off, under the target's name only if there was no file before (and none appeared
+    /// meanwhile: a hard link never replaces), else it is dropped and the old file stays.
+    fn finish(self, complete: bool) -> io::Result<()> {
+        let dir = &self.root;
+        if complete {
+            return dir.rename(&self.part, dir, &self.target);
+        }
+        if !self.existed {
+            let _ = dir.hard_link(&self.part, dir, &self.target);
+        }
+        dir.remove_file(&self.part)
+    }
 }
 
 /// One path component as the OS sees it.
@@ -203,7 +296,11 @@ impl AsyncRead for FsReader {
 /// reached the file, like any file system, and writes what it held in memory in the
 /// background; bytes still in the pipe may be lost.
 #[derive(Debug)]
-pub struct FsWriter(WriterState);
+pub struct FsWriter {
+    state: WriterState,
+    /// For a replacing upload: where it goes once finished (taken then).
+    replacing: Option<Box<Replacing>>,
+}
 
 #[derive(Debug)]
 enum WriterState {
@@ -219,15 +316,20 @@ enum WriterState {
     },
     /// Writing what was held, at close.
     Closing(blocking::Task<io::Result<()>>),
+    /// Renaming a complete replacing upload over its target, at close.
+    Placing(blocking::Task<io::Result<()>>),
     Closed,
 }
 
 impl FsWriter {
-    fn new(file: std::fs::File) -> Self {
-        Self(WriterState::Holding {
-            file,
-            held: Vec::new(),
-        })
+    fn new(file: std::fs::File, replacing: Option<Replacing>) -> Self {
+        Self {
+            state: WriterState::Holding {
+                file,
+                held: Vec::new(),
+            },
+            replacing: replacing.map(Box::new),
+        }
     }
 
     /// Moves from holding to streaming, and writes the backlog into the pipe.
@@ -235,14 +337,14 @@ impl FsWriter {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<&mut Unblock<std::fs::File>>> {
-        self.0 = match std::mem::replace(&mut self.0, WriterState::Closed) {
+        self.state = match std::mem::replace(&mut self.state, WriterState::Closed) {
             WriterState::Holding { file, held } => WriterState::Streaming {
                 pipe: Unblock::with_capacity(PIPE, file),
                 backlog: Bytes::from(held),
             },
             other => other,
         };
-        match &mut self.0 {
+        match &mut self.state {
             WriterState::Streaming { pipe, backlog } => {
                 while !backlog.is_empty() {
                     let n = ready!(Pin::new(&mut *pipe).poll_write(cx, backlog))?;
@@ -264,7 +366,7 @@ impl AsyncWrite for FsWriter {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if let WriterState::Holding { held, .. } = &mut self.0 {
+        if let WriterState::Holding { held, .. } = &mut self.state {
             if held.len() + buf.len() <= HEAD {
                 held.extend_from_slice(buf);
                 return Poll::Ready(Ok(buf.len()));
@@ -275,10 +377,10 @@ impl AsyncWrite for FsWriter {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.0 {
+        match &mut self.state {
             // Held bytes reach the file at close; nothing is on its way before that.
             WriterState::Holding { .. } | WriterState::Closed => Poll::Ready(Ok(())),
-            WriterState::Closing(_) => Poll::Ready(Ok(())),
+            WriterState::Closing(_) | WriterState::Placing(_) => Poll::Ready(Ok(())),
             WriterState::Streaming { .. } => {
                 let pipe = ready!(self.poll_stream(cx))?;
                 Pin::new(pipe).poll_flush(cx)
@@ -286,11 +388,34 @@ impl AsyncWrite for FsWriter {
         }
     }
 
+    /// Closing ends the upload as complete: the data reaches the file, and a replacing
+    /// upload is renamed over its target ([`FsStorage::finish_write`] ends a broken-off one).
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let written = ready!(self.as_mut().poll_close_data(cx));
+        if written.is_err() {
+            return Poll::Ready(written);
+        }
+        if let Some(replacing) = self.replacing.take() {
+            self.state = WriterState::Placing(unblock(move || replacing.finish(true)));
+        }
+        match &mut self.state {
+            WriterState::Placing(task) => {
+                let placed = ready!(Pin::new(task).poll(cx));
+                self.state = WriterState::Closed;
+                Poll::Ready(placed)
+            }
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl FsWriter {
+    /// Gets every byte to the file.
+    fn poll_close_data(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            match &mut self.0 {
+            match &mut self.state {
                 WriterState::Holding { .. } => {
-                    self.0 = match std::mem::replace(&mut self.0, WriterState::Closed) {
+                    self.state = match std::mem::replace(&mut self.state, WriterState::Closed) {
                         WriterState::Holding { mut file, held } => {
                             WriterState::Closing(unblock(move || {
                                 use std::io::Write;
@@ -302,16 +427,16 @@ impl AsyncWrite for FsWriter {
                 }
                 WriterState::Closing(task) => {
                     let result = ready!(Pin::new(task).poll(cx));
-                    self.0 = WriterState::Closed;
+                    self.state = WriterState::Closed;
                     return Poll::Ready(result);
                 }
                 WriterState::Streaming { .. } => {
                     let pipe = ready!(self.poll_stream(cx))?;
                     ready!(Pin::new(pipe).poll_close(cx))?;
-                    self.0 = WriterState::Closed;
+                    self.state = WriterState::Closed;
                     return Poll::Ready(Ok(()));
                 }
-                WriterState::Closed => return Poll::Ready(Ok(())),
+                WriterState::Closed | WriterState::Placing(_) => return Poll::Ready(Ok(())),
             }
         }
     }
@@ -319,17 +444,24 @@ impl AsyncWrite for FsWriter {
 
 impl Drop for FsWriter {
     fn drop(&mut self) {
-        // An interrupted upload keeps what it sent, as it would had it streamed.
-        if let WriterState::Holding { mut file, held } =
-            std::mem::replace(&mut self.0, WriterState::Closed)
-        {
-            if !held.is_empty() {
-                unblock(move || {
-                    use std::io::Write;
+        // Not finished: an upload that broke off. What it sent is written, as it would have
+        // streamed, then put where a broken-off upload goes (see `Replacing::finish`).
+        let held = match std::mem::replace(&mut self.state, WriterState::Closed) {
+            WriterState::Holding { file, held } => Some((file, held)),
+            _ => None,
+        };
+        let replacing = self.replacing.take();
+        if held.as_ref().is_some_and(|(_, h)| !h.is_empty()) || replacing.is_some() {
+            unblock(move || {
+                use std::io::Write;
+                if let Some((mut file, held)) = held {
                     let _ = file.write_all(&held);
-                })
-                .detach();
-            }
+                }
+                if let Some(replacing) = replacing {
+                    let _ = replacing.finish(false);
+                }
+            })
+            .detach();
         }
     }
 }
@@ -355,6 +487,9 @@ impl DirLister for FsLister {
                     Some(Err(e)) => return (None, Err(e)),
                     Some(Ok(entry)) => {
                         let name = entry.file_name();
+                        if is_part_name(name.as_encoded_bytes()) {
+                            continue;
+                        }
                         // An entry deleted since the directory was read is simply skipped.
                         if let Ok(md) = lstat(&dir, Path::new(&name)) {
                             page.push(DirEntry::new(os_bytes(name), md));
@@ -434,11 +569,13 @@ impl Storage for FsStorage {
         mode: WriteMode,
     ) -> Result<FsWriter, StorageError> {
         let rel = relative(path)?;
+        if mode == WriteMode::Truncate {
+            return self.open_replacing(rel).await;
+        }
         let file = self
             .run(move |dir| {
                 let mut options = OpenOptions::new();
                 match mode {
-                    WriteMode::Truncate => options.write(true).create(true).truncate(true),
                     WriteMode::Append => options.append(true).create(true),
                     WriteMode::At(offset) => options.write(true).create(offset == 0),
                     // `O_EXCL` never follows a link and fails on anything existing.
@@ -465,7 +602,23 @@ impl Storage for FsStorage {
                 Ok(file)
             })
             .await?;
-        Ok(FsWriter::new(file))
+        Ok(FsWriter::new(file, None))
+    }
+
+    async fn finish_write(&self, writer: FsWriter, complete: bool) -> Result<(), StorageError> {
+        let mut writer = writer;
+        // Complete: closing renames a replacing upload over its target.
+        let replacing = if complete {
+            None
+        } else {
+            writer.replacing.take()
+        };
+        let closed = futures_util::AsyncWriteExt::close(&mut writer).await;
+        drop(writer);
+        if let Some(replacing) = replacing {
+            unblock(move || replacing.finish(false)).await?;
+        }
+        Ok(closed?)
     }
 
     async fn mkdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {

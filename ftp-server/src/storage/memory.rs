@@ -284,9 +284,11 @@ impl fmt::Debug for MemoryReader {
 
 /// Receives an upload; see [`Storage::open_write`].
 ///
-/// The data is buffered and stored in the tree when the writer is closed, so readers never
-/// see a half-written file. A writer dropped without closing (an interrupted upload) also
-/// stores what it received, as a file system would have: the client can resume with `REST`.
+/// The data is buffered and stored in the tree when the upload is finished, so readers never
+/// see a half-written file, and until then they read the old version whole. An upload that
+/// broke off ([`Storage::finish_write`] with `complete` false, or a writer dropped
+/// unfinished) that was replacing a file is dropped, so the last good version stays; one of a
+/// new file, or in place (`REST`, `APPE`), stores what it received, for the client to resume.
 /// The data goes to the path the writer was opened with, even if that was renamed meanwhile.
 pub struct MemoryWriter {
     tree: Arc<Mutex<Tree>>,
@@ -296,9 +298,24 @@ pub struct MemoryWriter {
     /// Bytes written and counted against the quota, not yet committed.
     reserved: u64,
     committed: bool,
+    /// Replacing a file that existed (`Truncate`): only a complete upload may.
+    replaces: bool,
 }
 
 impl MemoryWriter {
+    /// Ends the upload: stores it, unless it broke off while replacing a file.
+    fn finish(&mut self, complete: bool) -> Result<(), StorageError> {
+        if complete || !self.replaces {
+            return self.commit();
+        }
+        if !mem::replace(&mut self.committed, true) {
+            let mut tree = lock(&self.tree);
+            tree.used = tree.used.saturating_sub(mem::take(&mut self.reserved));
+            self.data = BytesMut::new();
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<(), StorageError> {
         if mem::replace(&mut self.committed, true) {
             return Ok(());
@@ -341,6 +358,8 @@ impl AsyncWrite for MemoryWriter {
         Poll::Ready(Ok(()))
     }
 
+    /// Closing finishes the upload as complete (the server calls
+    /// [`Storage::finish_write`], which says whether it is).
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.get_mut().commit().map_err(|e| {
             let kind = match e.kind() {
@@ -356,8 +375,9 @@ impl AsyncWrite for MemoryWriter {
 
 impl Drop for MemoryWriter {
     fn drop(&mut self) {
-        // Nobody to report to: the file's directory went away during the upload.
-        let _ = self.commit();
+        // Not finished: an upload that broke off. Nobody to report to (the file's directory
+        // may have gone away during the upload).
+        let _ = self.finish(false);
     }
 }
 
@@ -424,6 +444,14 @@ impl Storage for MemoryStorage {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::default().with_set_modified(true)
+    }
+
+    async fn finish_write(
+        &self,
+        mut writer: MemoryWriter,
+        complete: bool,
+    ) -> Result<(), StorageError> {
+        writer.finish(complete)
     }
 
     async fn metadata(
@@ -506,25 +534,16 @@ impl Storage for MemoryStorage {
                     WriteMode::Truncate | WriteMode::CreateNew => 0,
                     _ => return Err(FailureKind::Unsupported.into()),
                 };
-                if keep == 0 {
-                    // A replaced file nobody reads any more lends its memory to the upload:
-                    // no reallocation, and no page faults on memory already touched once.
-                    // (Before any truncate: truncating a Vec-backed `Bytes` to 0 frees it.)
-                    let reused = match mem::take(data).try_into_mut() {
-                        Ok(mut buffer) => {
-                            buffer.clear();
-                            buffer
-                        }
-                        Err(_) => BytesMut::new(),
-                    };
-                    *modified = SystemTime::now();
-                    tree.used = tree.used.saturating_sub(len);
+                if mode == WriteMode::Truncate {
+                    // The old version stays, whole, for its readers and in case the upload
+                    // breaks off; the new one replaces it when complete.
                     return Ok(MemoryWriter {
                         tree: Arc::clone(&self.tree),
                         path: path.clone(),
-                        data: reused,
+                        data: BytesMut::new(),
                         reserved: 0,
                         committed: false,
+                        replaces: true,
                     });
                 }
                 // Truncate now, as a file system does when the file is opened.
@@ -537,6 +556,9 @@ impl Storage for MemoryStorage {
             None if matches!(mode, WriteMode::At(offset) if offset > 0) => {
                 return Err(FailureKind::NotFound.into());
             }
+            // A new file appears when its upload is finished; STOU's name (`CreateNew`) is
+            // taken at once, so that two uploads cannot pick the same one.
+            None if mode != WriteMode::CreateNew => (Bytes::new(), 0),
             None => {
                 dir.insert(name, Tree::node_new(next_id, Content::File(Bytes::new())));
                 (Bytes::new(), 0)
@@ -549,6 +571,7 @@ impl Storage for MemoryStorage {
             data: BytesMut::from(&kept[..]),
             reserved: 0,
             committed: false,
+            replaces: false,
         })
     }
 
@@ -660,43 +683,49 @@ mod tests {
 
     conformance::conformance_tests!(make);
 
+    /// A replacement is atomic: readers get the old version whole until the upload is
+    /// complete, and one that breaks off leaves the old version as it was.
     #[test]
-    fn replacing_a_file_reuses_its_memory_only_when_nobody_reads_it() {
+    fn replacing_a_file_is_atomic() {
         let s = MemoryStorage::new();
         block_on(async {
             write_all(&s, "f", WriteMode::Truncate, &[1; 4096])
                 .await
                 .unwrap();
-            let first = s.read_file("f").unwrap();
-            let first_ptr = first.as_ptr();
-            drop(first);
-            // Nobody holds the old contents: the upload writes into the same allocation.
-            write_all(&s, "f", WriteMode::Truncate, &[2; 4096])
+            let mut w = s
+                .open_write(&user(), &p("f"), WriteMode::Truncate)
                 .await
                 .unwrap();
-            let second = s.read_file("f").unwrap();
-            assert_eq!(second.as_ptr(), first_ptr);
-            assert_eq!(second, vec![2; 4096]);
-            // The same for contents backed by a Vec whose length is its capacity (how
-            // `Bytes::from(Vec)` and a BytesMut grown to exactly its size are kept).
-            // The writer starts with the old allocation (an address could be reused by the
-            // allocator by chance; a capacity at open cannot).
-            s.insert_file("exact", Bytes::from(vec![7u8; 4096]))
-                .unwrap();
-            let w = s
-                .open_write(&user(), &p("exact"), WriteMode::Truncate)
+            w.write_all(&[2; 1000]).await.unwrap();
+            assert_eq!(
+                s.read_file("f").unwrap(),
+                vec![1; 4096],
+                "old version during"
+            );
+            s.finish_write(w, false).await.unwrap();
+            assert_eq!(
+                s.read_file("f").unwrap(),
+                vec![1; 4096],
+                "kept after a break"
+            );
+            let mut w = s
+                .open_write(&user(), &p("f"), WriteMode::Truncate)
                 .await
                 .unwrap();
-            assert!(w.data.capacity() >= 4096, "capacity {}", w.data.capacity());
-            assert!(w.data.is_empty());
+            w.write_all(&[3; 100]).await.unwrap();
             drop(w);
-            assert_eq!(s.read_file("exact").unwrap(), Bytes::new());
-            // A reader holds the contents: they stay as they were, the upload goes elsewhere.
-            write_all(&s, "f", WriteMode::Truncate, &[3; 100])
+            assert_eq!(
+                s.read_file("f").unwrap(),
+                vec![1; 4096],
+                "kept after a drop"
+            );
+            let mut w = s
+                .open_write(&user(), &p("f"), WriteMode::Truncate)
                 .await
                 .unwrap();
-            assert_eq!(second, vec![2; 4096]);
-            assert_eq!(s.read_file("f").unwrap(), vec![3; 100]);
+            w.write_all(&[4; 100]).await.unwrap();
+            s.finish_write(w, true).await.unwrap();
+            assert_eq!(s.read_file("f").unwrap(), vec![4; 100]);
         });
     }
 
@@ -712,12 +741,16 @@ mod tests {
             write_all(&s, "b", WriteMode::Truncate, &[2; 40])
                 .await
                 .unwrap();
-            // Replacing a file frees its old bytes first.
-            write_all(&s, "a", WriteMode::Truncate, &[3; 60])
+            // A replacement needs room for both versions until it is complete.
+            let over = write_all(&s, "a", WriteMode::Truncate, &[3; 60]).await;
+            assert_eq!(kind(over), FailureKind::QuotaExceeded);
+            assert_eq!(s.read_file("a").unwrap(), vec![1; 60]);
+            s.delete(&user(), &p("b")).await.unwrap();
+            write_all(&s, "a", WriteMode::Truncate, &[3; 40])
                 .await
                 .unwrap();
-            s.delete(&user(), &p("b")).await.unwrap();
-            write_all(&s, "c", WriteMode::Append, &[4; 40])
+            // Then the old version's bytes are free again: 40 used.
+            write_all(&s, "c", WriteMode::Append, &[4; 60])
                 .await
                 .unwrap();
             assert_eq!(
@@ -727,8 +760,8 @@ mod tests {
         });
     }
 
-    /// An interrupted upload keeps what arrived, as on a file system; closing is what makes
-    /// it visible earlier.
+    /// An interrupted upload of a new file keeps what arrived, for the client to resume; the
+    /// file appears only then.
     #[test]
     fn dropped_writer_keeps_data() {
         let s = MemoryStorage::new();
@@ -738,11 +771,7 @@ mod tests {
                 .await
                 .unwrap();
             writer.write_all(b"part").await.unwrap();
-            assert_eq!(
-                s.read_file("f").unwrap(),
-                "",
-                "not committed before close or drop"
-            );
+            assert_eq!(s.read_file("f"), None, "not there before it is finished");
             drop(writer);
         });
         assert_eq!(s.read_file("/f").unwrap(), "part");

@@ -123,8 +123,9 @@ pub trait DirLister: Send + 'static {
 pub trait Storage: Send + Sync + 'static {
     /// A streaming reader of file contents.
     type Reader: AsyncRead + Send + Unpin + 'static;
-    /// A streaming writer of file contents. The server calls `poll_close` when the upload
-    /// ends; data must be durable (as far as the back-end promises) once it returns `Ok`.
+    /// A streaming writer of file contents. The server ends every upload with
+    /// [`finish_write`](Self::finish_write), whose default closes it (`poll_close`); data must
+    /// be durable (as far as the back-end promises) once that returns `Ok`.
     type Writer: AsyncWrite + Send + Unpin + 'static;
     /// A paged directory listing.
     type Lister: DirLister;
@@ -165,6 +166,23 @@ pub trait Storage: Send + Sync + 'static {
         path: &VirtualPath,
         mode: WriteMode,
     ) -> Result<Self::Writer, StorageError>;
+
+    /// Ends an upload: `complete` says whether the whole file arrived (the client closed the
+    /// data connection cleanly) or the upload broke off (an abort, a dropped connection, an
+    /// error). The default closes the writer either way, which writes in place.
+    ///
+    /// Back-ends that can should make [`WriteMode::Truncate`] atomic, as both built-in ones
+    /// do: the new content replaces the old file only when `complete`, so that a failed
+    /// upload leaves the last good version intact and no reader sees a mix; when there was no
+    /// file before, a broken-off upload keeps what arrived under the file's name, where
+    /// `curl -C -` and `lftp put -c` resume it. `Append` and `At` write in place.
+    async fn finish_write(&self, writer: Self::Writer, complete: bool) -> Result<(), StorageError> {
+        let _ = complete;
+        let mut writer = writer;
+        futures_util::AsyncWriteExt::close(&mut writer)
+            .await
+            .map_err(StorageError::from)
+    }
 
     /// Creates the directory `path` (its parent must exist).
     async fn mkdir(&self, _user: &Principal, _path: &VirtualPath) -> Result<(), StorageError> {
