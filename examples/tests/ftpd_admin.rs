@@ -1,6 +1,6 @@
 //! ftpd as an administrator runs it: users from a file with Argon2id hashes made by
 //! `ftpd hash-password` (no password in the process list), a wrong line named, and the
-//! `--login-timeout` / `--idle-timeout` flags.
+//! `--login-timeout` / `--idle-timeout` flags, and bans after failed logins.
 
 mod common;
 
@@ -145,4 +145,23 @@ fn login_and_idle_timeouts_from_flags() {
         idle >= Duration::from_millis(1500) && idle < Duration::from_secs(5),
         "{idle:?}"
     );
+}
+
+#[test]
+fn failed_logins_ban_an_address() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &["--user", "u:p", "--ban-after", "2", "--ban-seconds", "30"],
+    );
+    for _ in 0..2 {
+        let mut c = Control::connect(server.addr);
+        assert_eq!(c.cmd("USER u"), Some(331));
+        assert_eq!(c.cmd("PASS wrong"), Some(530));
+    }
+    let s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    assert!(line.starts_with("421 Too many failed logins"), "{line:?}");
 }

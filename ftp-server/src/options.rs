@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ftp_proto::ServerConfig;
-use ftp_proto::server::{ControlTls, DataTls};
+use ftp_proto::server::{ControlTls, DataTls, ThrottleConfig};
 
 use crate::tls::TlsConfig;
 
@@ -46,6 +46,8 @@ pub struct ServerOptions {
     pub(crate) max_connections_per_ip: usize,
     /// Most passive listeners open at once for one client address.
     pub(crate) max_passive_per_ip: usize,
+    /// Failed logins per address across connections: delays, then a ban.
+    pub(crate) login_throttle: ThrottleConfig,
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -61,6 +63,7 @@ impl Default for ServerOptions {
             transfer_buffer: 64 * 1024,
             max_connections: 1024,
             max_passive_per_ip: 16,
+            login_throttle: ThrottleConfig::default(),
             max_connections_per_ip: 64,
             tls: None,
         }
@@ -163,6 +166,15 @@ impl ServerOptions {
     /// then need TLS unless [`control_tls`](Self::control_tls) says otherwise.
     pub fn tls(mut self, config: TlsConfig) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Password guessing across connections (see [`ThrottleConfig`]): each failed login from
+    /// an address within the window adds a growing delay, and so many of them ban it for a
+    /// while (`421` at connect, logged at WARN). By default 10 failures in 10 minutes ban an
+    /// address for 15 minutes; `ban_after` 0 turns it off.
+    pub fn login_throttle(mut self, config: ThrottleConfig) -> Self {
+        self.login_throttle = config;
         self
     }
 

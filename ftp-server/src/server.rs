@@ -84,6 +84,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         let runtime = runtime.into_runtime();
         let life = Arc::new(Lifecycle::new(Arc::clone(&runtime)));
         let config = Arc::new(machine_config(&options, &storage));
+        let throttle = ftp_proto::server::LoginThrottle::new(options.login_throttle.clone());
         Self {
             shared: Arc::new(Shared {
                 runtime,
@@ -93,6 +94,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 options,
                 life,
                 passive: crate::shared::PassivePorts::default(),
+                throttle: std::sync::Mutex::new(throttle),
             }),
         }
     }
@@ -189,7 +191,37 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         self.handle(stream, peer, local, true).await;
     }
 
-    async fn handle<C>(&self, mut stream: C, peer: SocketAddr, local: SocketAddr, implicit: bool)
+    /// Sends a refusal's `421` and closes, bounded in time.
+    async fn refuse<C>(
+        &self,
+        mut stream: C,
+        mut refused: ServerConnection,
+        implicit: bool,
+        now: Instant,
+    ) where
+        C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        if implicit {
+            // A TLS client reads no plain 421; a handshake costs more than the refusal.
+            let _ = stream.close().await;
+            return;
+        }
+        let mut out = BytesMut::new();
+        refused.poll_transmit(&mut out);
+        // A client that reads nothing cannot hold the refusal up: the machine's deadline
+        // for unread replies bounds the write.
+        refused.handle_write(0, out.len());
+        let limit = refused
+            .poll_timeout()
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let write = async {
+            let _ = stream.write_all(&out).await;
+            let _ = stream.close().await;
+        };
+        let _ = ftp_runtime::timeout(&*self.shared.runtime, limit, write).await;
+    }
+
+    async fn handle<C>(&self, stream: C, peer: SocketAddr, local: SocketAddr, implicit: bool)
     where
         C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
@@ -197,32 +229,22 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             self.shared.options.max_connections,
             self.shared.options.max_connections_per_ip,
         );
+        let now = Instant::now();
+        let info = ConnectionInfo { local, peer };
+        let max_line = self.shared.options.max_line_len;
+        let banned = self.shared.throttle().banned_until(peer.ip(), now);
+        if let Some(until) = banned {
+            let secs = until.saturating_duration_since(now).as_secs();
+            tracing::warn!(%peer, remaining_secs = secs, "refused: address banned after failed logins");
+            let config = Arc::clone(&self.shared.config);
+            let refused = ServerConnection::banned(config, info, max_line, now);
+            return self.refuse(stream, refused, implicit, now).await;
+        }
         let Some(_slot) = Slot::take(&self.shared.life, peer.ip(), limits) else {
             tracing::info!(%peer, "refused: too many connections");
-            if implicit {
-                // A TLS client reads no plain 421; a handshake costs more than the refusal.
-                let _ = stream.close().await;
-                return;
-            }
-            let info = ConnectionInfo { local, peer };
-            let max_line = self.shared.options.max_line_len;
-            let now = Instant::now();
             let config = Arc::clone(&self.shared.config);
-            let mut refused = ServerConnection::over_limit(config, info, max_line, now);
-            let mut out = BytesMut::new();
-            refused.poll_transmit(&mut out);
-            // A client that reads nothing cannot hold the refusal up: the machine's deadline
-            // for unread replies bounds the write.
-            refused.handle_write(0, out.len());
-            let limit = refused
-                .poll_timeout()
-                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
-            let write = async {
-                let _ = stream.write_all(&out).await;
-                let _ = stream.close().await;
-            };
-            let _ = ftp_runtime::timeout(&*self.shared.runtime, limit, write).await;
-            return;
+            let refused = ServerConnection::over_limit(config, info, max_line, now);
+            return self.refuse(stream, refused, implicit, now).await;
         };
         tracing::debug!(%peer, "connected");
         let session = session::run(Arc::clone(&self.shared), stream, peer, local, implicit);

@@ -451,8 +451,21 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             host: host.map(|h| h.as_bytes().to_vec()),
             peer: self.peer.ip(),
         };
+        let ip = self.peer.ip();
+        // A banned address gets no verdict at all (no hash is verified for it), on the
+        // connections it already has too: the same 530 as for a wrong password.
+        if self
+            .shared
+            .throttle()
+            .banned_until(ip, Instant::now())
+            .is_some()
+        {
+            tracing::debug!(peer = %self.peer, "login from a banned address refused");
+            return Outcome::LoginRejected;
+        }
         match self.shared.auth.authenticate(&credentials).await {
             Ok(principal) => {
+                self.shared.throttle().succeeded(ip, Instant::now());
                 tracing::info!(
                     peer = %self.peer,
                     user = %LogSafe(&principal.name),
@@ -469,8 +482,23 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 Outcome::LoggedIn(access)
             }
             Err(e) => {
-                // The machine holds the 530 for the failed-login delay.
+                // The machine holds the 530 for the failed-login delay; the throttle adds a
+                // delay that grows with the address's failures, the same for unknown users
+                // and wrong passwords.
                 tracing::info!(peer = %self.peer, user = %user, error = %e, "login failed");
+                let failure = self.shared.throttle().failed(ip, Instant::now());
+                if let Some(until) = failure.banned_until {
+                    let secs = until.saturating_duration_since(Instant::now()).as_secs();
+                    tracing::warn!(
+                        peer = %self.peer,
+                        failures = failure.count,
+                        ban_secs = secs,
+                        "address banned after failed logins"
+                    );
+                }
+                if !failure.delay.is_zero() {
+                    ftp_runtime::sleep(&*self.shared.runtime, failure.delay).await;
+                }
                 Outcome::LoginRejected
             }
         }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ftp_proto::ServerConfig;
+use ftp_proto::server::LoginThrottle;
 use ftp_runtime::Runtime;
 use futures_channel::oneshot;
 use futures_util::future::{FutureExt, Shared as SharedFuture};
@@ -22,6 +23,15 @@ pub(crate) struct Shared<S, A> {
     pub(crate) options: ServerOptions,
     pub(crate) life: Arc<Lifecycle>,
     pub(crate) passive: PassivePorts,
+    /// Failed logins per address, shared by every session.
+    pub(crate) throttle: Mutex<LoginThrottle>,
+}
+
+impl<S, A> Shared<S, A> {
+    /// The login throttle, locked (never across an await).
+    pub(crate) fn throttle(&self) -> std::sync::MutexGuard<'_, LoginThrottle> {
+        self.throttle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Where passive listeners go: a random place in the range for each (in sequence a third party

@@ -21,6 +21,7 @@ on_both_runtimes!(
     a_broken_upload_keeps_the_last_good_version_fs,
     a_broken_upload_keeps_the_last_good_version_memory,
     concurrent_stou_never_collide,
+    password_guessing_across_connections_is_banned,
     passive_ports_are_not_handed_out_in_sequence,
     one_address_holds_a_bounded_number_of_passive_listeners,
     a_port_is_free_again_after_its_transfer,
@@ -353,4 +354,47 @@ fn concurrent_stou_never_collide(rt: Rt) {
         contents == expected,
         "every STOU upload whole, in a file of its own"
     );
+}
+
+/// Failed logins from one address, each on a connection of its own, ban that address for a
+/// while: `421` at connect, and no verdict on the connections it still has; other addresses
+/// log in as usual, and the ban ends on time.
+fn password_guessing_across_connections_is_banned(rt: Rt) {
+    let mut throttle = ftp_proto::server::ThrottleConfig::default();
+    throttle
+        .ban_after(3)
+        .ban(Duration::from_millis(1500))
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(20));
+    let server = start(rt, storage(), users(), options().login_throttle(throttle));
+    let here: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let elsewhere: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    // Open before the ban, used after it.
+    let mut kept = Client::connect(server.addr);
+    for _ in 0..3 {
+        let mut c = Client::connect(server.addr);
+        assert_eq!(c.code("USER alice"), 331);
+        assert_eq!(c.code("PASS guess"), 530);
+        assert_eq!(c.code("QUIT"), 221);
+    }
+    let mut refused = Client::connect_from(here, server.addr);
+    let r = refused.reply();
+    assert_eq!(
+        r.to_string(),
+        "421 Too many failed logins from your address; try again later."
+    );
+    assert!(refused.try_reply().is_none(), "closed after the 421");
+    // The right password on a connection already open: no verdict during the ban.
+    assert_eq!(kept.code("USER alice"), 331);
+    assert_eq!(kept.code("PASS wonderland"), 530);
+    // Another address is not held to it.
+    let mut other = Client::connect_from(elsewhere, server.addr);
+    assert_eq!(other.reply().code().as_u16(), 220);
+    assert_eq!(other.code("USER alice"), 331);
+    assert_eq!(other.code("PASS wonderland"), 230);
+    // The ban ends.
+    std::thread::sleep(Duration::from_millis(1700));
+    let mut again = Client::connect(server.addr);
+    assert_eq!(again.code("USER alice"), 331);
+    assert_eq!(again.code("PASS wonderland"), 230);
 }

@@ -51,6 +51,14 @@ struct Args {
     /// seconds (421).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
+    /// Ban an address after this many failed logins within --ban-seconds, on any number of
+    /// connections (421 at connect, logged at WARN); failures before that wait longer each
+    /// time. 0: no bans.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    ban_after: u32,
+    /// How long a ban lasts, and how far back failed logins count.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    ban_seconds: u64,
     /// Allow anonymous logins (read-only) alongside the users; on by default when no user is given.
     #[arg(long)]
     anonymous: bool,
@@ -235,7 +243,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if anonymous {
         table = table.with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
     }
+    let mut throttle = ftp_server::proto::server::ThrottleConfig::default();
+    throttle
+        .ban_after(args.ban_after)
+        .ban(Duration::from_secs(args.ban_seconds.max(1)))
+        .window(Duration::from_secs(args.ban_seconds.max(1)));
     let mut options = ServerOptions::default()
+        .login_throttle(throttle)
         .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
         .max_connections(args.max_connections)

@@ -30,6 +30,16 @@ impl ServerConnection {
         Self::with_session(ServerSession::new(config, info, now), max_line_len)
     }
 
+    /// A connection from a banned address: see [`ServerSession::banned`].
+    pub fn banned(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        max_line_len: usize,
+        now: Instant,
+    ) -> Self {
+        Self::with_session(ServerSession::banned(config, info, now), max_line_len)
+    }
+
     /// A connection over the server's limits: see [`ServerSession::over_limit`].
     pub fn over_limit(
         config: impl Into<Arc<ServerConfig>>,

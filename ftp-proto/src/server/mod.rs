@@ -43,6 +43,7 @@ mod files;
 mod info;
 mod login;
 mod texts;
+mod throttle;
 mod timers;
 mod tls;
 
@@ -55,6 +56,7 @@ pub use action::{
 pub use config::{ConnectionInfo, ControlTls, DataTls, ServerConfig};
 pub use connection::ServerConnection;
 use texts::{reply, reply_owned};
+pub use throttle::{Failure as LoginFailure, LoginThrottle, ThrottleConfig};
 
 #[derive(Clone, Debug)]
 enum Phase {
@@ -253,6 +255,22 @@ impl ServerSession {
             abandoned: false,
         };
         session.replies.push_back(greeting);
+        session
+    }
+
+    /// A session for a connection from an address banned by the [`LoginThrottle`] (too many
+    /// failed logins): `421` instead of the greeting, then [`Action::Close`].
+    pub fn banned(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        now: Instant,
+    ) -> Self {
+        let mut session = Self::new(config, info, now);
+        session.replies.clear();
+        session.close_with(reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            "Too many failed logins from your address; try again later.",
+        ));
         session
     }
 

@@ -54,7 +54,12 @@ impl Drop for Running {
 
 /// Test options: fast failures so tests stay quick.
 pub fn options() -> ServerOptions {
+    let mut throttle = ftp_proto::server::ThrottleConfig::default();
+    throttle
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(40));
     ServerOptions::default()
+        .login_throttle(throttle)
         .failed_login_delay(Duration::from_millis(10))
         .data_connect_timeout(Duration::from_secs(5))
         .data_stall_timeout(Duration::from_secs(10))
@@ -269,6 +274,25 @@ impl Client {
         };
         assert_eq!(c.reply().code().as_u16(), 220);
         c
+    }
+
+    /// A client on a connected stream; the greeting (or refusal) is not read yet.
+    pub fn over(ctl: TcpStream) -> Self {
+        ctl.set_read_timeout(Some(TIMEOUT)).unwrap();
+        Self {
+            ctl,
+            decoder: ReplyDecoder::default(),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Connects from `from` (127.0.0.2 and up play other addresses), greeting not read.
+    pub fn connect_from(from: std::net::IpAddr, to: SocketAddr) -> Self {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(to), Type::STREAM, None).unwrap();
+        socket.bind(&SocketAddr::new(from, 0).into()).unwrap();
+        socket.connect(&to.into()).unwrap();
+        Self::over(socket.into())
     }
 
     pub fn login(addr: SocketAddr, user: &str, pass: &str) -> Self {
