@@ -72,8 +72,8 @@ impl Principal {
     }
 }
 
-/// Why a login failed. The client always gets the same `530`, whatever the reason, so that
-/// it cannot tell which user names exist.
+/// Why a login failed. The client gets the same `530` for every reason but
+/// [`Busy`](Self::Busy), so that it cannot tell which user names exist.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -83,6 +83,10 @@ pub enum AuthError {
     /// The authenticator could not decide (a back-end down, say).
     #[error("authentication back-end failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Too many logins at once to take this one (the password-hashing queue is full): the
+    /// client gets `421` and the connection closes, and it is no failed login.
+    #[error("too many logins at once")]
+    Busy,
 }
 
 /// Decides who may log in. Slow hashes belong off the executor (see [`blocking::unblock`]).

@@ -25,7 +25,7 @@ use futures_util::stream::StreamExt;
 use ftp_runtime::Timer;
 use ftp_runtime::tls::MaybeTls;
 
-use crate::auth::{Authenticator, Credentials, Principal};
+use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::shared::Shared;
 use crate::storage::{DirLister, Storage, StorageError};
 use crate::tls::SessionTls;
@@ -480,6 +480,10 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                 access.require_protected_data = principal.require_protected_data;
                 self.principal = Some(principal);
                 Outcome::LoggedIn(access)
+            }
+            Err(AuthError::Busy) => {
+                tracing::warn!(peer = %self.peer, "login refused: too many logins at once");
+                Outcome::Failed(FailureKind::Busy)
             }
             Err(e) => {
                 // The machine holds the 530 for the failed-login delay; the throttle adds a

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::texts::reply;
 use super::tls::LoginTls;
-use super::{Action, Outcome, Pending, Phase, ServerSession};
+use super::{Action, FailureKind, Outcome, Pending, Phase, ServerSession};
 use crate::arg::{Arg, Secret};
 use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
@@ -147,6 +147,12 @@ impl ServerSession {
                     self.login_refused();
                 }
             }
+            // The authenticator had no room for this login (its hashing queue is full): no
+            // failed login, but no service either.
+            Outcome::Failed(FailureKind::Busy) => self.close_with(reply(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Too many logins at once; try again later.",
+            )),
             _ => self.login_refused(),
         }
     }

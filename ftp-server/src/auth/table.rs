@@ -244,17 +244,16 @@ impl UserTable {
     }
 }
 
-/// Verifies off the executor: Argon2 costs tens of milliseconds of CPU and 19 MiB of memory by
-/// design. At most one verification per CPU runs at once, so a flood of logins queues instead of
-/// allocating 19 MiB per attempt, and each running verification works in one of as many
-/// reusable buffers: the memory is allocated once, not once per login on whichever blocking
-/// thread runs it (where the allocator kept it: 3 GiB after a few thousand logins).
-async fn verify(hash: Arc<str>, password: Vec<u8>) -> bool {
-    blocking::unblock(move || {
-        let mut permit = HashPermit::acquire();
-        verify_in(&mut permit.blocks, &hash, &password)
-    })
-    .await
+/// Verifies on the hashing pool (see [`HashPool`]): `None` when its queue is full.
+async fn verify(hash: Arc<str>, password: Vec<u8>) -> Option<bool> {
+    let (done, verdict) = futures_channel::oneshot::channel();
+    HashPool::get().submit(Job {
+        hash,
+        password,
+        done,
+    })?;
+    // A worker that died (it cannot: verification does not panic) counts as a refusal.
+    Some(verdict.await.unwrap_or(false))
 }
 
 /// Checks `password` against the PHC string `hash`, with `blocks` as Argon2's working memory
@@ -302,48 +301,123 @@ fn verify_in(blocks: &mut Vec<Block>, hash: &str, password: &[u8]) -> bool {
     difference == 0 && out.len() == expected.len()
 }
 
-/// A counting semaphore over the blocking threads that run hashes; each permit carries a
-/// working-memory buffer, returned to the pool with the permit.
-struct HashPermit {
-    blocks: Vec<Block>,
+/// One password to check.
+struct Job {
+    hash: Arc<str>,
+    password: Vec<u8>,
+    done: futures_channel::oneshot::Sender<bool>,
 }
 
-/// The permits taken, and the buffers of the permits not taken.
-struct Pool {
-    taken: usize,
-    idle: Vec<Vec<Block>>,
+/// Password hashing on threads of its own, apart from the blocking threads that serve storage:
+/// Argon2 costs tens of milliseconds of CPU and 19 MiB of memory by design, and a flood of
+/// logins must not starve file operations (nor spawn a blocking thread per login, as it did:
+/// 900 logins at once left 503 threads). At most one worker per CPU, each with one reusable
+/// working-memory buffer; a bounded queue, past which a login is refused at once
+/// ([`AuthError::Busy`], `421`). A worker drops its buffer after [`RELEASE_AFTER`] without
+/// work and ends after [`RETIRE_AFTER`], so a burst's threads and memory go away with it.
+struct HashPool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+    workers: usize,
+    capacity: usize,
 }
 
-/// The pool, and the signal that a permit was returned.
-static RUNNING: (Mutex<Pool>, Condvar) = (
-    Mutex::new(Pool {
-        taken: 0,
-        idle: Vec::new(),
-    }),
-    Condvar::new(),
-);
+struct PoolState {
+    queue: std::collections::VecDeque<Job>,
+    live: usize,
+    idle: usize,
+}
 
-impl HashPermit {
-    fn acquire() -> Self {
-        let limit = std::thread::available_parallelism().map_or(2, usize::from);
-        let (state, freed) = &RUNNING;
-        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-        while state.taken >= limit {
-            state = freed.wait(state).unwrap_or_else(PoisonError::into_inner);
-        }
-        state.taken += 1;
-        let blocks = state.idle.pop().unwrap_or_default();
-        Self { blocks }
+/// How long an idle worker keeps its 19 MiB buffer.
+const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long an idle worker lives on.
+const RETIRE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+/// Logins queued per worker before more are refused.
+const QUEUED_PER_WORKER: usize = 16;
+
+impl HashPool {
+    fn get() -> &'static Self {
+        static POOL: OnceLock<HashPool> = OnceLock::new();
+        POOL.get_or_init(|| {
+            let workers = std::thread::available_parallelism().map_or(2, usize::from);
+            Self {
+                state: Mutex::new(PoolState {
+                    queue: std::collections::VecDeque::new(),
+                    live: 0,
+                    idle: 0,
+                }),
+                work: Condvar::new(),
+                workers,
+                capacity: workers * QUEUED_PER_WORKER,
+            }
+        })
     }
-}
 
-impl Drop for HashPermit {
-    fn drop(&mut self) {
-        let (state, freed) = &RUNNING;
-        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.taken -= 1;
-        state.idle.push(std::mem::take(&mut self.blocks));
-        freed.notify_one();
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `job`; `None` when the queue is full.
+    fn submit(&'static self, job: Job) -> Option<()> {
+        let mut state = self.lock();
+        if state.queue.len() >= self.capacity {
+            return None;
+        }
+        state.queue.push_back(job);
+        if state.idle == 0 && state.live < self.workers {
+            let spawned = std::thread::Builder::new()
+                .name("ftp-hash".into())
+                .spawn(move || self.work_loop());
+            if spawned.is_ok() {
+                state.live += 1;
+            }
+        }
+        drop(state);
+        self.work.notify_one();
+        // No worker at all (threads could not be made): refuse rather than wait for ever.
+        let mut state = self.lock();
+        if state.live == 0 {
+            state.queue.clear();
+            return None;
+        }
+        Some(())
+    }
+
+    fn work_loop(&'static self) {
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut state = self.lock();
+        let mut idle_since = std::time::Instant::now();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                let ok = verify_in(&mut blocks, &job.hash, &job.password);
+                let _ = job.done.send(ok);
+                state = self.lock();
+                idle_since = std::time::Instant::now();
+                continue;
+            }
+            let idle = idle_since.elapsed();
+            if idle >= RETIRE_AFTER {
+                state.live -= 1;
+                return;
+            }
+            if idle >= RELEASE_AFTER && !blocks.is_empty() {
+                // Back to the system: a large allocation is its own mapping.
+                blocks = Vec::new();
+            }
+            let wait = if blocks.is_empty() {
+                RETIRE_AFTER - idle
+            } else {
+                RELEASE_AFTER.saturating_sub(idle)
+            };
+            state.idle += 1;
+            state = self
+                .work
+                .wait_timeout(state, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            state.idle -= 1;
+        }
     }
 }
 
@@ -366,11 +440,15 @@ impl Authenticator for UserTable {
             .ok()
             .and_then(|name| self.users.get_key_value(name));
         let Some((name, account)) = account else {
-            let _ = verify(dummy_hash(), password).await;
+            // As long as a known user's check, so that timing tells no names; as busy too.
+            verify(dummy_hash(), password)
+                .await
+                .ok_or(AuthError::Busy)?;
             tracing::debug!(peer = %credentials.peer, "login for an unknown user refused");
             return Err(AuthError::InvalidCredentials);
         };
-        if verify(Arc::clone(&account.hash), password).await {
+        let verified = verify(Arc::clone(&account.hash), password).await;
+        if verified.ok_or(AuthError::Busy)? {
             let mut principal =
                 Principal::new(name.clone(), account.home.clone(), account.permissions);
             principal.require_tls = account.require_tls;
@@ -429,8 +507,14 @@ mod tests {
         let b = hash_password(b"pw");
         assert!(a.starts_with("$argon2id$") && a != b);
         for h in [&a, &b] {
-            assert!(block_on(verify(Arc::from(h.as_str()), b"pw".to_vec())));
-            assert!(!block_on(verify(Arc::from(h.as_str()), b"pW".to_vec())));
+            assert_eq!(
+                block_on(verify(Arc::from(h.as_str()), b"pw".to_vec())),
+                Some(true)
+            );
+            assert_eq!(
+                block_on(verify(Arc::from(h.as_str()), b"pW".to_vec())),
+                Some(false)
+            );
         }
     }
 
