@@ -165,3 +165,50 @@ fn failed_logins_ban_an_address() {
     BufReader::new(s).read_line(&mut line).unwrap();
     assert!(line.starts_with("421 Too many failed logins"), "{line:?}");
 }
+
+/// ftpd raises its open-file limit to the hard limit, and lowers --max-connections, with a
+/// warning, when even that cannot cover it.
+#[cfg(target_os = "linux")]
+#[test]
+fn open_file_limit_is_raised_or_connections_lowered() {
+    let root = tempfile::tempdir().unwrap();
+    let run = |soft: u32, hard: u32| {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" --bind 127.0.0.1:0 --root \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_ftpd"))
+            .arg(root.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening on "), "{line:?}");
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        let files = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap()
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .to_owned();
+        (files, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (files, stderr) = run(256, 8192);
+    assert_eq!(files, "8192", "the soft limit is raised to the hard one");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (files, stderr) = run(200, 200);
+    assert_eq!(files, "200");
+    assert!(
+        stderr.contains("200 open files allow 45 connections; --max-connections lowered from 1024"),
+        "{stderr}"
+    );
+}

@@ -48,6 +48,11 @@ pub struct ServerOptions {
     pub(crate) max_passive_per_ip: usize,
     /// Failed logins per address across connections: delays, then a ban.
     pub(crate) login_throttle: ThrottleConfig,
+    /// Connections not logged in yet, in all and from one address.
+    pub(crate) max_unauthenticated: usize,
+    pub(crate) max_unauthenticated_per_ip: usize,
+    /// Logged-in sessions of one user at once.
+    pub(crate) max_sessions_per_user: usize,
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -64,6 +69,9 @@ impl Default for ServerOptions {
             max_connections: 1024,
             max_passive_per_ip: 16,
             login_throttle: ThrottleConfig::default(),
+            max_unauthenticated: 256,
+            max_unauthenticated_per_ip: 16,
+            max_sessions_per_user: 64,
             max_connections_per_ip: 64,
             tls: None,
         }
@@ -166,6 +174,21 @@ impl ServerOptions {
     /// then need TLS unless [`control_tls`](Self::control_tls) says otherwise.
     pub fn tls(mut self, config: TlsConfig) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Connections not logged in yet, in all (default 256) and from one address (default 16),
+    /// counted apart from the logged-in ones: a flood of idle connections cannot lock users
+    /// out. Past either, `421` at connect.
+    pub fn max_unauthenticated(mut self, total: usize, per_ip: usize) -> Self {
+        self.max_unauthenticated = total;
+        self.max_unauthenticated_per_ip = per_ip;
+        self
+    }
+
+    /// Logged-in sessions of one user at once (default 64); a login past it gets `421`.
+    pub fn max_sessions_per_user(mut self, value: usize) -> Self {
+        self.max_sessions_per_user = value;
         self
     }
 

@@ -95,6 +95,8 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 life,
                 passive: crate::shared::PassivePorts::default(),
                 throttle: std::sync::Mutex::new(throttle),
+                unauthenticated: Arc::default(),
+                user_sessions: Arc::default(),
             }),
         }
     }
@@ -246,8 +248,29 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             let refused = ServerConnection::over_limit(config, info, max_line, now);
             return self.refuse(stream, refused, implicit, now).await;
         };
+        // Apart from those logged in, so that a flood of idle connections cannot lock users
+        // out: a place until the login succeeds.
+        let options = &self.shared.options;
+        let pre_auth = self.shared.unauthenticated.take(
+            peer.ip(),
+            options.max_unauthenticated,
+            options.max_unauthenticated_per_ip,
+        );
+        let Some(pre_auth) = pre_auth else {
+            tracing::warn!(%peer, "refused: too many connections not logged in");
+            let config = Arc::clone(&self.shared.config);
+            let refused = ServerConnection::over_limit(config, info, max_line, now);
+            return self.refuse(stream, refused, implicit, now).await;
+        };
         tracing::debug!(%peer, "connected");
-        let session = session::run(Arc::clone(&self.shared), stream, peer, local, implicit);
+        let session = session::run(
+            Arc::clone(&self.shared),
+            stream,
+            peer,
+            local,
+            implicit,
+            pre_auth,
+        );
         // After the shutdown deadline the session sends 421 and closes by itself; this is the
         // backstop for one stuck on a client that reads nothing or a storage call that hangs.
         let deadline = self.shared.deadline_signal();

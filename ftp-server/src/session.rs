@@ -3,7 +3,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,7 +26,7 @@ use ftp_runtime::Timer;
 use ftp_runtime::tls::MaybeTls;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Principal};
-use crate::shared::Shared;
+use crate::shared::{Held, Shared};
 use crate::storage::{DirLister, Storage, StorageError};
 use crate::tls::SessionTls;
 use crate::transfer::{self, Job, PassiveData, TransferEvent};
@@ -53,6 +53,15 @@ struct Session<S, A> {
     tls: Option<Arc<SessionTls>>,
     /// The one timer, armed at the machine's next deadline; made at the first wait.
     timer: Option<Box<dyn Timer>>,
+    /// The places this session holds (boxed: room in every session's future).
+    slots: Box<Slots>,
+}
+
+/// Where a session counts: among the connections not logged in (until its login succeeds),
+/// then among its user's sessions.
+struct Slots {
+    pre_auth: Option<Held<IpAddr>>,
+    user: Option<Held<String>>,
 }
 
 enum Event {
@@ -69,6 +78,7 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
     peer: SocketAddr,
     local: SocketAddr,
     implicit: bool,
+    pre_auth: Held<IpAddr>,
 ) where
     C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -85,6 +95,10 @@ pub(crate) async fn run<S: Storage, A: Authenticator, C>(
         transfer: None,
         tls: None,
         timer: None,
+        slots: Box::new(Slots {
+            pre_auth: Some(pre_auth),
+            user: None,
+        }),
     };
     if let Err(e) = session.drive(control, implicit).await {
         tracing::debug!(%peer, error = %e, "control connection ended");
@@ -466,6 +480,28 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         match self.shared.auth.authenticate(&credentials).await {
             Ok(principal) => {
                 self.shared.throttle().succeeded(ip, Instant::now());
+                // One place among the user's sessions (a new login of the same user on this
+                // connection keeps its place).
+                let same_user = self.principal.as_ref().map(|p| &p.name) == Some(&principal.name);
+                if !(same_user && self.slots.user.is_some()) {
+                    let max = self.shared.options.max_sessions_per_user;
+                    let Some(slot) =
+                        self.shared
+                            .user_sessions
+                            .take(principal.name.clone(), usize::MAX, max)
+                    else {
+                        tracing::warn!(
+                            peer = %self.peer,
+                            user = %LogSafe(&principal.name),
+                            max,
+                            "login refused: too many sessions for the user"
+                        );
+                        return Outcome::Failed(FailureKind::TooManySessions);
+                    };
+                    self.slots.user = Some(slot);
+                }
+                // Logged in: no longer among the connections waiting to.
+                self.slots.pre_auth = None;
                 tracing::info!(
                     peer = %self.peer,
                     user = %LogSafe(&principal.name),

@@ -2,6 +2,7 @@
 //! settings, and the shutdown signals and connection counts (the [`Lifecycle`]).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +26,10 @@ pub(crate) struct Shared<S, A> {
     pub(crate) passive: PassivePorts,
     /// Failed logins per address, shared by every session.
     pub(crate) throttle: Mutex<LoginThrottle>,
+    /// Connections not logged in yet, per client address.
+    pub(crate) unauthenticated: Arc<Counted<IpAddr>>,
+    /// Logged-in sessions per user name.
+    pub(crate) user_sessions: Arc<Counted<String>>,
 }
 
 impl<S, A> Shared<S, A> {
@@ -42,7 +47,7 @@ pub(crate) struct PassivePorts {
     /// SipHash with this process's random keys: unpredictable offsets into the range.
     keys: std::hash::RandomState,
     counter: std::sync::atomic::AtomicU64,
-    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_ip: Arc<Counted<IpAddr>>,
 }
 
 impl PassivePorts {
@@ -59,32 +64,70 @@ impl PassivePorts {
 
     /// A slot for one more listener of `ip`, if it has fewer than `max`; freed when dropped.
     pub(crate) fn slot(&self, ip: IpAddr, max: usize) -> Option<PassiveSlot> {
-        let mut counts = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = counts.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(PassiveSlot {
-            per_ip: Arc::clone(&self.per_ip),
-            ip,
-        })
+        self.per_ip.take(ip, usize::MAX, max)
     }
 }
 
 /// One passive listener counted against its client address.
-pub(crate) struct PassiveSlot {
-    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    ip: IpAddr,
+pub(crate) type PassiveSlot = Held<IpAddr>;
+
+/// Things held (connections not logged in, sessions of a user, passive listeners), counted in
+/// all and per key under limits; each [`Held`] gives its place back when dropped.
+pub(crate) struct Counted<K: Hash + Eq> {
+    counts: Mutex<(usize, HashMap<K, usize>)>,
 }
 
-impl Drop for PassiveSlot {
+impl<K: Hash + Eq> Default for Counted<K> {
+    fn default() -> Self {
+        Self {
+            counts: Mutex::new((0, HashMap::new())),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Counted<K> {
+    /// A place for one more under `key`, if fewer than `max_total` are held in all and fewer
+    /// than `max_per_key` under `key`.
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        key: K,
+        max_total: usize,
+        max_per_key: usize,
+    ) -> Option<Held<K>> {
+        let mut guard = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let (total, per_key) = &mut *guard;
+        let mine = per_key.get(&key).copied().unwrap_or(0);
+        if *total >= max_total || mine >= max_per_key {
+            return None;
+        }
+        *total += 1;
+        per_key.insert(key.clone(), mine + 1);
+        Some(Held {
+            from: Arc::clone(self),
+            key,
+        })
+    }
+}
+
+/// One place of a [`Counted`].
+pub(crate) struct Held<K: Hash + Eq> {
+    from: Arc<Counted<K>>,
+    key: K,
+}
+
+impl<K: Hash + Eq> Drop for Held<K> {
     fn drop(&mut self) {
-        let mut counts = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = counts.get_mut(&self.ip) {
+        let mut guard = self
+            .from
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (total, per_key) = &mut *guard;
+        *total = total.saturating_sub(1);
+        if let Some(n) = per_key.get_mut(&self.key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                counts.remove(&self.ip);
+                per_key.remove(&self.key);
             }
         }
     }

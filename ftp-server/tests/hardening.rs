@@ -22,6 +22,8 @@ on_both_runtimes!(
     a_broken_upload_keeps_the_last_good_version_memory,
     concurrent_stou_never_collide,
     password_guessing_across_connections_is_banned,
+    connections_not_logged_in_are_limited_apart,
+    sessions_per_user_are_limited,
     passive_ports_are_not_handed_out_in_sequence,
     one_address_holds_a_bounded_number_of_passive_listeners,
     a_port_is_free_again_after_its_transfer,
@@ -397,4 +399,66 @@ fn password_guessing_across_connections_is_banned(rt: Rt) {
     let mut again = Client::connect(server.addr);
     assert_eq!(again.code("USER alice"), 331);
     assert_eq!(again.code("PASS wonderland"), 230);
+}
+
+/// Connections that have not logged in are counted apart, per address and in all: one address
+/// cannot hold more than its share idle, and a connection that logs in frees its place.
+fn connections_not_logged_in_are_limited_apart(rt: Rt) {
+    let server = start(rt, storage(), users(), options().max_unauthenticated(4, 2));
+    let from = |last: u8| -> Client {
+        let ip = std::net::IpAddr::from([127, 0, 0, last]);
+        Client::connect_from(ip, server.addr)
+    };
+    let mut a = from(1);
+    assert_eq!(a.reply().code().as_u16(), 220);
+    let mut b = from(1);
+    assert_eq!(b.reply().code().as_u16(), 220);
+    let mut third = from(1);
+    let r = third.reply();
+    assert_eq!(r.code().as_u16(), 421, "{r}");
+    assert!(third.try_reply().is_none());
+    // Another address has places of its own.
+    let mut c = from(2);
+    assert_eq!(c.reply().code().as_u16(), 220);
+    let mut d = from(2);
+    assert_eq!(d.reply().code().as_u16(), 220);
+    // Four in all: a third address finds none.
+    let mut e = from(3);
+    assert_eq!(e.reply().code().as_u16(), 421);
+    // A login frees its place.
+    assert_eq!(a.code("USER alice"), 331);
+    assert_eq!(a.code("PASS wonderland"), 230);
+    let mut f = from(1);
+    assert_eq!(f.reply().code().as_u16(), 220);
+    assert_eq!(b.code("NOOP"), 200);
+    assert_eq!(a.code("PWD"), 257);
+}
+
+/// A user's logged-in sessions at once are limited; past it, 421 and the connection closes.
+fn sessions_per_user_are_limited(rt: Rt) {
+    let server = start(rt, storage(), users(), options().max_sessions_per_user(2));
+    let mut one = Client::login(server.addr, "alice", "wonderland");
+    let _two = Client::login(server.addr, "alice", "wonderland");
+    let mut three = Client::connect(server.addr);
+    assert_eq!(three.code("USER alice"), 331);
+    let r = three.cmd("PASS wonderland");
+    assert_eq!(
+        r.to_string(),
+        "421 Too many sessions for this user; try again later."
+    );
+    assert!(three.try_reply().is_none(), "closed after the 421");
+    // Other users are not affected; a session that ends frees its place.
+    let _reader = Client::login(server.addr, "reader", "books");
+    assert_eq!(one.code("QUIT"), 221);
+    drop(one);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = Client::connect(server.addr);
+        assert_eq!(c.code("USER alice"), 331);
+        if c.code("PASS wonderland") == 230 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place was never freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -78,6 +78,16 @@ struct Args {
     /// Most connections at once from one IP address.
     #[arg(long, default_value_t = 64)]
     max_connections_per_ip: usize,
+    /// Most connections not logged in yet, in all (counted apart from logged-in ones, so that
+    /// a flood of idle connections cannot lock users out).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_unauthenticated: usize,
+    /// Most connections not logged in yet from one IP address.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    max_unauthenticated_per_ip: usize,
+    /// Most logged-in sessions of one user at once.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_sessions_per_user: usize,
     /// FTPS: the certificate chain (PEM, leaf first).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -175,6 +185,44 @@ fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error::Erro
     ))
 }
 
+/// Descriptors a session may use at once: its control connection, a passive listener and a
+/// data connection; and what the server needs besides (listeners, logs, files being served).
+const FDS_PER_SESSION: u64 = 3;
+const FDS_SPARE: u64 = 64;
+
+/// Raises the open-file limit to the hard limit, and lowers `max_connections` (with a
+/// warning) when even that cannot cover it: past the limit, `accept` fails in a loop.
+#[cfg(unix)]
+fn fit_open_files(max_connections: usize) -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.maximum != limit.current {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            eprintln!("ftpd: cannot raise the open-file limit: {e}");
+            limit = getrlimit(Resource::Nofile);
+        }
+    }
+    let Some(files) = limit.current else {
+        return max_connections; // unlimited
+    };
+    let fits =
+        usize::try_from(files.saturating_sub(FDS_SPARE) / FDS_PER_SESSION).unwrap_or(usize::MAX);
+    if fits < max_connections {
+        eprintln!(
+            "ftpd: warning: {files} open files allow {fits} connections; --max-connections \
+             lowered from {max_connections} (raise the hard limit, `ulimit -Hn`, for more)"
+        );
+        return fits.max(1);
+    }
+    max_connections
+}
+
+#[cfg(not(unix))]
+fn fit_open_files(max_connections: usize) -> usize {
+    max_connections
+}
+
 fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     let (a, b) = text.split_once('-').ok_or("expected FIRST-LAST")?;
     let (a, b): (u16, u16) = (
@@ -248,11 +296,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .ban_after(args.ban_after)
         .ban(Duration::from_secs(args.ban_seconds.max(1)))
         .window(Duration::from_secs(args.ban_seconds.max(1)));
+    let max_connections = fit_open_files(args.max_connections);
     let mut options = ServerOptions::default()
+        .max_unauthenticated(args.max_unauthenticated, args.max_unauthenticated_per_ip)
+        .max_sessions_per_user(args.max_sessions_per_user)
         .login_throttle(throttle)
         .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
-        .max_connections(args.max_connections)
+        .max_connections(max_connections)
         .max_connections_per_ip(args.max_connections_per_ip);
     if let Some(ports) = args.passive_ports.clone() {
         options = options.passive_ports(ports);

@@ -380,6 +380,8 @@ pub enum FailureKind {
     /// An upload over TLS ended without close_notify: the file may be cut short, so the
     /// transfer failed (426), whatever arrived.
     DataTlsTruncated,
+    /// A login over the user's limit of sessions at once: `421`, and the connection closes.
+    TooManySessions,
 }
 
 impl FailureKind {
@@ -401,6 +403,7 @@ impl FailureKind {
             Self::DataConnectionFailed => ReplyCode::CANT_OPEN_DATA,
             Self::Aborted | Self::DataTlsTruncated => ReplyCode::TRANSFER_ABORTED,
             Self::DataTlsFailed | Self::DataTlsNotResumed => ReplyCode::CANT_OPEN_DATA,
+            Self::TooManySessions => ReplyCode::SERVICE_NOT_AVAILABLE,
         }
     }
 
@@ -428,6 +431,7 @@ impl FailureKind {
             Self::DataTlsTruncated => {
                 "Data connection closed without TLS close_notify: transfer incomplete."
             }
+            Self::TooManySessions => "Too many sessions for this user; try again later.",
         }
     }
 }
@@ -452,6 +456,7 @@ impl std::fmt::Display for FailureKind {
             Self::DataTlsFailed => "data connection TLS handshake failed",
             Self::DataTlsNotResumed => "data connection did not resume the TLS session",
             Self::DataTlsTruncated => "upload ended without TLS close_notify",
+            Self::TooManySessions => "too many sessions for the user",
         })
     }
 }

@@ -153,6 +153,9 @@ impl ServerSession {
                 ReplyCode::SERVICE_NOT_AVAILABLE,
                 "Too many logins at once; try again later.",
             )),
+            Outcome::Failed(kind @ FailureKind::TooManySessions) => {
+                self.close_with(reply(kind.reply_code(), kind.text()))
+            }
             _ => self.login_refused(),
         }
     }
