@@ -243,7 +243,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             return self.refuse(stream, refused, implicit, now).await;
         }
         let Some(_slot) = Slot::take(&self.shared.life, peer.ip(), limits) else {
-            tracing::info!(%peer, "refused: too many connections");
+            tracing::warn!(%peer, "refused: too many connections");
             let config = Arc::clone(&self.shared.config);
             let refused = ServerConnection::over_limit(config, info, max_line, now);
             return self.refuse(stream, refused, implicit, now).await;

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use ftp_proto::listing::DirEntry;
-use ftp_proto::server::{AddressFamily, FailureKind};
+use ftp_proto::server::{AddressFamily, FailureKind, Refusal};
 use ftp_proto::{
     Action, ActionId, Arg, ConnectionInfo, LogSafe, Outcome, Secret, ServerConnection, UserAccess,
     VirtualPath,
@@ -404,6 +404,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     Ok((user, p)) => storage.mkdir(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
+                self.audit("directory created", &path, None, &r);
                 (id, done(r))
             }
             Action::RemoveDirectory { id, path } => {
@@ -411,6 +412,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     Ok((user, p)) => storage.rmdir(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
+                self.audit("directory removed", &path, None, &r);
                 (id, done(r))
             }
             Action::Delete { id, path } => {
@@ -418,6 +420,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     Ok((user, p)) => storage.delete(user, &p).await.map_err(kind),
                     Err(f) => Err(f),
                 };
+                self.audit("file deleted", &path, None, &r);
                 (id, done(r))
             }
             Action::Rename { id, from, to } => {
@@ -427,6 +430,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     }
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 };
+                self.audit("renamed", &from, Some(&to), &r);
                 (id, done(r))
             }
             Action::SetModified { id, path, time } => {
@@ -437,13 +441,66 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                         .map_err(kind),
                     Err(f) => Err(f),
                 };
+                self.audit("modification time set", &path, None, &r);
                 (id, done(r))
+            }
+            Action::Refused(refusal) => {
+                let user = self
+                    .principal
+                    .as_ref()
+                    .map(|p| LogSafe(&p.name).to_string());
+                match refusal {
+                    Refusal::Bounce { to } => tracing::warn!(
+                        target: "ftp_server::audit",
+                        peer = %self.peer,
+                        user,
+                        %to,
+                        "refused: PORT to another host (bounce)"
+                    ),
+                    Refusal::PrivilegedPort { to } => tracing::warn!(
+                        target: "ftp_server::audit",
+                        peer = %self.peer,
+                        user,
+                        %to,
+                        "refused: PORT to a privileged port"
+                    ),
+                    _ => {
+                        tracing::warn!(target: "ftp_server::audit", peer = %self.peer, ?refusal, "refused")
+                    }
+                }
+                return;
             }
             // UpgradeTls and Close are the control connection's, done in `drive`.
             _ => return,
         };
         if let Err(e) = self.conn.handle_outcome(id, outcome) {
             tracing::error!(error = %e, "outcome refused by the session");
+        }
+    }
+
+    /// The audit trail of changes to files: who changed what, at INFO under the target
+    /// `ftp_server::audit` (uploads are logged by the transfer, with their bytes).
+    fn audit(
+        &self,
+        what: &'static str,
+        path: &VirtualPath,
+        to: Option<&VirtualPath>,
+        result: &Result<(), FailureKind>,
+    ) {
+        let user = self
+            .principal
+            .as_ref()
+            .map(|p| LogSafe(&p.name).to_string());
+        match (result, to) {
+            (Ok(()), None) => {
+                tracing::info!(target: "ftp_server::audit", peer = %self.peer, user, %path, "{what}");
+            }
+            (Ok(()), Some(to)) => {
+                tracing::info!(target: "ftp_server::audit", peer = %self.peer, user, from = %path, %to, "{what}");
+            }
+            (Err(failure), _) => {
+                tracing::debug!(target: "ftp_server::audit", peer = %self.peer, user, %path, %failure, "{what}: refused");
+            }
         }
     }
 

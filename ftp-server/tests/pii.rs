@@ -45,6 +45,12 @@ fn passwords_never_reach_the_logs() {
     assert_eq!(c.code("USER alice"), 331);
     assert_eq!(c.code("PASS s3cret-Pa55word"), 230);
     assert_eq!(c.code("PASS s3cret-Pa55word"), 202);
+    // The audit trail: changes to files, and a refused bounce.
+    assert_eq!(c.code("MKD /made"), 257);
+    assert_eq!(c.code("RNFR /made"), 350);
+    assert_eq!(c.code("RNTO /renamed"), 250);
+    assert_eq!(c.code("RMD /renamed"), 250);
+    assert_eq!(c.code("PORT 192,0,2,1,200,10"), 504);
     // A password under a mistyped verb is not shown either.
     assert_eq!(c.code("PASSS typo-Pa55word"), 500);
     // A path with terminal escapes reaches the logs escaped.
@@ -62,6 +68,16 @@ fn passwords_never_reach_the_logs() {
     );
     assert!(text.contains("PASS <redacted>"), "{text}");
     assert!(text.contains("logged in"), "{text}");
+    for line in [
+        "directory created peer=127.0.0.1:",
+        "renamed peer=",
+        "directory removed peer=",
+        "refused: PORT to another host (bounce)",
+    ] {
+        assert!(text.contains(line), "{line} not in the audit log:\n{text}");
+    }
+    assert!(text.contains("from=/made to=/renamed"), "{text}");
+    assert!(text.contains("WARN ftp_server::audit: refused: PORT"), "{text}");
     // Each reply is logged beside its command.
     assert!(text.contains("-> 230 "), "{text}");
     assert!(text.contains("-> 550 "), "{text}");

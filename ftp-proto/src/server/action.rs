@@ -310,6 +310,25 @@ pub enum Action {
     },
     /// Send the queued replies, then close the control connection. No outcome.
     Close,
+    /// Something refused as an attack, for the audit log (the reply is already queued).
+    /// Nothing to do but log it. No outcome.
+    Refused(Refusal),
+}
+
+/// An attack the machine refused, for the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// `PORT`/`EPRT` to another host than the client (the FTP bounce attack, RFC 2577 §3).
+    Bounce {
+        /// Where the client asked the server to connect.
+        to: SocketAddr,
+    },
+    /// `PORT`/`EPRT` to a privileged port (below 1024, RFC 2577 §3).
+    PrivilegedPort {
+        /// Where the client asked the server to connect.
+        to: SocketAddr,
+    },
 }
 
 impl Action {
@@ -331,9 +350,11 @@ impl Action {
             | Self::SetModified { id, .. }
             | Self::UpgradeTls { id } => Some(*id),
             Self::Transfer(t) => Some(t.id),
-            Self::CloseDataChannel | Self::StartData { .. } | Self::Abort { .. } | Self::Close => {
-                None
-            }
+            Self::CloseDataChannel
+            | Self::StartData { .. }
+            | Self::Abort { .. }
+            | Self::Close
+            | Self::Refused(_) => None,
         }
     }
 }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use super::texts::{reply, reply_owned};
 use super::{
     AbortBy, Action, ActionId, AddressFamily, DataChannel, DataEndpoint, FailureKind, ListRequest,
-    ListSource, Outcome, Pending, Representation, Running, ServerSession, Transfer, TransferKind,
-    UnexpectedOutcome,
+    ListSource, Outcome, Pending, Refusal, Representation, Running, ServerSession, Transfer,
+    TransferKind, UnexpectedOutcome,
 };
 use crate::access::{PathUse, Permissions};
 use crate::address::{self, is_same_ip};
@@ -57,6 +57,12 @@ impl ServerSession {
         let third_party = !is_same_ip(addr.ip(), self.info.peer.ip())
             && !self.config.dangerous_allow_any_data_peer;
         if third_party || addr.port() < 1024 {
+            let refusal = if third_party {
+                Refusal::Bounce { to: addr }
+            } else {
+                Refusal::PrivilegedPort { to: addr }
+            };
+            self.actions.push_back(Action::Refused(refusal));
             return self.answer(reply(
                 ReplyCode::PARAMETER_NOT_IMPLEMENTED,
                 "Illegal PORT command.",

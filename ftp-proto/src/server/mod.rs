@@ -49,7 +49,7 @@ mod tls;
 
 pub use crate::feat::Features;
 pub use action::{
-    Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListSource, Outcome,
+    Action, ActionId, AddressFamily, DataEndpoint, FailureKind, ListSource, Outcome, Refusal,
     Representation, STOU_ATTEMPTS, Transfer, TransferKind, UnexpectedOutcome, WriteMode,
     unique_name,
 };
