@@ -212,3 +212,54 @@ fn open_file_limit_is_raised_or_connections_lowered() {
         "{stderr}"
     );
 }
+
+#[test]
+fn rate_and_upload_size_flags() {
+    let root = tempfile::tempdir().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .args(["--bind", "127.0.0.1:0", "--rate", "sideways:user=10"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected up|down:session|user|server="));
+    let server = Ftpd::start(
+        root.path(),
+        &[
+            "--user",
+            "u:p",
+            "--writable",
+            "--max-upload-size",
+            "10",
+            "--rate",
+            "up:server=1000000",
+        ],
+    );
+    let mut c = Control::connect(server.addr);
+    assert_eq!(c.cmd("USER u"), Some(331));
+    assert_eq!(c.cmd("PASS p"), Some(230));
+    let line = {
+        c.0.get_mut().write_all(b"EPSV\r\n").unwrap();
+        let mut l = String::new();
+        c.0.read_line(&mut l).unwrap();
+        l
+    };
+    let port: u16 = line
+        .split("|||")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+        .parse()
+        .unwrap();
+    let mut data = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert_eq!(c.cmd("STOR big.txt"), Some(150));
+    let _ = data.write_all(b"more than ten bytes");
+    drop(data);
+    assert_eq!(c.reply(), Some(552));
+    assert!(
+        !root.path().join("big.txt").exists()
+            || std::fs::metadata(root.path().join("big.txt"))
+                .unwrap()
+                .len()
+                <= 10
+    );
+}

@@ -204,6 +204,7 @@ pub mod glob;
 pub mod listing;
 mod log_safe;
 mod path;
+pub mod rate;
 mod reply;
 pub mod server;
 mod time;

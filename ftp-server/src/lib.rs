@@ -78,7 +78,7 @@ pub use ftp_proto as proto;
 /// The runtime layer (the `ftp-runtime` crate): tokio and smol behind this crate's features
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
-pub use options::ServerOptions;
+pub use options::{RateLimits, ServerOptions};
 pub use server::{Server, ShutdownHandle};
 pub use tls::TlsConfig;
 

@@ -53,6 +53,10 @@ pub struct ServerOptions {
     pub(crate) max_unauthenticated_per_ip: usize,
     /// Logged-in sessions of one user at once.
     pub(crate) max_sessions_per_user: usize,
+    /// Bandwidth limits.
+    pub(crate) rate_limits: RateLimits,
+    /// Largest file an upload may write (`552` past it); `None`: no limit.
+    pub(crate) max_upload_size: Option<u64>,
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -72,10 +76,33 @@ impl Default for ServerOptions {
             max_unauthenticated: 256,
             max_unauthenticated_per_ip: 16,
             max_sessions_per_user: 64,
+            rate_limits: RateLimits::default(),
+            max_upload_size: None,
             max_connections_per_ip: 64,
             tls: None,
         }
     }
+}
+
+/// Bandwidth limits in bytes per second, for uploads and downloads apart, per session, per
+/// user across all of that user's sessions, and for the whole server; `None` (the default):
+/// no limit. Token buckets: a burst of a quarter second's worth (at least 64 KiB), then the
+/// rate; listings are not limited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// Uploads of one session.
+    pub session_up: Option<u64>,
+    /// Downloads of one session.
+    pub session_down: Option<u64>,
+    /// Uploads of all of one user's sessions together.
+    pub user_up: Option<u64>,
+    /// Downloads of all of one user's sessions together.
+    pub user_down: Option<u64>,
+    /// Uploads to the whole server.
+    pub server_up: Option<u64>,
+    /// Downloads from the whole server.
+    pub server_down: Option<u64>,
 }
 
 /// Setters of the machine's settings: each sets the [`ServerConfig`] field of the same name.
@@ -183,6 +210,20 @@ impl ServerOptions {
     pub fn max_unauthenticated(mut self, total: usize, per_ip: usize) -> Self {
         self.max_unauthenticated = total;
         self.max_unauthenticated_per_ip = per_ip;
+        self
+    }
+
+    /// Bandwidth limits (see [`RateLimits`]).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// The largest file an upload may write, counting what a resumed or appended file held
+    /// already: past it the upload fails with `552`, and a file it was replacing stays as it
+    /// was (default: no limit).
+    pub fn max_upload_size(mut self, bytes: u64) -> Self {
+        self.max_upload_size = Some(bytes);
         self
     }
 

@@ -85,6 +85,15 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         let life = Arc::new(Lifecycle::new(Arc::clone(&runtime)));
         let config = Arc::new(machine_config(&options, &storage));
         let throttle = ftp_proto::server::LoginThrottle::new(options.login_throttle.clone());
+        let now = Instant::now();
+        let limits = &options.rate_limits;
+        let bandwidth = crate::shared::Bandwidth {
+            server: [
+                crate::shared::bucket(limits.server_up, now),
+                crate::shared::bucket(limits.server_down, now),
+            ],
+            users: std::collections::HashMap::new(),
+        };
         Self {
             shared: Arc::new(Shared {
                 runtime,
@@ -97,6 +106,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 throttle: std::sync::Mutex::new(throttle),
                 unauthenticated: Arc::default(),
                 user_sessions: Arc::default(),
+                bandwidth: std::sync::Mutex::new(bandwidth),
             }),
         }
     }

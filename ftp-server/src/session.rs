@@ -784,6 +784,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             None
         };
         let job = Job {
+            start_size: 0,
             client_path: t.path.clone(),
             transfer: t,
             principal,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ftp_proto::ServerConfig;
+use ftp_proto::rate::TokenBucket;
 use ftp_proto::server::LoginThrottle;
 use ftp_runtime::Runtime;
 use futures_channel::oneshot;
@@ -30,6 +31,22 @@ pub(crate) struct Shared<S, A> {
     pub(crate) unauthenticated: Arc<Counted<IpAddr>>,
     /// Logged-in sessions per user name.
     pub(crate) user_sessions: Arc<Counted<String>>,
+    /// The buckets of the per-user and per-server bandwidth limits.
+    pub(crate) bandwidth: Mutex<Bandwidth>,
+}
+
+/// The shared token buckets, for uploads (`[0]`) and downloads (`[1]`): the server's, and one
+/// pair per user that has transferred (bounded by the users the authenticator knows).
+#[derive(Default)]
+pub(crate) struct Bandwidth {
+    pub(crate) server: [Option<TokenBucket>; 2],
+    pub(crate) users: HashMap<String, [Option<TokenBucket>; 2]>,
+}
+
+/// A bucket for `rate` bytes per second, if there is a limit: a burst of a quarter second's
+/// worth, at least 64 KiB.
+pub(crate) fn bucket(rate: Option<u64>, now: std::time::Instant) -> Option<TokenBucket> {
+    rate.map(|rate| TokenBucket::new(rate, (rate / 4).max(64 << 10), now))
 }
 
 impl<S, A> Shared<S, A> {

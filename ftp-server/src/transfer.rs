@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 use ftp_proto::glob::NamePattern;
@@ -134,6 +134,9 @@ pub(crate) struct Job {
     pub(crate) path: VirtualPath,
     /// The path as the client sees it (for `STOU`'s reply).
     pub(crate) client_path: VirtualPath,
+    /// What the file held before an upload that writes at its end or from an offset (`APPE`,
+    /// `REST`): counted against the upload size limit. Set by `prepare`.
+    pub(crate) start_size: u64,
     /// The session's TLS state, when the data connection is protected (`PROT P`).
     pub(crate) tls: Option<Arc<SessionTls>>,
     pub(crate) local_ip: IpAddr,
@@ -157,12 +160,27 @@ enum Listing<S: Storage> {
 /// a transfer refused before it leaves that connection with the session, for the next one.
 pub(crate) async fn run<S: Storage, A>(
     shared: Arc<Shared<S, A>>,
-    job: Job,
+    mut job: Job,
     events: mpsc::UnboundedSender<TransferEvent>,
     go: oneshot::Receiver<Option<PassiveData>>,
     abort: oneshot::Receiver<()>,
 ) {
     let started = Instant::now();
+    if shared.options.max_upload_size.is_some() {
+        job.start_size = match &job.transfer.kind {
+            TransferKind::Store {
+                mode: WriteMode::At(offset),
+            } => *offset,
+            TransferKind::Store {
+                mode: WriteMode::Append,
+            } => shared
+                .storage
+                .metadata(&job.principal, &job.path)
+                .await
+                .map_or(0, |m| m.size),
+            _ => 0,
+        };
+    }
     let (prepared, unique_name) = match prepare(&*shared.storage, &job).await {
         Ok(p) => p,
         Err(e) => {
@@ -320,9 +338,15 @@ async fn move_data<S: Storage, A>(
     abort: &mut oneshot::Receiver<()>,
     progress: Progress<'_>,
 ) -> Result<u64, FailureKind> {
+    let upload = matches!(prepared, Prepared::Write(_));
     let mut io = Io {
         progress,
         buf: vec![0; shared.options.transfer_buffer],
+        pace: Pace::new(shared, &job.principal.name, upload),
+        room: match (&prepared, shared.options.max_upload_size) {
+            (Prepared::Write(_), Some(max)) => Some(max.saturating_sub(job.start_size)),
+            _ => None,
+        },
     };
     let ascii = job.transfer.representation == Representation::Ascii;
     match prepared {
@@ -399,6 +423,78 @@ async fn finish_data<T: AsyncWrite + Unpin>(
 struct Io<'a> {
     progress: Progress<'a>,
     buf: Vec<u8>,
+    /// The bandwidth limits this transfer is held to.
+    pace: Pace<'a>,
+    /// For an upload under a size limit: how many bytes more the file may take.
+    room: Option<u64>,
+}
+
+/// The bandwidth limits of one transfer's direction: the session's own bucket, and the
+/// user's and the server's, shared.
+struct Pace<'a> {
+    runtime: &'a dyn ftp_runtime::Runtime,
+    bandwidth: &'a std::sync::Mutex<crate::shared::Bandwidth>,
+    own: Option<ftp_proto::rate::TokenBucket>,
+    user: &'a str,
+    user_rate: Option<u64>,
+    /// 0 uploads, 1 downloads.
+    way: usize,
+    /// Whether any limit applies (else no lock is taken per chunk).
+    limited: bool,
+}
+
+impl<'a> Pace<'a> {
+    fn new<S, A>(shared: &'a Shared<S, A>, user: &'a str, upload: bool) -> Self {
+        let limits = &shared.options.rate_limits;
+        let (own, user_rate, server) = if upload {
+            (limits.session_up, limits.user_up, limits.server_up)
+        } else {
+            (limits.session_down, limits.user_down, limits.server_down)
+        };
+        Self {
+            runtime: &*shared.runtime,
+            bandwidth: &shared.bandwidth,
+            own: crate::shared::bucket(own, Instant::now()),
+            user,
+            user_rate,
+            way: usize::from(!upload),
+            limited: own.is_some() || user_rate.is_some() || server.is_some(),
+        }
+    }
+
+    /// `n` bytes went: pauses as long as the strictest limit asks.
+    async fn after(&mut self, n: usize) {
+        if !self.limited || n == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let n = n as u64;
+        let mut wait = self.own.as_mut().map_or(Duration::ZERO, |b| b.take(n, now));
+        {
+            let mut shared = self
+                .bandwidth
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(b) = shared.server.get_mut(self.way).and_then(Option::as_mut) {
+                wait = wait.max(b.take(n, now));
+            }
+            if self.user_rate.is_some() {
+                let rate = self.user_rate;
+                let pair = shared.users.entry(self.user.to_owned()).or_insert_with(|| {
+                    [
+                        crate::shared::bucket(rate, now),
+                        crate::shared::bucket(rate, now),
+                    ]
+                });
+                if let Some(b) = pair.get_mut(self.way).and_then(Option::as_mut) {
+                    wait = wait.max(b.take(n, now));
+                }
+            }
+        }
+        if !wait.is_zero() {
+            ftp_runtime::sleep(self.runtime, wait).await;
+        }
+    }
 }
 
 /// Tells the session, now and then, that data moves: the machine's stall timeout counts
@@ -410,7 +506,7 @@ struct Progress<'a> {
 
 impl Progress<'_> {
     /// At most one report a second, whatever the chunk rate.
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+    const EVERY: Duration = Duration::from_secs(1);
 
     fn tick(&mut self) {
         let now = Instant::now();
@@ -482,11 +578,19 @@ impl Io<'_> {
                 .await
                 .map_err(|e| failure(upload, e))?;
             let out = convert.apply(self.buf.get(..n).unwrap_or_default(), &mut scratch);
+            if let Some(room) = self.room.as_mut() {
+                // The file would grow past the limit: 552, and the upload is incomplete.
+                *room = room
+                    .checked_sub(out.len() as u64)
+                    .ok_or(FailureKind::QuotaExceeded)?;
+            }
             if !out.is_empty() {
                 to.write_all(out).await.map_err(|e| failure(!upload, e))?;
             }
             self.progress.tick();
-            total += if upload { n } else { out.len() } as u64;
+            let moved = if upload { n } else { out.len() };
+            total += moved as u64;
+            self.pace.after(moved).await;
             if n == 0 {
                 return Ok(total);
             }

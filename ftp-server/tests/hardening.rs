@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::{Client, Rt, data, options, start, storage, users};
+use ftp_server::RateLimits;
 use ftp_server::storage::Storage;
 use ftp_server::storage::fs::FsStorage;
 use ftp_server::storage::memory::MemoryStorage;
@@ -24,6 +25,8 @@ on_both_runtimes!(
     password_guessing_across_connections_is_banned,
     connections_not_logged_in_are_limited_apart,
     sessions_per_user_are_limited,
+    bandwidth_limits_per_session_user_and_server,
+    uploads_past_the_size_limit_get_552,
     passive_ports_are_not_handed_out_in_sequence,
     one_address_holds_a_bounded_number_of_passive_listeners,
     a_port_is_free_again_after_its_transfer,
@@ -461,4 +464,95 @@ fn sessions_per_user_are_limited(rt: Rt) {
         assert!(Instant::now() < deadline, "the place was never freed");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+const MIB: usize = 1 << 20;
+
+/// Bandwidth limits hold: a session's downloads and uploads, a user's downloads across two
+/// sessions at once, and the server's. (Lower bounds only: 2 MiB at 1 MiB/s, after a burst of
+/// 256 KiB, cannot take less than 1.75 s.)
+fn bandwidth_limits_per_session_user_and_server(rt: Rt) {
+    let files = storage();
+    files.insert_file("/big.bin", data(2 * MIB, 9)).unwrap();
+    files.insert_file("/half.bin", data(MIB, 10)).unwrap();
+    let at_most = |limits: RateLimits| {
+        let server = start(rt, files.clone(), users(), options().rate_limits(limits));
+        (server, Instant::now())
+    };
+    let mut limits = RateLimits::default();
+    limits.session_down = Some(MIB as u64);
+    limits.session_up = Some(MIB as u64);
+    let (server, _) = at_most(limits);
+    let mut c = alice(server.addr);
+    let t = Instant::now();
+    let (got, code) = c.retr("RETR /big.bin");
+    assert!(code == 226 && got.len() == 2 * MIB);
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500),
+        "download at {:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    assert_eq!(c.stor("STOR /up.bin", &data(2 * MIB, 11)), 226);
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500),
+        "upload at {:?}",
+        t.elapsed()
+    );
+    // Per user, across two sessions at once; then the same for the whole server.
+    for scope in ["user", "server"] {
+        let mut limits = RateLimits::default();
+        match scope {
+            "user" => limits.user_down = Some(MIB as u64),
+            _ => limits.server_down = Some(MIB as u64),
+        }
+        let (server, start) = at_most(limits);
+        let addr = server.addr;
+        let both: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let mut c = alice(addr);
+                    c.retr("RETR /half.bin")
+                })
+            })
+            .collect();
+        for t in both {
+            let (got, code) = t.join().unwrap();
+            assert!(code == 226 && got.len() == MIB);
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(1500),
+            "{scope}: two sessions at {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+/// An upload that would make a file larger than the limit fails with 552, and the file it
+/// was replacing stays as it was; APPE counts what the file held.
+fn uploads_past_the_size_limit_get_552(rt: Rt) {
+    let server = start(rt, storage(), users(), options().max_upload_size(100_000));
+    let mut c = alice(server.addr);
+    let small = data(50_000, 12);
+    assert_eq!(c.stor("STOR /pub/f.bin", &small), 226);
+    let mut d = c.passive();
+    assert_eq!(c.code("STOR /pub/f.bin"), 150);
+    let _ = d.write_all(&data(150_000, 13));
+    drop(d);
+    let r = c.reply();
+    assert_eq!(r.to_string(), "552 Exceeded storage allocation.");
+    let (got, code) = c.retr("RETR /pub/f.bin");
+    assert!(code == 226 && got == small, "the old version stays");
+    let mut d = c.passive();
+    assert_eq!(c.code("APPE /pub/f.bin"), 150);
+    let _ = d.write_all(&data(60_000, 14));
+    drop(d);
+    assert_eq!(c.reply().code().as_u16(), 552);
+    // Within the limit, APPE works.
+    let mut d = c.passive();
+    assert_eq!(c.code("APPE /pub/f.bin"), 150);
+    d.write_all(&data(40_000, 15)).unwrap();
+    drop(d);
+    assert_eq!(c.reply().code().as_u16(), 226);
+    assert_eq!(c.cmd("SIZE /pub/f.bin").to_string(), "213 90000");
 }

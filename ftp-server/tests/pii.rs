@@ -77,7 +77,10 @@ fn passwords_never_reach_the_logs() {
         assert!(text.contains(line), "{line} not in the audit log:\n{text}");
     }
     assert!(text.contains("from=/made to=/renamed"), "{text}");
-    assert!(text.contains("WARN ftp_server::audit: refused: PORT"), "{text}");
+    assert!(
+        text.contains("WARN ftp_server::audit: refused: PORT"),
+        "{text}"
+    );
     // Each reply is logged beside its command.
     assert!(text.contains("-> 230 "), "{text}");
     assert!(text.contains("-> 550 "), "{text}");

@@ -88,6 +88,15 @@ struct Args {
     /// Most logged-in sessions of one user at once.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_sessions_per_user: usize,
+    /// The largest file an upload may write, in bytes (552 past it; the file it was replacing
+    /// stays as it was).
+    #[arg(long, value_name = "BYTES")]
+    max_upload_size: Option<u64>,
+    /// Bandwidth limits, bytes per second: DIRECTION:SCOPE=RATE with DIRECTION up or down and
+    /// SCOPE session, user (all of a user's sessions) or server, e.g. `--rate down:user=1048576`
+    /// (repeatable).
+    #[arg(long = "rate", value_name = "DIR:SCOPE=BYTES", value_parser = parse_rate)]
+    rates: Vec<(bool, Scope, u64)>,
     /// FTPS: the certificate chain (PEM, leaf first).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -142,6 +151,37 @@ fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", ftp_server::auth::hash_password(password.as_bytes()));
     Ok(())
+}
+
+/// Who a `--rate` limit applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Session,
+    User,
+    Server,
+}
+
+/// `--rate up:session=1000000`: (upload, scope, bytes per second).
+fn parse_rate(text: &str) -> Result<(bool, Scope, u64), String> {
+    let usage = || format!("{text:?}: expected up|down:session|user|server=BYTES_PER_SECOND");
+    let (what, rate) = text.split_once('=').ok_or_else(usage)?;
+    let (direction, scope) = what.split_once(':').ok_or_else(usage)?;
+    let upload = match direction {
+        "up" => true,
+        "down" => false,
+        _ => return Err(usage()),
+    };
+    let scope = match scope {
+        "session" => Scope::Session,
+        "user" => Scope::User,
+        "server" => Scope::Server,
+        _ => return Err(usage()),
+    };
+    let rate: u64 = rate.parse().map_err(|_| usage())?;
+    if rate == 0 {
+        return Err(format!("{text:?}: a rate of 0 would stop every transfer"));
+    }
+    Ok((upload, scope, rate))
 }
 
 /// `--tls`.
@@ -297,14 +337,30 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .ban(Duration::from_secs(args.ban_seconds.max(1)))
         .window(Duration::from_secs(args.ban_seconds.max(1)));
     let max_connections = fit_open_files(args.max_connections);
+    let mut rates = ftp_server::RateLimits::default();
+    for &(upload, scope, rate) in &args.rates {
+        let slot = match (upload, scope) {
+            (true, Scope::Session) => &mut rates.session_up,
+            (false, Scope::Session) => &mut rates.session_down,
+            (true, Scope::User) => &mut rates.user_up,
+            (false, Scope::User) => &mut rates.user_down,
+            (true, Scope::Server) => &mut rates.server_up,
+            (false, Scope::Server) => &mut rates.server_down,
+        };
+        *slot = Some(rate);
+    }
     let mut options = ServerOptions::default()
         .max_unauthenticated(args.max_unauthenticated, args.max_unauthenticated_per_ip)
         .max_sessions_per_user(args.max_sessions_per_user)
+        .rate_limits(rates)
         .login_throttle(throttle)
         .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
         .max_connections(max_connections)
         .max_connections_per_ip(args.max_connections_per_ip);
+    if let Some(max) = args.max_upload_size {
+        options = options.max_upload_size(max);
+    }
     if let Some(ports) = args.passive_ports.clone() {
         options = options.passive_ports(ports);
     }
