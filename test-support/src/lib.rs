@@ -22,8 +22,31 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 ///
 /// # Panics
 ///
-/// When no such range turns up in 50 tries.
+/// When no such range turns up in a few hundred tries.
 pub fn free_port_range(n: u16) -> (u16, u16) {
+    // Below Linux's ephemeral range (32768 and up by default), where the tests' own client
+    // sockets and their TIME_WAIT remains never land; a random start, so that parallel tests
+    // rarely try the same ports.
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::hash::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let seed = hasher.finish();
+    for attempt in 0..200u64 {
+        let offset = (seed.wrapping_add(attempt.wrapping_mul(7919))) % 12_000;
+        let base = 20_000 + u16::try_from(offset).unwrap_or(0);
+        let Some(last) = base.checked_add(n.saturating_sub(1)) else {
+            continue;
+        };
+        if last >= 32_768 {
+            continue;
+        }
+        let all: Result<Vec<_>, _> = (base..=last)
+            .map(|p| TcpListener::bind(("127.0.0.1", p)))
+            .collect();
+        if all.is_ok() {
+            return (base, last);
+        }
+    }
     for _ in 0..50 {
         let Ok(base) = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
             continue;
