@@ -102,7 +102,11 @@ struct Entry {
     banned_until: Option<Instant>,
 }
 
-/// The table of failed logins per address. See the [module docs](self).
+/// The table of failed logins per address, shared by all of a server's sessions: a guesser
+/// who opens a new connection for every few tries is slowed down, then banned. Like the
+/// session machine it reads no clock. Memory is bounded by [`ThrottleConfig::max_tracked`]:
+/// when full, expired entries are swept, and a new address is then not tracked rather than an
+/// old record dropped. IPv6 addresses count by their /64.
 #[derive(Debug)]
 pub struct LoginThrottle {
     config: ThrottleConfig,
