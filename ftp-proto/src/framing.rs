@@ -156,8 +156,8 @@ impl LineDecoder {
                 self.scanned = pos;
                 return self.check_overflow(buf, Telnet::Cr);
             }
-            // `CR NUL` (a CR in data) and Telnet commands.
-            (Some(&CR), Some(&0)) | (Some(&IAC), _) => return self.decode_telnet(buf),
+            // `CR NUL` (a CR in data), `CR CR ... LF` and Telnet commands.
+            (Some(&CR), Some(&0 | &CR)) | (Some(&IAC), _) => return self.decode_telnet(buf),
             // A CR followed by anything else ends the line (RFC 854 allows only CR LF and
             // CR NUL): this is what is left of `ABOR CR LF` when the LF went as urgent data and
             // the kernel took it out of the stream, with the next command right behind.
@@ -302,6 +302,9 @@ impl Telnet {
             (Self::Data, IAC) => (Self::Iac, Step::Skip),
             (Self::Data, b) => (Self::Data, Step::Byte(b)),
             (Self::Cr, LF) => (Self::Data, Step::End),
+            // `CR CR LF` (a doubled CR, as some Windows software writes line ends) is one line
+            // end, not an empty line after this one.
+            (Self::Cr, CR) => (Self::Cr, Step::Skip),
             // `CR NUL` is a CR in data (RFC 854).
             (Self::Cr, 0) => (Self::Data, Step::Byte(CR)),
             // Anything else after a CR: the line ended at the CR (see `decode`).
@@ -354,6 +357,8 @@ mod tests {
         // CR NUL is a CR in data (RFC 854); a CR followed by anything else ends the line.
         assert_eq!(lines(b"a\r\0b\r\n"), [&b"a\rb"[..]]);
         assert_eq!(lines(b"a\rb\r\n"), [&b"a"[..], b"b"]);
+        // A doubled CR before the LF is one line end.
+        assert_eq!(lines(b"NOOP\r\r\nPWD\r\n"), [&b"NOOP"[..], b"PWD"]);
         assert_eq!(lines(b"\r\n\n"), [&b""[..], b""]);
     }
 
@@ -437,7 +442,7 @@ mod tests {
     #[test]
     fn split_anywhere_gives_the_same_lines() {
         let input = b"USER a\r\n\xff\xf4\xff\xf2ABOR\r\nRETR x\xff\xffy\r\n\xff\xfd\x0aNOOP\n\
-            \xff\xfa\x18\n\xff\xff\xff\xf0PWD\r\nA\rB\r\0C\r\n";
+            \xff\xfa\x18\n\xff\xff\xff\xf0PWD\r\nA\rB\r\0C\r\nQ\r\r\n";
         let whole = lines(input);
         for cut in 0..=input.len() {
             for cut2 in cut..=input.len() {

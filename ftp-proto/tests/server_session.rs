@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use ftp_proto::listing::ListFormat;
 use ftp_proto::server::{
-    AddressFamily, ControlTls, DataEndpoint, DataTls, FailureKind, Features, ListSource,
+    AddressFamily, ControlTls, DataEndpoint, DataTls, FailureKind, Features, ListSource, Refusal,
     Representation, TransferKind, WriteMode,
 };
 use ftp_proto::{Action, Command, ConnectionInfo, Outcome, Permissions, ServerConfig, UserAccess};
@@ -509,7 +509,20 @@ fn no_reading_while_an_action_is_in_flight() {
 fn port_and_eprt_refuse_bounces() {
     let mut h = Harness::logged_in(Permissions::ALL);
     assert_eq!(h.cmd("PORT 10,0,0,9,200,1"), [504], "third-party address");
+    // Each refusal is reported for the audit log.
+    assert_eq!(
+        h.action(),
+        Action::Refused(Refusal::Bounce {
+            to: "10.0.0.9:51201".parse().unwrap()
+        })
+    );
     assert_eq!(h.cmd("PORT 127,0,0,1,0,21"), [504], "privileged port");
+    assert_eq!(
+        h.action(),
+        Action::Refused(Refusal::PrivilegedPort {
+            to: "127.0.0.1:21".parse().unwrap()
+        })
+    );
     assert_eq!(h.cmd("EPRT |2|::1|50000|"), [522], "wrong family");
     assert_eq!(h.cmd("PORT 1,2,3"), [501]);
     assert_eq!(h.cmd("PORT 127,0,0,1,195,80"), [200]);
