@@ -854,7 +854,7 @@ fn storage_path(user: &Principal, path: &VirtualPath) -> VirtualPath {
 }
 
 fn kind(e: StorageError) -> FailureKind {
-    tracing::debug!(error = %e, source = ?std::error::Error::source(&e), "storage operation failed");
+    crate::shared::log_storage_failure(&e, "storage operation failed");
     e.kind()
 }
 

@@ -198,3 +198,15 @@ pub(crate) fn fire(tx: &Mutex<Option<oneshot::Sender<()>>>) {
         let _ = tx.send(());
     }
 }
+
+/// Logs a back-end's refusal: at debug, or at WARN under `ftp_server::audit` when it is
+/// cap-std's refusal of a path (a symbolic link, say) that leads outside the root, an attempt
+/// at traversal.
+pub(crate) fn log_storage_failure(e: &crate::storage::StorageError, what: &str) {
+    let source = std::error::Error::source(e);
+    if source.is_some_and(|s| s.to_string().contains("outside of the filesystem")) {
+        tracing::warn!(target: "ftp_server::audit", error = %e, "refused: a path leads outside the root");
+    } else {
+        tracing::debug!(error = %e, source = ?source, "{what}");
+    }
+}

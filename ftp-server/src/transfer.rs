@@ -184,7 +184,7 @@ pub(crate) async fn run<S: Storage, A>(
     let (prepared, unique_name) = match prepare(&*shared.storage, &job).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::debug!(path = %job.path, error = %e, "transfer refused");
+            crate::shared::log_storage_failure(&e, "transfer refused");
             let _ = events.unbounded_send(TransferEvent::Finished(Err(e.kind())));
             return;
         }

@@ -61,7 +61,27 @@ fn passwords_never_reach_the_logs() {
     assert_eq!(c.code("USER \u{1b}]0;owned\u{7}mallory"), 331);
     assert_eq!(c.code("PASS x"), 530);
     drop(server);
+    // A symbolic link out of the root, on the file-system back-end: refused and audited.
+    #[cfg(unix)]
+    {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(top.path().join("secret.txt"), b"secret").unwrap();
+        std::os::unix::fs::symlink("../secret.txt", root.join("link.txt")).unwrap();
+        let users = UserTable::new().with_user("bob", b"pw", VirtualPath::root(), Permissions::ALL);
+        let fs = ftp_server::storage::fs::FsStorage::new(&root).unwrap();
+        let server = start(Rt::Tokio, fs, users, options());
+        let mut c = Client::login(server.addr, "bob", "pw");
+        assert_eq!(c.retr("RETR link.txt").1, 550);
+        drop(server);
+    }
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    #[cfg(unix)]
+    assert!(
+        text.contains("WARN ftp_server::audit: refused: a path leads outside the root"),
+        "{text}"
+    );
     assert!(
         text.contains("<- USER alice"),
         "commands are logged at debug level: {text}"
