@@ -31,27 +31,18 @@ pub fn free_port_range(n: u16) -> (u16, u16) {
     let mut hasher = std::hash::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     let seed = hasher.finish();
-    for attempt in 0..200u64 {
-        let offset = (seed.wrapping_add(attempt.wrapping_mul(7919))) % 12_000;
-        let base = 20_000 + u16::try_from(offset).unwrap_or(0);
-        let Some(last) = base.checked_add(n.saturating_sub(1)) else {
-            continue;
-        };
-        if last >= 32_768 {
-            continue;
-        }
-        let all: Result<Vec<_>, _> = (base..=last)
-            .map(|p| TcpListener::bind(("127.0.0.1", p)))
-            .collect();
-        if all.is_ok() {
-            return (base, last);
-        }
-    }
-    for _ in 0..50 {
-        let Ok(base) = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
-            continue;
-        };
-        let base = base.port();
+    let low = (0..200u64).map(|attempt| {
+        let offset = seed.wrapping_add(attempt.wrapping_mul(7919)) % 12_000;
+        Some(20_000 + u16::try_from(offset).unwrap_or(0)).filter(|b| b + n <= 32_768)
+    });
+    // Then in the ephemeral range, from a port the system hands out.
+    let ephemeral = (0..50).map(|_| {
+        TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()
+            .map(|a| a.port())
+    });
+    for base in low.chain(ephemeral).flatten() {
         let Some(last) = base.checked_add(n.saturating_sub(1)) else {
             continue;
         };

@@ -265,13 +265,12 @@ impl ServerSession {
         info: ConnectionInfo,
         now: Instant,
     ) -> Self {
-        let mut session = Self::new(config, info, now);
-        session.replies.clear();
-        session.close_with(reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
+        Self::refusing(
+            config,
+            info,
+            now,
             "Too many failed logins from your address; try again later.",
-        ));
-        session
+        )
     }
 
     /// A session for a connection the server will not serve (over its connection limits):
@@ -282,12 +281,19 @@ impl ServerSession {
         info: ConnectionInfo,
         now: Instant,
     ) -> Self {
+        Self::refusing(config, info, now, "Too many connections, try again later.")
+    }
+
+    /// `421 text` instead of the greeting, then close.
+    fn refusing(
+        config: impl Into<Arc<ServerConfig>>,
+        info: ConnectionInfo,
+        now: Instant,
+        text: &'static str,
+    ) -> Self {
         let mut session = Self::new(config, info, now);
         session.replies.clear();
-        session.close_with(reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
-            "Too many connections, try again later.",
-        ));
+        session.close_with(reply(ReplyCode::SERVICE_NOT_AVAILABLE, text));
         session
     }
 
