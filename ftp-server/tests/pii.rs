@@ -30,6 +30,8 @@ fn passwords_never_reach_the_logs() {
     let writer = logs.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        // Plain text whatever features the workspace turns on (examples enables `ansi`).
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .init();
     let users = UserTable::new().with_user(
