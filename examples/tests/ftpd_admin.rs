@@ -263,3 +263,20 @@ fn rate_and_upload_size_flags() {
                 <= 10
     );
 }
+
+#[test]
+fn quota_flags() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("only.txt"), b"one file").unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &["--user", "u:p", "--writable", "--quota-files", "1"],
+    );
+    let mut c = Control::connect(server.addr);
+    assert_eq!(c.cmd("USER u"), Some(331));
+    assert_eq!(c.cmd("PASS p"), Some(230));
+    assert_eq!(c.cmd("EPSV"), Some(229));
+    // A second file is past the quota: refused before any 150.
+    assert_eq!(c.cmd("STOR second.txt"), Some(552));
+    assert!(!root.path().join("second.txt").exists());
+}

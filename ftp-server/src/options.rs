@@ -57,6 +57,8 @@ pub struct ServerOptions {
     pub(crate) rate_limits: RateLimits,
     /// Largest file an upload may write (`552` past it); `None`: no limit.
     pub(crate) max_upload_size: Option<u64>,
+    /// What each user may store under their home: bytes and files.
+    pub(crate) user_quota: (Option<u64>, Option<u64>),
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -78,6 +80,7 @@ impl Default for ServerOptions {
             max_sessions_per_user: 64,
             rate_limits: RateLimits::default(),
             max_upload_size: None,
+            user_quota: (None, None),
             max_connections_per_ip: 64,
             tls: None,
         }
@@ -224,6 +227,17 @@ impl ServerOptions {
     /// was (default: no limit).
     pub fn max_upload_size(mut self, bytes: u64) -> Self {
         self.max_upload_size = Some(bytes);
+        self
+    }
+
+    /// What each user may store under their home directory, in bytes and in files (`None`:
+    /// no limit; default: none). Checked before an upload (a new file past the file count is
+    /// refused with `552` before its `150`) and during it (past the bytes, `552`, and a file
+    /// it was replacing stays as it was). A user's usage is counted once by walking their
+    /// home (page by page), then kept up to date by the uploads this server completes; other
+    /// changes (deletes, renames, broken uploads) have it counted again at the next upload.
+    pub fn user_quota(mut self, bytes: Option<u64>, files: Option<u64>) -> Self {
+        self.user_quota = (bytes, files);
         self
     }
 

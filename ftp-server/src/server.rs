@@ -107,6 +107,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 unauthenticated: Arc::default(),
                 user_sessions: Arc::default(),
                 bandwidth: std::sync::Mutex::new(bandwidth),
+                usage: std::sync::Mutex::default(),
             }),
         }
     }

@@ -491,6 +491,13 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             .principal
             .as_ref()
             .map(|p| LogSafe(&p.name).to_string());
+        // A change the quota's count does not follow: counted again at the next upload.
+        if let (Ok(()), Some(p)) = (result, &self.principal) {
+            let (bytes, files) = self.shared.options.user_quota;
+            if bytes.is_some() || files.is_some() {
+                self.shared.forget_usage(&p.name);
+            }
+        }
         match (result, to) {
             (Ok(()), None) => {
                 tracing::info!(target: "ftp_server::audit", peer = %self.peer, user, %path, "{what}");
@@ -784,7 +791,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             None
         };
         let job = Job {
-            start_size: 0,
+            plan: transfer::UploadPlan::default(),
             client_path: t.path.clone(),
             transfer: t,
             principal,

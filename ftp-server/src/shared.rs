@@ -33,6 +33,61 @@ pub(crate) struct Shared<S, A> {
     pub(crate) user_sessions: Arc<Counted<String>>,
     /// The buckets of the per-user and per-server bandwidth limits.
     pub(crate) bandwidth: Mutex<Bandwidth>,
+    /// What each user stores, for the quota: counted once, kept up to date by uploads.
+    pub(crate) usage: Mutex<HashMap<String, Usage>>,
+}
+
+/// What a user stores under their home.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Usage {
+    pub(crate) bytes: u64,
+    pub(crate) files: u64,
+}
+
+impl<S: crate::storage::Storage, A> Shared<S, A> {
+    /// A user's usage: the cached count, or their home walked page by page.
+    pub(crate) async fn usage_of(&self, user: &crate::auth::Principal) -> Usage {
+        if let Some(u) = self.usage_lock().get(&user.name) {
+            return *u;
+        }
+        let mut usage = Usage::default();
+        let mut dirs = vec![user.home.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(mut lister) = self.storage.list(user, &dir).await else {
+                continue;
+            };
+            while let Ok(page) = crate::storage::DirLister::next_page(&mut lister).await {
+                if page.is_empty() {
+                    break;
+                }
+                for entry in page {
+                    match entry.metadata.kind {
+                        ftp_proto::listing::FileKind::File => {
+                            usage.bytes = usage.bytes.saturating_add(entry.metadata.size);
+                            usage.files += 1;
+                        }
+                        ftp_proto::listing::FileKind::Directory
+                            if entry.name.as_ref() != b"." && entry.name.as_ref() != b".." =>
+                        {
+                            dirs.push(dir.join(&entry.name));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.usage_lock().insert(user.name.clone(), usage);
+        usage
+    }
+
+    /// Forgets a user's count (counted again at their next upload).
+    pub(crate) fn forget_usage(&self, user: &str) {
+        self.usage_lock().remove(user);
+    }
+
+    pub(crate) fn usage_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Usage>> {
+        self.usage.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The shared token buckets, for uploads (`[0]`) and downloads (`[1]`): the server's, and one

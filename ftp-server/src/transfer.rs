@@ -113,6 +113,77 @@ impl PassiveData {
     }
 }
 
+/// What an upload may write, and what it started from (for the user's usage afterwards).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UploadPlan {
+    /// Bytes the upload may write; `None`: no limit.
+    room: Option<u64>,
+    /// The file's size before, if it existed.
+    old: Option<u64>,
+    /// Where the upload starts writing (the restart offset; the old size for `APPE`).
+    start: u64,
+    /// Whether a quota applies (the usage is to be updated).
+    quota: bool,
+}
+
+/// The limits of an upload: the largest file (`max_upload_size`) and the user's quota, in
+/// bytes (how much the file may grow) and files (a new one must fit); a new file past the
+/// file count is refused before its `150`.
+async fn upload_plan<S: Storage, A>(
+    shared: &Shared<S, A>,
+    job: &Job,
+) -> Result<UploadPlan, FailureKind> {
+    let mode = match &job.transfer.kind {
+        TransferKind::Store { mode } => Some(*mode),
+        TransferKind::StoreUnique => None,
+        _ => return Ok(UploadPlan::default()),
+    };
+    let (quota_bytes, quota_files) = shared.options.user_quota;
+    let quota = quota_bytes.is_some() || quota_files.is_some();
+    if shared.options.max_upload_size.is_none() && !quota {
+        return Ok(UploadPlan::default());
+    }
+    let old = match mode {
+        Some(_) => shared
+            .storage
+            .metadata(&job.principal, &job.path)
+            .await
+            .ok()
+            .filter(|m| m.kind == ftp_proto::listing::FileKind::File)
+            .map(|m| m.size),
+        None => None,
+    };
+    let start = match mode {
+        Some(WriteMode::At(offset)) => offset,
+        Some(WriteMode::Append) => old.unwrap_or(0),
+        _ => 0,
+    };
+    let mut room = shared
+        .options
+        .max_upload_size
+        .map(|max| max.saturating_sub(start));
+    if quota {
+        let usage = shared.usage_of(&job.principal).await;
+        if old.is_none() && quota_files.is_some_and(|max| usage.files >= max) {
+            return Err(FailureKind::QuotaExceeded);
+        }
+        if let Some(max) = quota_bytes {
+            // The file may grow by what is left; what it held before counts as room.
+            let growth = max.saturating_sub(usage.bytes);
+            let bytes = growth
+                .saturating_add(old.unwrap_or(0))
+                .saturating_sub(start);
+            room = Some(room.map_or(bytes, |r| r.min(bytes)));
+        }
+    }
+    Ok(UploadPlan {
+        room,
+        old,
+        start,
+        quota,
+    })
+}
+
 /// What a transfer task tells its session.
 #[derive(Debug)]
 pub(crate) enum TransferEvent {
@@ -134,9 +205,8 @@ pub(crate) struct Job {
     pub(crate) path: VirtualPath,
     /// The path as the client sees it (for `STOU`'s reply).
     pub(crate) client_path: VirtualPath,
-    /// What the file held before an upload that writes at its end or from an offset (`APPE`,
-    /// `REST`): counted against the upload size limit. Set by `prepare`.
-    pub(crate) start_size: u64,
+    /// What an upload may write under the size limit and the user's quota (set by `run`).
+    pub(crate) plan: UploadPlan,
     /// The session's TLS state, when the data connection is protected (`PROT P`).
     pub(crate) tls: Option<Arc<SessionTls>>,
     pub(crate) local_ip: IpAddr,
@@ -166,20 +236,13 @@ pub(crate) async fn run<S: Storage, A>(
     abort: oneshot::Receiver<()>,
 ) {
     let started = Instant::now();
-    if shared.options.max_upload_size.is_some() {
-        job.start_size = match &job.transfer.kind {
-            TransferKind::Store {
-                mode: WriteMode::At(offset),
-            } => *offset,
-            TransferKind::Store {
-                mode: WriteMode::Append,
-            } => shared
-                .storage
-                .metadata(&job.principal, &job.path)
-                .await
-                .map_or(0, |m| m.size),
-            _ => 0,
-        };
+    match upload_plan(&shared, &job).await {
+        Ok(plan) => job.plan = plan,
+        Err(kind) => {
+            tracing::info!(user = %LogSafe(&job.principal.name), path = %job.path, "upload refused: over the user's quota");
+            let _ = events.unbounded_send(TransferEvent::Finished(Err(kind)));
+            return;
+        }
     }
     let (prepared, unique_name) = match prepare(&*shared.storage, &job).await {
         Ok(p) => p,
@@ -343,10 +406,7 @@ async fn move_data<S: Storage, A>(
         progress,
         buf: vec![0; shared.options.transfer_buffer],
         pace: Pace::new(shared, &job.principal.name, upload),
-        room: match (&prepared, shared.options.max_upload_size) {
-            (Prepared::Write(_), Some(max)) => Some(max.saturating_sub(job.start_size)),
-            _ => None,
-        },
+        room: job.plan.room,
     };
     let ascii = job.transfer.representation == Representation::Ascii;
     match prepared {
@@ -371,11 +431,13 @@ async fn move_data<S: Storage, A>(
             // arrived of a new one, for REST or APPE to resume). Not abortable: an
             // interrupted finish could lose what the back-end buffered.
             let finished = shared.storage.finish_write(writer, result.is_ok()).await;
-            match (result, finished) {
+            let result = match (result, finished) {
                 (Ok(n), Ok(())) => Ok(n),
                 (Ok(_), Err(e)) => Err(e.kind()),
                 (Err(kind), _) => Err(kind),
-            }
+            };
+            account_upload(shared, job, &result, ascii);
+            result
         }
         Prepared::List(listing) => {
             let TransferKind::List {
@@ -391,6 +453,35 @@ async fn move_data<S: Storage, A>(
             let result = until_aborted(work, abort).await;
             finish_data(data, result, abort).await
         }
+    }
+}
+
+/// Keeps the user's usage up to date after an upload: a complete binary one by its size; any
+/// other (broken off, ASCII, whose stored size differs) has it counted again next time.
+fn account_upload<S: Storage, A>(
+    shared: &Shared<S, A>,
+    job: &Job,
+    result: &Result<u64, FailureKind>,
+    ascii: bool,
+) {
+    let plan = &job.plan;
+    if !plan.quota {
+        return;
+    }
+    let name = &job.principal.name;
+    match result {
+        Ok(written) if !ascii => {
+            let mut all = shared.usage_lock();
+            if let Some(usage) = all.get_mut(name) {
+                let new = plan.start.saturating_add(*written);
+                let old = plan.old.unwrap_or(0);
+                usage.bytes = usage.bytes.saturating_add(new).saturating_sub(old);
+                if plan.old.is_none() {
+                    usage.files += 1;
+                }
+            }
+        }
+        _ => shared.forget_usage(name),
     }
 }
 

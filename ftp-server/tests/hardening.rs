@@ -27,6 +27,7 @@ on_both_runtimes!(
     sessions_per_user_are_limited,
     bandwidth_limits_per_session_user_and_server,
     uploads_past_the_size_limit_get_552,
+    user_quota_in_bytes_and_files,
     passive_ports_are_not_handed_out_in_sequence,
     one_address_holds_a_bounded_number_of_passive_listeners,
     a_port_is_free_again_after_its_transfer,
@@ -555,4 +556,41 @@ fn uploads_past_the_size_limit_get_552(rt: Rt) {
     drop(d);
     assert_eq!(c.reply().code().as_u16(), 226);
     assert_eq!(c.cmd("SIZE /pub/f.bin").to_string(), "213 90000");
+}
+
+/// Each user's quota: bytes checked during an upload (552, the replaced file kept), files
+/// before it (a new file past the count: 552 before any 150); deletes give room back.
+fn user_quota_in_bytes_and_files(rt: Rt) {
+    let files = MemoryStorage::new();
+    files.insert_file("/pub/old.bin", data(20_000, 1)).unwrap();
+    let server = start(
+        rt,
+        files,
+        users(),
+        options().user_quota(Some(100_000), Some(3)),
+    );
+    let mut c = alice(server.addr);
+    // 20,000 bytes and 1 file in use.
+    assert_eq!(c.stor("STOR /pub/a.bin", &data(60_000, 2)), 226);
+    // 80,000 in use: 30,000 more do not fit.
+    assert_eq!(c.stor("STOR /pub/b.bin", &data(30_000, 3)), 552);
+    assert_eq!(c.stor("STOR /pub/b.bin", &data(15_000, 4)), 226);
+    // Three files: a fourth is refused before its 150.
+    let _d = c.passive();
+    assert_eq!(
+        c.cmd("STOR /pub/c.bin").to_string(),
+        "552 Exceeded storage allocation."
+    );
+    // Replacing a file counts its old size as room: 95,000 - 60,000 + 60,000 fits.
+    assert_eq!(c.stor("STOR /pub/a.bin", &data(65_000, 5)), 226);
+    // Over by replacing: 552, and the file stays as it was.
+    assert_eq!(c.stor("STOR /pub/a.bin", &data(90_000, 6)), 552);
+    let (got, code) = c.retr("RETR /pub/a.bin");
+    assert!(code == 226 && got == data(65_000, 5));
+    // Three files again after a good upload: a delete gives room back.
+    assert_eq!(c.stor("STOR /pub/b.bin", &data(1_000, 8)), 226);
+    let _d = c.passive();
+    assert_eq!(c.code("STOR /pub/c.bin"), 552);
+    assert_eq!(c.code("DELE /pub/old.bin"), 250);
+    assert_eq!(c.stor("STOR /pub/c.bin", &data(20_000, 7)), 226);
 }

@@ -92,6 +92,12 @@ struct Args {
     /// stays as it was).
     #[arg(long, value_name = "BYTES")]
     max_upload_size: Option<u64>,
+    /// What each user may store under their home, in bytes (552 past it).
+    #[arg(long, value_name = "BYTES")]
+    quota_bytes: Option<u64>,
+    /// How many files each user may store under their home (a new one past it: 552).
+    #[arg(long, value_name = "N")]
+    quota_files: Option<u64>,
     /// Bandwidth limits, bytes per second: DIRECTION:SCOPE=RATE with DIRECTION up or down and
     /// SCOPE session, user (all of a user's sessions) or server, e.g. `--rate down:user=1048576`
     /// (repeatable).
@@ -353,6 +359,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .max_unauthenticated(args.max_unauthenticated, args.max_unauthenticated_per_ip)
         .max_sessions_per_user(args.max_sessions_per_user)
         .rate_limits(rates)
+        .user_quota(args.quota_bytes, args.quota_files)
         .login_throttle(throttle)
         .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
