@@ -1,6 +1,7 @@
 //! A flood of password logins does not starve file operations: hashing runs on a pool of its
 //! own (one worker per CPU, a bounded queue; excess logins get 421 at once), apart from the
-//! blocking threads that serve storage. Its own test binary: the pool is process-wide.
+//! blocking threads that serve storage, and its threads end once the burst is over. Its own
+//! test binary: the pool is process-wide.
 
 #[macro_use]
 mod common;
@@ -82,4 +83,10 @@ fn flood(rt: Rt) {
 fn a_login_flood_gets_421_and_file_operations_go_on() {
     flood(Rt::Tokio);
     flood(Rt::Smol);
+    // The burst's hashing threads go away with it (10 s without work).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while threads_named("ftp-hash") > 0 {
+        assert!(Instant::now() < deadline, "hashing threads still there");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
