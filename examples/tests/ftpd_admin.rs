@@ -280,3 +280,76 @@ fn quota_flags() {
     assert_eq!(c.cmd("STOR second.txt"), Some(552));
     assert!(!root.path().join("second.txt").exists());
 }
+
+/// ftpd's resident memory, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// After a flood of password logins, ftpd's threads and memory go back to about where they
+/// were: the hashing workers end and give their Argon2 buffers back to the system.
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_returns_to_rest_after_a_login_flood() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &[
+            "--user",
+            "u:p",
+            "--ban-after",
+            "0",
+            "--max-unauthenticated-per-ip",
+            "200",
+            "--max-connections-per-ip",
+            "200",
+        ],
+    );
+    let pid = server.child.id();
+    let addr = server.addr;
+    // One login first: what a server that has served a login holds at rest.
+    let mut c = Control::connect(addr);
+    assert_eq!(c.cmd("USER u"), Some(331));
+    assert_eq!(c.cmd("PASS p"), Some(230));
+    drop(c);
+    std::thread::sleep(Duration::from_secs(12));
+    let at_rest = rss_kib(pid);
+    let logins: Vec<_> = (0..100)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                let mut c = Control(BufReader::new(s));
+                match c.reply() {
+                    Some(220) => {
+                        let _ = c.cmd("USER u");
+                        c.cmd("PASS p")
+                    }
+                    other => other,
+                }
+            })
+        })
+        .collect();
+    let codes: Vec<Option<u16>> = logins.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        codes.iter().all(|c| matches!(c, Some(230 | 421) | None)),
+        "{codes:?}"
+    );
+    let peak = rss_kib(pid);
+    std::thread::sleep(Duration::from_secs(12));
+    let after = rss_kib(pid);
+    eprintln!(
+        "ftpd resident memory: {at_rest} KiB at rest, {peak} KiB after the flood, {after} KiB 12 s later"
+    );
+    assert!(
+        after < at_rest + 8 * 1024,
+        "{after} KiB 12 s after the flood, {at_rest} KiB at rest"
+    );
+}

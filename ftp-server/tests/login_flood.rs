@@ -83,7 +83,8 @@ fn flood(rt: Rt) {
 fn a_login_flood_gets_421_and_file_operations_go_on() {
     flood(Rt::Tokio);
     flood(Rt::Smol);
-    // The burst's hashing threads go away with it (10 s without work).
+    // The burst's hashing threads go away with it (10 s without work). (Its memory is
+    // measured on ftpd, in its own process: examples/tests/ftpd_admin.rs.)
     let deadline = Instant::now() + Duration::from_secs(20);
     while threads_named("ftp-hash") > 0 {
         assert!(Instant::now() < deadline, "hashing threads still there");
