@@ -353,3 +353,133 @@ fn memory_returns_to_rest_after_a_login_flood() {
         "{after} KiB 12 s after the flood, {at_rest} KiB at rest"
     );
 }
+
+impl Control {
+    /// `EPSV`, then the data connection.
+    fn epsv(&mut self, addr: std::net::SocketAddr) -> TcpStream {
+        self.0.get_mut().write_all(b"EPSV\r\n").unwrap();
+        let mut line = String::new();
+        self.0.read_line(&mut line).unwrap();
+        let port: u16 = line
+            .split("|||")
+            .nth(1)
+            .and_then(|rest| rest.split('|').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("EPSV: {line:?}"));
+        let data = TcpStream::connect((addr.ip(), port)).unwrap();
+        data.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        data
+    }
+}
+
+/// A soak against ftpd in its own process: good clients uploading and downloading beside
+/// others that fail logins and drop transfers part way. Afterwards its resident memory is
+/// back near where it was at rest.
+#[cfg(target_os = "linux")]
+#[test]
+fn ftpd_memory_returns_to_rest_after_a_soak() {
+    use std::io::Read;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("big.bin"),
+        ftp_test_support::data(4 << 20, 1),
+    )
+    .unwrap();
+    let server = Ftpd::start(
+        root.path(),
+        &[
+            "--user",
+            "u:p",
+            "--writable",
+            "--ban-after",
+            "0",
+            "--max-unauthenticated-per-ip",
+            "200",
+            "--max-connections-per-ip",
+            "200",
+        ],
+    );
+    let (pid, addr) = (server.child.id(), server.addr);
+    let login = move || {
+        let mut c = Control::connect(addr);
+        assert_eq!(c.cmd("USER u"), Some(331));
+        assert_eq!(c.cmd("PASS p"), Some(230));
+        assert_eq!(c.cmd("TYPE I"), Some(200));
+        c
+    };
+    let good_round = move |c: &mut Control, name: &str, body: &[u8]| {
+        let mut d = c.epsv(addr);
+        assert_eq!(c.cmd(&format!("STOR {name}")), Some(150));
+        d.write_all(body).unwrap();
+        drop(d);
+        assert_eq!(c.reply(), Some(226));
+        let mut d = c.epsv(addr);
+        assert_eq!(c.cmd(&format!("RETR {name}")), Some(150));
+        let mut got = Vec::new();
+        d.read_to_end(&mut got).unwrap();
+        assert_eq!(c.reply(), Some(226));
+        assert!(got == body, "{name} came back different");
+    };
+    // Warm up once (a login, an upload, a download), then rest.
+    good_round(
+        &mut login(),
+        "warm.bin",
+        &ftp_test_support::data(100_000, 2),
+    );
+    std::thread::sleep(Duration::from_secs(12));
+    let at_rest = rss_kib(pid);
+    let end = Instant::now() + Duration::from_secs(4);
+    let mut threads = Vec::new();
+    for worker in 0..3u64 {
+        threads.push(std::thread::spawn(move || {
+            let mut c = login();
+            let mut i = 0;
+            while Instant::now() < end {
+                let body = ftp_test_support::data(200_000, worker * 1000 + i);
+                good_round(&mut c, &format!("w{worker}.bin"), &body);
+                i += 1;
+            }
+        }));
+    }
+    threads.push(std::thread::spawn(move || {
+        while Instant::now() < end {
+            let mut c = login();
+            let mut d = c.epsv(addr);
+            assert_eq!(c.cmd("RETR big.bin"), Some(150));
+            let mut some = vec![0; 100_000];
+            let _ = d.read_exact(&mut some);
+            // Dropped part way, data and control.
+        }
+    }));
+    threads.push(std::thread::spawn(move || {
+        while Instant::now() < end {
+            let mut c = login();
+            let mut d = c.epsv(addr);
+            assert_eq!(c.cmd("STOR w0.bin"), Some(150));
+            let _ = d.write_all(&ftp_test_support::data(150_000, 9));
+            drop(c);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }));
+    threads.push(std::thread::spawn(move || {
+        while Instant::now() < end {
+            let mut c = Control::connect(addr);
+            assert_eq!(c.cmd("USER u"), Some(331));
+            assert_eq!(c.cmd("PASS wrong"), Some(530));
+        }
+    }));
+    for t in threads {
+        t.join().unwrap();
+    }
+    let peak = rss_kib(pid);
+    std::thread::sleep(Duration::from_secs(12));
+    let after = rss_kib(pid);
+    eprintln!(
+        "ftpd resident memory: {at_rest} KiB at rest, {peak} KiB after the soak, {after} KiB 12 s later"
+    );
+    assert!(
+        after < at_rest + 8 * 1024,
+        "{after} KiB 12 s after the soak, {at_rest} KiB at rest"
+    );
+}
