@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Ftpd;
+use ftp_test_support::rss_kib;
 
 fn hash_password(password: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
@@ -237,20 +238,7 @@ fn rate_and_upload_size_flags() {
     let mut c = Control::connect(server.addr);
     assert_eq!(c.cmd("USER u"), Some(331));
     assert_eq!(c.cmd("PASS p"), Some(230));
-    let line = {
-        c.0.get_mut().write_all(b"EPSV\r\n").unwrap();
-        let mut l = String::new();
-        c.0.read_line(&mut l).unwrap();
-        l
-    };
-    let port: u16 = line
-        .split("|||")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(|ch: char| !ch.is_ascii_digit())
-        .parse()
-        .unwrap();
-    let mut data = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut data = c.epsv(server.addr);
     assert_eq!(c.cmd("STOR big.txt"), Some(150));
     let _ = data.write_all(b"more than ten bytes");
     drop(data);
@@ -279,18 +267,6 @@ fn quota_flags() {
     // A second file is past the quota: refused before any 150.
     assert_eq!(c.cmd("STOR second.txt"), Some(552));
     assert!(!root.path().join("second.txt").exists());
-}
-
-/// ftpd's resident memory, KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// After a flood of password logins, ftpd's threads and memory go back to about where they

@@ -143,15 +143,17 @@ async fn upload_plan<S: Storage, A>(
     if shared.options.max_upload_size.is_none() && !quota {
         return Ok(UploadPlan::default());
     }
+    // The file's size matters for the quota, and for APPE (where the upload starts); the
+    // size limit alone needs no metadata call for STOR.
     let old = match mode {
-        Some(_) => shared
+        Some(m) if quota || m == WriteMode::Append => shared
             .storage
             .metadata(&job.principal, &job.path)
             .await
             .ok()
             .filter(|m| m.kind == ftp_proto::listing::FileKind::File)
             .map(|m| m.size),
-        None => None,
+        _ => None,
     };
     let start = match mode {
         Some(WriteMode::At(offset)) => offset,
@@ -570,14 +572,20 @@ impl<'a> Pace<'a> {
                 wait = wait.max(b.take(n, now));
             }
             if self.user_rate.is_some() {
-                let rate = self.user_rate;
-                let pair = shared.users.entry(self.user.to_owned()).or_insert_with(|| {
-                    [
+                // The user's pair, made at their first transfer (no allocation per chunk after).
+                if !shared.users.contains_key(self.user) {
+                    let rate = self.user_rate;
+                    let pair = [
                         crate::shared::bucket(rate, now),
                         crate::shared::bucket(rate, now),
-                    ]
-                });
-                if let Some(b) = pair.get_mut(self.way).and_then(Option::as_mut) {
+                    ];
+                    shared.users.insert(self.user.to_owned(), pair);
+                }
+                let pair = shared.users.get_mut(self.user);
+                if let Some(b) = pair
+                    .and_then(|p| p.get_mut(self.way))
+                    .and_then(Option::as_mut)
+                {
                     wait = wait.max(b.take(n, now));
                 }
             }

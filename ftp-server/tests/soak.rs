@@ -37,14 +37,7 @@ fn listening_ports() -> HashSet<u16> {
 
 /// The resident memory of this process (the server and the soak's clients), KiB.
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    ftp_test_support::rss_kib(std::process::id())
 }
 
 fn open_descriptors() -> usize {

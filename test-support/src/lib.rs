@@ -83,6 +83,19 @@ pub fn write_test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std
     (cert_path, key_path)
 }
 
+/// The resident memory of process `pid` (Linux: `VmRSS` of `/proc/PID/status`), KiB; 0 when
+/// it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
