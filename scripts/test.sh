@@ -20,6 +20,8 @@ command -v ncftpget >/dev/null 2>&1 || need_apt+=(ncftp)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
+# HAProxy in front of two ftpd instances (examples/tests/scale_out.rs).
+[ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq
@@ -31,11 +33,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # pyftpdlib, and pyOpenSSL for its TLS_FTPHandler (the client's FTPS tests against it); the
-# aioftp server, which lacks SIZE and NLST (the client's fallbacks).
-if ! python3 -c 'import pyftpdlib, OpenSSL, aioftp' >/dev/null 2>&1; then
+# aioftp server, which lacks SIZE and NLST (the client's fallbacks); moto's S3 server, the
+# object store of the object-store back-end's tests (ftp-server/src/storage/object.rs,
+# ftp-server/tests/object_store.rs, examples/tests/scale_out.rs).
+py_peers=('pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1' 'moto[server]>=5,<6')
+if ! python3 -c 'import pyftpdlib, OpenSSL, aioftp, moto.server, flask_cors' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-        'pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1' \
-        || python3 -m pip install --quiet --user 'pyftpdlib>=2,<3' 'pyopenssl>=24' 'aioftp>=0.22,<1'
+        "${py_peers[@]}" \
+        || python3 -m pip install --quiet --user "${py_peers[@]}"
 fi
 
 # ProFTPD (with mod_tls), Pure-FTPd and inetutils ftpd, servers for the client's tests: Debian's FTP

@@ -113,3 +113,124 @@ mod tests {
         assert_eq!(last - first, 3);
     }
 }
+
+/// A real S3-compatible server for the tests: moto's server mode (`python3 -m moto.server`, from PyPI's
+/// `moto[server]`, which `scripts/test.sh` installs), on 127.0.0.1, with one bucket. No
+/// internet and no credentials: moto takes any access key.
+pub mod s3 {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// The bucket every server here has.
+    pub const BUCKET: &str = "ftp-tests";
+    /// The access key (any works with moto).
+    pub const ACCESS_KEY: &str = "test";
+    /// The secret key.
+    pub const SECRET_KEY: &str = "test";
+
+    /// A running moto server; stopped when dropped, and with the test process in any case
+    /// (its keeper exits when the process's end of its stdin closes).
+    #[derive(Debug)]
+    pub struct S3Server {
+        keeper: Child,
+        addr: SocketAddr,
+    }
+
+    impl S3Server {
+        /// Starts one and creates [`BUCKET`].
+        ///
+        /// # Panics
+        /// When moto is missing or does not come up within 60 s.
+        pub fn start() -> Self {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            // The keeper runs moto and kills it when its stdin reaches its end: when this
+            // process exits, however it exits, no moto is left behind.
+            let keeper = Command::new("python3")
+                .args([
+                    "-c",
+                    "import subprocess, sys\n\
+                     p = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1',\n\
+                                           '-p', sys.argv[1]],\n\
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+                     sys.stdin.read()\n\
+                     p.kill()\n",
+                    &port.to_string(),
+                ])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("python3 to start moto's server (scripts/test.sh installs moto[server])");
+            let server = Self {
+                keeper,
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while TcpStream::connect(server.addr).is_err() {
+                assert!(Instant::now() < deadline, "moto_server did not start");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            server.create_bucket(BUCKET);
+            server
+        }
+
+        /// `http://127.0.0.1:PORT`.
+        pub fn endpoint(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+
+        /// The server's address.
+        pub fn addr(&self) -> SocketAddr {
+            self.addr
+        }
+
+        /// Creates `bucket` (moto takes unsigned requests).
+        ///
+        /// # Panics
+        /// When moto does not answer 200.
+        pub fn create_bucket(&self, bucket: &str) {
+            let mut stream = TcpStream::connect(self.addr).expect("moto");
+            write!(
+                stream,
+                "PUT /{bucket} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.addr
+            )
+            .unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).unwrap();
+            assert!(
+                reply.starts_with("HTTP/1.1 200"),
+                "creating {bucket}: {reply}"
+            );
+        }
+    }
+
+    impl Drop for S3Server {
+        fn drop(&mut self) {
+            // Closing stdin tells the keeper to stop moto.
+            drop(self.keeper.stdin.take());
+            let _ = self.keeper.wait();
+        }
+    }
+
+    /// One server for the whole test process.
+    pub fn shared() -> &'static S3Server {
+        static SERVER: OnceLock<S3Server> = OnceLock::new();
+        SERVER.get_or_init(S3Server::start)
+    }
+
+    /// A prefix no other test of this process uses: `/t-PID-N/`.
+    pub fn unique_prefix() -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        format!(
+            "/t-{}-{}/",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}

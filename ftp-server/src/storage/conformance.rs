@@ -23,6 +23,13 @@ macro_rules! conformance_tests {
             rmdir, delete, rename, wrong_kinds, set_modified, large_streaming, odd_names,
             root_protected);
     };
+    // An object store: no MFMT, and keys are UTF-8.
+    ($make:ident; objects) => {
+        $crate::storage::conformance::conformance_tests!(@cases $make;
+            round_trip, read_at_offset, append, write_at, create_new, mkdir_and_list, list_pages,
+            rmdir, delete, rename, wrong_kinds, set_modified_declined, large_streaming,
+            odd_utf8_names, raw_names_refused, root_protected);
+    };
     (@cases $make:ident; $($case:ident),*) => {
         mod suite {
             $(
@@ -393,9 +400,49 @@ pub(crate) async fn large_streaming<S: Storage>(s: &S) {
 }
 
 pub(crate) async fn odd_names<S: Storage>(s: &S) {
-    let names: [&[u8]; 3] = [b"with space", "ünïcödé ✓".as_bytes(), b"raw \xff\xfe bytes"];
+    names(
+        s,
+        &[b"with space", "ünïcödé ✓".as_bytes(), b"raw \xff\xfe bytes"],
+    )
+    .await;
+}
+
+pub(crate) async fn odd_utf8_names<S: Storage>(s: &S) {
+    names(
+        s,
+        &[
+            b"with space",
+            "ünïcödé ✓".as_bytes(),
+            b"semi;colon & 'quote' %41",
+        ],
+    )
+    .await;
+}
+
+/// A back-end whose names are UTF-8 refuses others with 553.
+pub(crate) async fn raw_names_refused<S: Storage>(s: &S) {
+    let result = write_all(s, b"raw \xff\xfe bytes", WriteMode::Truncate, b"x").await;
+    assert_eq!(kind(result), FailureKind::NameNotAllowed);
+    assert_eq!(
+        kind(s.mkdir(&user(), &p(b"raw \xff")).await),
+        FailureKind::NameNotAllowed
+    );
+}
+
+/// A back-end without MFMT says so, and declines it.
+pub(crate) async fn set_modified_declined<S: Storage>(s: &S) {
+    assert!(!s.capabilities().set_modified);
+    write_all(s, "f", WriteMode::Truncate, b"x").await.unwrap();
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(981_173_106);
+    assert_eq!(
+        kind(s.set_modified(&user(), &p("f"), time).await),
+        FailureKind::Unsupported
+    );
+}
+
+async fn names<S: Storage>(s: &S, names: &[&[u8]]) {
     s.mkdir(&user(), &p("dir with space")).await.unwrap();
-    for name in names {
+    for &name in names {
         write_all(s, name, WriteMode::Truncate, name).await.unwrap();
         let inner = [&b"dir with space/"[..], name].concat();
         write_all(s, &inner, WriteMode::Truncate, name)
@@ -405,7 +452,7 @@ pub(crate) async fn odd_names<S: Storage>(s: &S) {
         assert_eq!(read_all(s, &inner, 0).await, name);
     }
     let listed: Vec<_> = sorted(s, "/").await.into_iter().map(|e| e.name).collect();
-    let mut expected: Vec<&[u8]> = names.into();
+    let mut expected: Vec<&[u8]> = names.to_vec();
     expected.push(b"dir with space");
     expected.sort();
     assert_eq!(listed, expected);

@@ -9,7 +9,8 @@
 //! `FEAT`.
 //!
 //! Two back-ends come with the crate: [`fs::FsStorage`], jailed to a directory, and
-//! [`memory::MemoryStorage`], for tests and embedding.
+//! [`memory::MemoryStorage`], for tests and embedding; with the feature `opendal` (`s3` for
+//! Amazon S3 and S3-compatible stores), `object::ObjectStorage` serves an object store.
 
 use std::error::Error as StdError;
 use std::time::SystemTime;
@@ -26,6 +27,8 @@ use crate::auth::Principal;
 mod conformance;
 pub mod fs;
 pub mod memory;
+#[cfg(feature = "opendal")]
+pub mod object;
 
 /// What a back-end supports beyond reading and listing, so that `FEAT` and the replies offer
 /// exactly what works.
