@@ -65,6 +65,7 @@ pub mod fuzzing;
 
 pub mod auth;
 mod options;
+mod proxy;
 mod server;
 mod session;
 mod shared;
@@ -79,6 +80,7 @@ pub use ftp_proto as proto;
 /// `tokio` and `smol`.
 pub use ftp_runtime as runtime;
 pub use options::{RateLimits, ServerOptions};
+pub use proxy::{InvalidProxyNet, TrustedProxy};
 pub use server::{Server, ShutdownHandle};
 pub use tls::TlsConfig;
 

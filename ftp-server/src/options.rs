@@ -61,6 +61,8 @@ pub struct ServerOptions {
     pub(crate) user_quota: (Option<u64>, Option<u64>),
     /// The certificate and TLS settings; `None`: no FTPS (`AUTH` gets `502`).
     pub(crate) tls: Option<TlsConfig>,
+    /// The PROXY protocol's trusted balancers; `None`: off.
+    pub(crate) trusted_proxies: Option<std::sync::Arc<[crate::TrustedProxy]>>,
 }
 
 impl Default for ServerOptions {
@@ -83,6 +85,7 @@ impl Default for ServerOptions {
             user_quota: (None, None),
             max_connections_per_ip: 64,
             tls: None,
+            trusted_proxies: None,
         }
     }
 }
@@ -166,6 +169,25 @@ impl ServerOptions {
     /// Ports for passive listeners (default: any free port).
     pub fn passive_ports(mut self, ports: RangeInclusive<u16>) -> Self {
         self.passive_ports = Some(ports);
+        self
+    }
+
+    /// Turns the PROXY protocol (v1 and v2) on: control connections must come from one of
+    /// `trusted` (others are closed at once) and start with a header naming the real client
+    /// (one without is closed); every rule about the client's address then applies to that
+    /// address. On passive data connections, one from a trusted balancer must carry a header
+    /// too, and the address it names must be the control connection's client; others are
+    /// checked as ever. Each refusal is logged under `ftp_server::audit`. A v2 `LOCAL` header
+    /// (a health check) stands for the balancer itself. Headers are read within 10 seconds.
+    ///
+    /// Behind a balancer, announce its address in `PASV` replies with
+    /// [`masquerade_address`](Self::masquerade_address), and give each instance its own
+    /// [`passive_ports`](Self::passive_ports) range, which the balancer sends to it.
+    pub fn proxy_protocol(
+        mut self,
+        trusted: impl IntoIterator<Item = crate::TrustedProxy>,
+    ) -> Self {
+        self.trusted_proxies = Some(trusted.into_iter().collect());
         self
     }
 

@@ -62,15 +62,27 @@ pub(crate) fn accept_passive<S, A>(
     let (released_tx, released) = oneshot::channel();
     let runtime = Arc::clone(&shared.runtime);
     let limit = shared.config.tls_handshake_timeout;
+    let proxies = shared.options.trusted_proxies.clone();
     shared.runtime.spawn(Box::pin(async move {
         let work = async {
             // Foreign connections are closed; the wait goes on, up to this many of them.
             for _ in 0..16 {
-                let stream = listener
+                let mut stream = listener
                     .accept()
                     .await
                     .map_err(|_| FailureKind::DataConnectionFailed)?;
-                let from = stream.peer_addr();
+                let mut from = stream.peer_addr();
+                // Through a trusted balancer: the client it names is the one checked.
+                if let Some(trusted) = proxies.as_deref() {
+                    if crate::proxy::trusted(trusted, from.ip()) {
+                        let client =
+                            crate::server::proxied_peer(&*runtime, trusted, &mut stream, from);
+                        match client.await {
+                            Some(client) => from = client,
+                            None => continue,
+                        }
+                    }
+                }
                 if !admits.admits(from.ip()) {
                     tracing::warn!(%from, "data connection from a foreign address refused");
                     continue;
