@@ -14,7 +14,9 @@ use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::auth::{AnonymousPolicy, UserTable};
 use ftp_server::proto::server::ControlTls;
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+use ftp_server::storage::Storage;
 use ftp_server::storage::fs::FsStorage;
+use ftp_server::storage::object::ObjectStorage;
 use ftp_server::{Server, ServerOptions, TlsConfig};
 
 /// ftpd: an FTP and FTPS server (RFC 959, RFC 4217) that serves one directory.
@@ -23,7 +25,7 @@ use ftp_server::{Server, ServerOptions, TlsConfig};
 /// 127.0.0.1:2121. Users come from `--users-file FILE` (hashes made by `ftpd hash-password`);
 /// `--user NAME:PASSWORD` is for trying things out (the password is visible in the process
 /// list). `RUST_LOG=debug` logs every command and reply.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "ftpd", version, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
@@ -34,6 +36,30 @@ struct Args {
     /// Directory to serve (every user's root).
     #[arg(long, default_value = ".")]
     root: PathBuf,
+    /// Serve an object store instead of --root: `s3://BUCKET/PREFIX` (the prefix is every
+    /// user's root). Region and credentials come from the usual environment variables
+    /// (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE).
+    /// Several instances may serve one bucket behind a load balancer.
+    #[arg(long, value_name = "URL", value_parser = parse_storage)]
+    storage: Option<(String, String)>,
+    /// The S3 endpoint, for S3-compatible servers (MinIO, Ceph, moto, ...): path-style
+    /// requests to this URL.
+    #[arg(long, value_name = "URL", requires = "storage")]
+    s3_endpoint: Option<String>,
+    /// Expect the PROXY protocol (v1 or v2) from a load balancer on every control connection
+    /// (and on passive data connections from it): the header names the real client, whom
+    /// limits, bans and checks apply to. Needs --trusted-proxy; announce the balancer's
+    /// address with --masquerade.
+    #[arg(long, requires = "trusted_proxies")]
+    proxy_protocol: bool,
+    /// An address or network (ADDR[/PREFIX], repeatable) the balancer connects from; with
+    /// --proxy-protocol, connections from anywhere else are closed.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR[/PREFIX]",
+        requires = "proxy_protocol"
+    )]
+    trusted_proxies: Vec<ftp_server::TrustedProxy>,
     /// A user, as NAME:PASSWORD (repeatable), for trying things out: the password shows in
     /// the process list. The password is hashed at start-up.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
@@ -131,7 +157,7 @@ struct Args {
     implicit_bind: Option<SocketAddr>,
 }
 
-#[derive(clap::Subcommand, Debug)]
+#[derive(clap::Subcommand, Debug, Clone)]
 enum Subcommand {
     /// Reads a password (from the terminal without echo, or one line of standard input) and
     /// prints its Argon2id PHC hash, for a line of --users-file.
@@ -157,6 +183,18 @@ fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", ftp_server::auth::hash_password(password.as_bytes()));
     Ok(())
+}
+
+/// `--storage s3://bucket/prefix`: (bucket, prefix).
+fn parse_storage(text: &str) -> Result<(String, String), String> {
+    let rest = text
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("{text:?}: expected s3://BUCKET[/PREFIX]"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("{text:?}: no bucket"));
+    }
+    Ok((bucket.to_owned(), prefix.trim_matches('/').to_owned()))
 }
 
 /// Who a `--rate` limit applies to.
@@ -311,8 +349,32 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let storage = FsStorage::new(&args.root)
-        .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?;
+    match &args.storage {
+        Some((bucket, prefix)) => {
+            let storage = ObjectStorage::s3(bucket, prefix, args.s3_endpoint.as_deref())
+                .map_err(|e| format!("cannot serve s3://{bucket}/{prefix}: {e}"))?;
+            // A wrong bucket or credentials show at start-up, not at the first login.
+            storage
+                .operator()
+                .check()
+                .await
+                .map_err(|e| format!("cannot reach s3://{bucket}/{prefix}: {e}"))?;
+            serve(args.clone(), storage, format!("s3://{bucket}/{prefix}")).await
+        }
+        None => {
+            let storage = FsStorage::new(&args.root)
+                .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?;
+            let root = std::fs::canonicalize(&args.root)?;
+            serve(args.clone(), storage, root.display().to_string()).await
+        }
+    }
+}
+
+async fn serve<S: Storage>(
+    args: Args,
+    storage: S,
+    what: String,
+) -> Result<(), Box<dyn std::error::Error>> {
     let permissions = if args.writable {
         Permissions::ALL
     } else {
@@ -374,6 +436,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(ip) = args.masquerade {
         options = options.masquerade_address(ip);
     }
+    if args.proxy_protocol {
+        options = options.proxy_protocol(args.trusted_proxies.iter().copied());
+    }
     let tls = tls_config(&args)?;
     if args.implicit_bind.is_some() && tls.is_none() {
         return Err("--implicit-bind needs --tls-cert and --tls-key, or --tls-self-signed".into());
@@ -388,7 +453,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             options = options.data_tls(ftp_server::proto::server::DataTls::Required);
         }
     }
-    let root = std::fs::canonicalize(&args.root)?;
     let mut listeners = Vec::new();
     for bind in &args.bind {
         let listener = tokio::net::TcpListener::bind(bind)
@@ -407,7 +471,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         "read-only"
     };
-    eprintln!("ftpd: serving {} ({mode}) to {who}", root.display());
+    eprintln!("ftpd: serving {what} ({mode}) to {who}");
+    if args.proxy_protocol {
+        let from: Vec<String> = args
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        eprintln!("ftpd: PROXY protocol from {}", from.join(", "));
+    }
     let implicit = match args.implicit_bind {
         Some(bind) => Some(tokio::net::TcpListener::bind(bind).await?),
         None => None,
