@@ -108,3 +108,27 @@ pub fn run(data: &[u8]) {
     assert!(secured || buf.is_empty(), "output ends with a whole reply");
     assert!(count >= 1, "at least the greeting");
 }
+
+/// The PROXY protocol header reader (`fuzz/fuzz_targets/proxy_header.rs`): any bytes end in
+/// a header or an error, never a panic; a header takes no more bytes than its version allows,
+/// and what follows it is left for FTP untouched.
+pub fn proxy_header(data: &[u8]) {
+    let mut cursor = futures_util::io::Cursor::new(data);
+    let result = futures_lite::future::block_on(crate::proxy::read_header(&mut cursor));
+    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    assert!(used <= data.len());
+    if result.is_ok() {
+        let limit = if data.starts_with(b"PROXY ") {
+            107
+        } else {
+            16 + 1024
+        };
+        assert!(used <= limit, "a header of {used} bytes");
+        if data.starts_with(b"PROXY ") {
+            assert!(
+                data[..used].ends_with(b"\r\n"),
+                "a v1 header ends at its CRLF"
+            );
+        }
+    }
+}

@@ -56,6 +56,34 @@
 //! a.and(b)
 //! # }
 //! ```
+//!
+//! ## Scale-out
+//!
+//! With the feature `s3` (or `opendal` for OpenDAL's other services, enabled in your own
+//! `opendal` dependency), `storage::object::ObjectStorage` serves an object store, so several
+//! instances can serve one bucket; [`ServerOptions::proxy_protocol`] takes the client's
+//! address from the PROXY header of a trusted load balancer, on control and passive data
+//! connections:
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "s3", feature = "tokio"))]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ftp_server::auth::UserTable;
+//! use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
+//! use ftp_server::storage::object::ObjectStorage;
+//! use ftp_server::{Server, ServerOptions};
+//!
+//! let storage = ObjectStorage::s3("files", "ftp", None)?;
+//! let options = ServerOptions::default()
+//!     .proxy_protocol(["10.0.0.0/8".parse()?])
+//!     .masquerade_address("203.0.113.10".parse()?)
+//!     .passive_ports(30000..=30009);
+//! let server = Server::new(TokioRuntime, storage, UserTable::new(), options);
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:2121").await?;
+//! server.serve(TokioListener::new(listener)).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -20,3 +20,18 @@ fn every_server_corpus_input_runs_to_completion() {
     }
     assert!(count > 100, "only {count} inputs");
 }
+
+/// The PROXY header target's corpus (`fuzz/corpus/proxy_header/`), through its harness.
+#[test]
+fn every_proxy_header_corpus_input_runs_to_completion() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/proxy_header");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let result = std::panic::catch_unwind(|| ftp_server::fuzzing::proxy_header(&data));
+        assert!(result.is_ok(), "input {} fails", path.display());
+        count += 1;
+    }
+    assert!(count >= 7, "only {count} inputs");
+}

@@ -347,22 +347,32 @@ impl Storage for ObjectStorage {
         path: &VirtualPath,
     ) -> Result<Self::Lister, StorageError> {
         let dir = dir_key(path)?;
-        let path = path.clone();
-        self.run(|op| async move {
-            match existing(&op, &path).await?.kind {
-                FileKind::Directory => Ok(()),
-                _ => Err(FailureKind::NotADirectory.into()),
-            }
-        })
-        .await?;
         let page = self.options.page.max(1);
-        let (tx, pages) = mpsc::channel(1);
-        let task = self
-            .runtime
-            .spawn(list_pages(self.op.clone(), dir, page, tx));
+        let (tx, mut pages) = mpsc::channel(1);
+        let task = AbortOnDrop(
+            self.runtime
+                .spawn(list_pages(self.op.clone(), dir, page, tx)),
+        );
+        // One request for a directory that exists: the listing itself shows it (its marker or
+        // anything under it). Only an empty answer costs a look at what the name is.
+        let (first, seen) = match pages.next().await {
+            Some(first) => first?,
+            None => (Vec::new(), false),
+        };
+        if !seen && !path.is_root() {
+            let path = path.clone();
+            self.run(|op| async move {
+                match existing(&op, &path).await?.kind {
+                    FileKind::Directory => Ok(()),
+                    _ => Err(FailureKind::NotADirectory.into()),
+                }
+            })
+            .await?;
+        }
         Ok(ObjectLister {
+            first: Some(first),
             pages,
-            _task: AbortOnDrop(task),
+            _task: task,
         })
     }
 
@@ -612,11 +622,14 @@ async fn send<T>(tx: &mut mpsc::Sender<T>, item: T) -> bool {
 }
 
 /// The listing task: pages of entries under `dir`, its marker left out.
+///
+/// Each page comes with whether anything at all (the directory's marker included) was under
+/// the prefix so far; the first page is sent even when empty.
 async fn list_pages(
     op: Operator,
     dir: String,
     page: usize,
-    mut tx: mpsc::Sender<Result<Vec<DirEntry>, StorageError>>,
+    mut tx: mpsc::Sender<Result<(Vec<DirEntry>, bool), StorageError>>,
 ) {
     let mut lister = match op.lister_with(&dir).await {
         Ok(lister) => lister,
@@ -626,9 +639,11 @@ async fn list_pages(
         }
     };
     let mut entries = Vec::with_capacity(page);
+    let (mut seen, mut sent) = (false, false);
     loop {
         match lister.try_next().await {
             Ok(Some(entry)) => {
+                seen = true;
                 if entry.path() == dir {
                     continue;
                 }
@@ -649,14 +664,15 @@ async fn list_pages(
                 ));
                 if entries.len() == page {
                     let full = std::mem::replace(&mut entries, Vec::with_capacity(page));
-                    if !send(&mut tx, Ok(full)).await {
+                    if !send(&mut tx, Ok((full, seen))).await {
                         return;
                     }
+                    sent = true;
                 }
             }
             Ok(None) => {
-                if !entries.is_empty() {
-                    send(&mut tx, Ok(entries)).await;
+                if !entries.is_empty() || !sent {
+                    send(&mut tx, Ok((entries, seen))).await;
                 }
                 return;
             }
@@ -671,7 +687,9 @@ async fn list_pages(
 /// A listing of an [`ObjectStorage`] directory, page by page.
 #[derive(Debug)]
 pub struct ObjectLister {
-    pages: mpsc::Receiver<Result<Vec<DirEntry>, StorageError>>,
+    /// The first page, read before the listing was handed out (to know the directory exists).
+    first: Option<Vec<DirEntry>>,
+    pages: mpsc::Receiver<Result<(Vec<DirEntry>, bool), StorageError>>,
     _task: AbortOnDrop<()>,
 }
 
@@ -684,8 +702,11 @@ impl<T> std::fmt::Debug for AbortOnDrop<T> {
 #[async_trait]
 impl DirLister for ObjectLister {
     async fn next_page(&mut self) -> Result<Vec<DirEntry>, StorageError> {
+        if let Some(first) = self.first.take().filter(|page| !page.is_empty()) {
+            return Ok(first);
+        }
         match self.pages.next().await {
-            Some(page) => page,
+            Some(page) => page.map(|(entries, _)| entries),
             None => Ok(Vec::new()),
         }
     }
