@@ -109,5 +109,7 @@ pub enum AnonymousPolicy {
     ReadOnlyWithUpload(VirtualPath),
 }
 
+mod cache;
 mod table;
+pub use cache::CredentialCacheConfig;
 pub use table::{InvalidHash, UserTable, UsersFileError, hash_password};

@@ -155,6 +155,13 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         loop {
             // The machine owns every deadline: it learns the time at each wake-up.
             self.conn.handle_timeout(Instant::now());
+            // A session that ended gives its passive port back before its last words: a
+            // client that reconnects on the 221 finds the port free (one-port ranges).
+            if self.conn.session().is_closed() {
+                if let Some(passive) = self.passive.take() {
+                    Box::pin(passive.close()).await;
+                }
+            }
             self.conn
                 .poll_transmit_with(&mut output, |r| tracing::debug!(%peer, "-> {r}"));
             // Every reply is written before the next action: a 150 before its data, a 234

@@ -70,6 +70,11 @@ struct Args {
     /// a comment.
     #[arg(long, value_name = "FILE")]
     users_file: Option<PathBuf>,
+    /// Remember a password that passed its Argon2 check for this many seconds, so that the
+    /// same user's next sessions log in without another one (FileZilla's extra connections,
+    /// parallel mirrors); failures are never remembered. 0: every login hashes.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    login_cache_seconds: u64,
     /// Close a connection that has not logged in this many seconds after it opened (421).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     login_timeout: u64,
@@ -394,6 +399,11 @@ async fn serve<S: Storage>(
             .with_users_file(&text, permissions)
             .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
     }
+    table = table.credential_cache((args.login_cache_seconds > 0).then(|| {
+        let mut cache = ftp_server::auth::CredentialCacheConfig::default();
+        cache.ttl = Duration::from_secs(args.login_cache_seconds);
+        cache
+    }));
     let named_users = !args.users.is_empty() || args.users_file.is_some();
     let anonymous = args.anonymous || !named_users;
     if anonymous {

@@ -8,6 +8,7 @@ use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Ver
 use async_trait::async_trait;
 use ftp_proto::{Permissions, VirtualPath};
 
+use super::cache::{CredentialCache, CredentialCacheConfig};
 use super::{AnonymousPolicy, AuthError, Authenticator, Credentials, Principal};
 
 /// Hashes a password with Argon2id (the crate's default, OWASP-recommended parameters) and a
@@ -81,11 +82,28 @@ struct Account {
 ///
 /// When anonymous access is on, the names `anonymous` and `ftp` (any case) are reserved for it;
 /// when it is off they are looked up like any other name.
-#[derive(Default)]
 pub struct UserTable {
     users: HashMap<String, Account>,
     anonymous: AnonymousPolicy,
     anonymous_home: VirtualPath,
+    /// Passwords verified lately; `None`: every login runs Argon2.
+    cache: Option<CredentialCache>,
+    /// Argon2 checks run for this table's users, for the tests.
+    #[cfg(test)]
+    argon2_runs: std::sync::atomic::AtomicU64,
+}
+
+impl Default for UserTable {
+    fn default() -> Self {
+        Self {
+            users: HashMap::new(),
+            anonymous: AnonymousPolicy::default(),
+            anonymous_home: VirtualPath::default(),
+            cache: Some(CredentialCache::new(CredentialCacheConfig::default())),
+            #[cfg(test)]
+            argon2_runs: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
 }
 
 impl fmt::Debug for UserTable {
@@ -100,9 +118,21 @@ impl fmt::Debug for UserTable {
 }
 
 impl UserTable {
-    /// An empty table: nobody can log in.
+    /// An empty table: nobody can log in. The verified-credentials cache is on with
+    /// [`CredentialCacheConfig::default`]; see [`credential_cache`](Self::credential_cache).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The verified-credentials cache: after a password passed its Argon2 check, the same
+    /// user with the same password logs in without another one for `config.ttl` (a keyed
+    /// MAC of the password is kept, never the password; failures are never cached; an entry
+    /// stops matching when the user's stored hash changes). `None` turns it off: every login
+    /// then pays the full hash. The first login of every user always does.
+    #[must_use]
+    pub fn credential_cache(mut self, config: Option<CredentialCacheConfig>) -> Self {
+        self.cache = config.map(CredentialCache::new);
+        self
     }
 
     /// Adds a user, hashing `password` at once (see [`hash_password`]).
@@ -457,8 +487,26 @@ impl Authenticator for UserTable {
             tracing::debug!(peer = %credentials.peer, "login for an unknown user refused");
             return Err(AuthError::InvalidCredentials);
         };
-        let verified = verify(Arc::clone(&account.hash), password).await;
-        if verified.ok_or(AuthError::Busy)? {
+        let now = std::time::Instant::now();
+        let cached = self
+            .cache
+            .as_ref()
+            .is_some_and(|cache| cache.verified(name, &account.hash, &password, now));
+        let verified = if cached {
+            tracing::debug!(peer = %credentials.peer, user = %name, "password verified lately (cached)");
+            true
+        } else {
+            #[cfg(test)]
+            self.argon2_runs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            verify(Arc::clone(&account.hash), password.clone())
+                .await
+                .ok_or(AuthError::Busy)?
+        };
+        if verified {
+            if let (false, Some(cache)) = (cached, &self.cache) {
+                cache.remember(name, &account.hash, &password, std::time::Instant::now());
+            }
             let mut principal =
                 Principal::new(name.clone(), account.home.clone(), account.permissions);
             principal.require_tls = account.require_tls;
@@ -526,6 +574,57 @@ mod tests {
                 Some(false)
             );
         }
+    }
+
+    #[test]
+    fn repeated_logins_skip_argon2_failures_never() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let table = UserTable::new()
+            .with_user("alice", b"wonderland", home(), Permissions::ALL)
+            .with_user("bob", b"builder", home(), Permissions::READ_ONLY);
+        for _ in 0..3 {
+            let p = block_on(table.authenticate(&creds(b"alice", b"wonderland"))).unwrap();
+            assert_eq!(
+                (p.name.as_str(), p.permissions),
+                ("alice", Permissions::ALL)
+            );
+        }
+        assert_eq!(
+            table.argon2_runs.load(Relaxed),
+            1,
+            "one Argon2 run for three logins"
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                block_on(table.authenticate(&creds(b"alice", b"wonderlanD"))),
+                Err(AuthError::InvalidCredentials)
+            ));
+        }
+        assert_eq!(
+            table.argon2_runs.load(Relaxed),
+            3,
+            "every failure pays the hash"
+        );
+        block_on(table.authenticate(&creds(b"bob", b"builder"))).unwrap();
+        assert_eq!(
+            table.argon2_runs.load(Relaxed),
+            4,
+            "another user's first login too"
+        );
+        block_on(table.authenticate(&creds(b"alice", b"wonderland"))).unwrap();
+        assert_eq!(
+            table.argon2_runs.load(Relaxed),
+            4,
+            "alice is still remembered"
+        );
+
+        let off = UserTable::new()
+            .with_user("alice", b"wonderland", home(), Permissions::ALL)
+            .credential_cache(None);
+        for _ in 0..2 {
+            block_on(off.authenticate(&creds(b"alice", b"wonderland"))).unwrap();
+        }
+        assert_eq!(off.argon2_runs.load(Relaxed), 2, "off: every login hashes");
     }
 
     #[test]
