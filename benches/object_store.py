@@ -18,12 +18,14 @@ import hashlib
 import json
 import os
 import pathlib
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from compare import free_port, wait_port  # noqa: E402  (one copy of the port helpers)
 
 root = pathlib.Path(__file__).resolve().parent.parent
 release = root / "target" / "release"
@@ -35,23 +37,6 @@ WORKERS = 8
 BUCKET = "bench"
 ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
        "AWS_REGION": "us-east-1"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, limit=30):
-    start = time.time()
-    while time.time() - start < limit:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def client(endpoint):
