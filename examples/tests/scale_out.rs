@@ -9,68 +9,34 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::tool;
+use common::{Ftpd, tool};
 use ftp_test_support::s3::{self, S3Server};
 
 /// One `ftpd` instance on `ip`, its log in `log`.
-struct Instance {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Instance {
-    fn start(s3: &S3Server, ip: &str, passive: (u16, u16), log: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
-            .args(["--bind", &format!("{ip}:0")])
-            .args(["--storage", &format!("s3://{}/shared", s3::BUCKET)])
-            .args(["--s3-endpoint", &s3.endpoint()])
-            .args(["--user", "alice:secret", "--writable"])
-            .args(["--proxy-protocol", "--trusted-proxy", "127.0.0.1"])
-            .args(["--masquerade", "127.0.0.1"])
-            .args(["--passive-ports", &format!("{}-{}", passive.0, passive.1)])
-            .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line:?}"))
-            .parse()
-            .unwrap();
-        Self { child, addr }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn instance(s3: &S3Server, ip: &str, passive: (u16, u16), log: &Path) -> Ftpd {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ftpd"));
+    command
+        .args(["--storage", &format!("s3://{}/shared", s3::BUCKET)])
+        .args(["--s3-endpoint", &s3.endpoint()])
+        .args(["--user", "alice:secret", "--writable"])
+        .args(["--proxy-protocol", "--trusted-proxy", "127.0.0.1"])
+        .args(["--masquerade", "127.0.0.1"])
+        .args(["--passive-ports", &format!("{}-{}", passive.0, passive.1)])
+        .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(log).unwrap());
+    Ftpd::spawn(command, &[&format!("{ip}:0")])
 }
 
 /// The configuration README.md shows, with this test's addresses.
-fn haproxy_config(
-    front: u16,
-    a: &Instance,
-    b: &Instance,
-    pa: (u16, u16),
-    pb: (u16, u16),
-) -> String {
+fn haproxy_config(front: u16, a: &Ftpd, b: &Ftpd, pa: (u16, u16), pb: (u16, u16)) -> String {
     format!(
         "global
     maxconn 1024
@@ -204,8 +170,8 @@ fn two_instances_behind_haproxy_share_one_bucket() {
     let (low, _) = ftp_test_support::free_port_range(20);
     let (pa, pb) = ((low, low + 9), (low + 10, low + 19));
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
-    let a = Instance::start(&s3, "127.0.0.2", pa, &logs[0]);
-    let b = Instance::start(&s3, "127.0.0.3", pb, &logs[1]);
+    let a = instance(&s3, "127.0.0.2", pa, &logs[0]);
+    let b = instance(&s3, "127.0.0.3", pb, &logs[1]);
     let front = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -11,6 +11,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::time::Duration;
 
 use futures_io::AsyncRead;
 use futures_util::io::AsyncReadExt;
@@ -100,6 +101,34 @@ pub struct InvalidProxyNet;
 /// Whether `ip` is one of `trusted`.
 pub(crate) fn trusted(trusted: &[TrustedProxy], ip: IpAddr) -> bool {
     trusted.iter().any(|net| net.contains(ip))
+}
+
+/// How long a balancer has to send its PROXY header.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client behind a trusted balancer's connection from `peer`: the address its header
+/// names (`peer` itself for a `LOCAL` one), or `None`, logged under `ftp_server::audit`, when
+/// no valid header comes in time.
+pub(crate) async fn client_behind<C: AsyncRead + Unpin>(
+    runtime: &dyn ftp_runtime::Runtime,
+    stream: &mut C,
+    peer: SocketAddr,
+) -> Option<SocketAddr> {
+    match ftp_runtime::timeout(runtime, HEADER_TIMEOUT, read_header(stream)).await {
+        Some(Ok(Some(client))) => {
+            tracing::debug!(%peer, %client, "proxied connection");
+            Some(client)
+        }
+        Some(Ok(None)) => Some(peer),
+        Some(Err(e)) => {
+            tracing::warn!(target: "ftp_server::audit", %peer, error = %e, "refused: bad PROXY header");
+            None
+        }
+        None => {
+            tracing::warn!(target: "ftp_server::audit", %peer, "refused: no PROXY header in time");
+            None
+        }
+    }
 }
 
 /// A v1 header is at most 107 bytes, its line end included.

@@ -216,7 +216,13 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let runtime = &*self.shared.runtime;
-        match proxied_peer(runtime, trusted, &mut stream, peer).await {
+        let client = if crate::proxy::trusted(trusted, peer.ip()) {
+            crate::proxy::client_behind(runtime, &mut stream, peer).await
+        } else {
+            tracing::warn!(target: "ftp_server::audit", %peer, "refused: not a trusted proxy (the PROXY protocol is on)");
+            None
+        };
+        match client {
             Some(client) => Some((stream, client)),
             None => {
                 let _ = ftp_runtime::timeout(runtime, CLOSE_GRACE, stream.close()).await;
@@ -324,44 +330,6 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             tracing::info!(%peer, "session dropped after the shutdown deadline");
         }
         tracing::debug!(%peer, "disconnected");
-    }
-}
-
-/// How long a balancer has to send its PROXY header.
-pub(crate) const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The client behind a connection from `peer` under the PROXY protocol, or `None` (logged)
-/// when the connection is refused: not from a trusted balancer, or without a valid header.
-pub(crate) async fn proxied_peer<C: AsyncRead + Unpin>(
-    runtime: &dyn ftp_runtime::Runtime,
-    trusted: &[crate::TrustedProxy],
-    stream: &mut C,
-    peer: SocketAddr,
-) -> Option<SocketAddr> {
-    if !crate::proxy::trusted(trusted, peer.ip()) {
-        tracing::warn!(target: "ftp_server::audit", %peer, "refused: not a trusted proxy (the PROXY protocol is on)");
-        return None;
-    }
-    match ftp_runtime::timeout(
-        runtime,
-        PROXY_HEADER_TIMEOUT,
-        crate::proxy::read_header(stream),
-    )
-    .await
-    {
-        Some(Ok(Some(client))) => {
-            tracing::debug!(%peer, %client, "proxied connection");
-            Some(client)
-        }
-        Some(Ok(None)) => Some(peer),
-        Some(Err(e)) => {
-            tracing::warn!(target: "ftp_server::audit", %peer, error = %e, "refused: bad PROXY header");
-            None
-        }
-        None => {
-            tracing::warn!(target: "ftp_server::audit", %peer, "refused: no PROXY header in time");
-            None
-        }
     }
 }
 

@@ -73,14 +73,13 @@ pub(crate) fn accept_passive<S, A>(
                     .map_err(|_| FailureKind::DataConnectionFailed)?;
                 let mut from = stream.peer_addr();
                 // Through a trusted balancer: the client it names is the one checked.
-                if let Some(trusted) = proxies.as_deref() {
-                    if crate::proxy::trusted(trusted, from.ip()) {
-                        let client =
-                            crate::server::proxied_peer(&*runtime, trusted, &mut stream, from);
-                        match client.await {
-                            Some(client) => from = client,
-                            None => continue,
-                        }
+                if proxies
+                    .as_deref()
+                    .is_some_and(|trusted| crate::proxy::trusted(trusted, from.ip()))
+                {
+                    match crate::proxy::client_behind(&*runtime, &mut stream, from).await {
+                        Some(client) => from = client,
+                        None => continue,
                     }
                 }
                 if !admits.admits(from.ip()) {

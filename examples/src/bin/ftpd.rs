@@ -25,7 +25,7 @@ use ftp_server::{Server, ServerOptions, TlsConfig};
 /// 127.0.0.1:2121. Users come from `--users-file FILE` (hashes made by `ftpd hash-password`);
 /// `--user NAME:PASSWORD` is for trying things out (the password is visible in the process
 /// list). `RUST_LOG=debug` logs every command and reply.
-#[derive(Parser, Debug, Clone)]
+#[derive(Parser, Debug)]
 #[command(name = "ftpd", version, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
@@ -162,7 +162,7 @@ struct Args {
     implicit_bind: Option<SocketAddr>,
 }
 
-#[derive(clap::Subcommand, Debug, Clone)]
+#[derive(clap::Subcommand, Debug)]
 enum Subcommand {
     /// Reads a password (from the terminal without echo, or one line of standard input) and
     /// prints its Argon2id PHC hash, for a line of --users-file.
@@ -354,9 +354,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    match &args.storage {
+    match args.storage.clone() {
         Some((bucket, prefix)) => {
-            let storage = ObjectStorage::s3(bucket, prefix, args.s3_endpoint.as_deref())
+            let storage = ObjectStorage::s3(&bucket, &prefix, args.s3_endpoint.as_deref())
                 .map_err(|e| format!("cannot serve s3://{bucket}/{prefix}: {e}"))?;
             // A wrong bucket or credentials show at start-up, not at the first login.
             storage
@@ -364,13 +364,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .check()
                 .await
                 .map_err(|e| format!("cannot reach s3://{bucket}/{prefix}: {e}"))?;
-            serve(args.clone(), storage, format!("s3://{bucket}/{prefix}")).await
+            serve(args, storage, format!("s3://{bucket}/{prefix}")).await
         }
         None => {
             let storage = FsStorage::new(&args.root)
                 .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?;
             let root = std::fs::canonicalize(&args.root)?;
-            serve(args.clone(), storage, root.display().to_string()).await
+            serve(args, storage, root.display().to_string()).await
         }
     }
 }

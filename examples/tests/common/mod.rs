@@ -25,17 +25,21 @@ impl Ftpd {
     /// `ftpd` listening on each of `binds`; `addr` is the first, [`Ftpd::addrs`] all.
     pub fn start_on(binds: &[&str], root: &Path, extra: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ftpd"));
-        for bind in binds {
-            command.args(["--bind", bind]);
-        }
-        let mut child = command
+        command
             .arg("--root")
             .arg(root)
             .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .env("RUST_LOG", "warn");
+        Self::spawn(command, binds)
+    }
+
+    /// Runs `command` (an `ftpd` with its other flags, environment and stderr) with a
+    /// `--bind` for each of `binds`, and waits for its `listening on` lines.
+    pub fn spawn(mut command: Command, binds: &[&str]) -> Self {
+        for bind in binds {
+            command.args(["--bind", bind]);
+        }
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let addrs = binds
             .iter()

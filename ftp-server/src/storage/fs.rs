@@ -24,7 +24,7 @@ use ftp_proto::listing::{DirEntry, FileKind, Metadata};
 use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Capabilities, DirLister, Storage, StorageError};
+use super::{Capabilities, DirLister, Storage, StorageError, not_root};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
@@ -243,14 +243,6 @@ fn check_regular(md: &cap_std::fs::Metadata) -> io::Result<()> {
 }
 
 /// Refuses the root for operations that would remove or move it.
-fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
-    if path.is_root() {
-        Err(FailureKind::PermissionDenied.into())
-    } else {
-        Ok(())
-    }
-}
-
 /// How much of a file is read at once when it is opened: a file this small is served from
 /// memory with no further trip to a blocking thread (most files of a web site or a mail
 /// spool), a larger one streams on after it.

@@ -20,7 +20,7 @@ use ftp_proto::listing::{DirEntry, FileKind, Metadata};
 use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Capabilities, DirLister, Storage, StorageError};
+use super::{Capabilities, DirLister, Storage, StorageError, not_root};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
@@ -173,14 +173,6 @@ fn lock(tree: &Mutex<Tree>) -> MutexGuard<'_, Tree> {
 }
 
 /// Refuses the root for operations that would remove or move it.
-fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
-    if path.is_root() {
-        Err(FailureKind::PermissionDenied.into())
-    } else {
-        Ok(())
-    }
-}
-
 /// A storage back-end holding everything in memory. Clones share the same tree.
 #[derive(Clone)]
 pub struct MemoryStorage {

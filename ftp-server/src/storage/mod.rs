@@ -111,6 +111,15 @@ impl From<std::io::Error> for StorageError {
     }
 }
 
+/// The root itself may not be removed, renamed or replaced: `PermissionDenied` for it.
+pub(crate) fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
+    if path.is_root() {
+        Err(FailureKind::PermissionDenied.into())
+    } else {
+        Ok(())
+    }
+}
+
 /// A directory listing delivered in pages, so a huge directory never sits in memory whole.
 #[async_trait]
 pub trait DirLister: Send + 'static {

@@ -55,7 +55,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{StreamExt, TryStreamExt};
 use opendal::{ErrorKind, Operator};
 
-use super::{Capabilities, DirLister, Storage, StorageError};
+use super::{DirLister, Storage, StorageError, not_root};
 use crate::auth::Principal;
 
 /// Tunables of an [`ObjectStorage`].
@@ -327,10 +327,6 @@ impl Storage for ObjectStorage {
     type Writer = ObjectWriter;
     type Lister = ObjectLister;
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
-
     async fn metadata(
         &self,
         _user: &Principal,
@@ -455,6 +451,9 @@ impl Storage for ObjectStorage {
             _ => 0,
         };
         let create_new = mode == WriteMode::CreateNew;
+        // A broken-off upload keeps what arrived unless it was replacing an object from its
+        // start (the old one then stays whole).
+        let keep_partial = old.is_none() || keep > 0;
         let failed = Arc::new(Mutex::new(None));
         let (tx, rx) = mpsc::channel(2);
         let task = self.runtime.spawn(upload(
@@ -464,9 +463,7 @@ impl Storage for ObjectStorage {
                 key,
                 keep,
                 create_new,
-                // A broken-off upload keeps what arrived unless it was replacing an object
-                // from its start (the old one then stays whole).
-                keep_partial: old.is_none() || keep > 0,
+                keep_partial,
             },
             rx,
             Arc::clone(&failed),
@@ -475,7 +472,7 @@ impl Storage for ObjectStorage {
             tx: Some(tx),
             buf: BytesMut::new(),
             failed,
-            keep_partial: old.is_none() || keep > 0,
+            keep_partial,
             closing: None,
             _task: Some(AbortOnDrop(task)),
         })
@@ -503,9 +500,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn rmdir(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
-        if path.is_root() {
-            return Err(FailureKind::PermissionDenied.into());
-        }
+        not_root(path)?;
         let dir = dir_key(path)?;
         let path = path.clone();
         self.run(|op| async move {
@@ -524,9 +519,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn delete(&self, _user: &Principal, path: &VirtualPath) -> Result<(), StorageError> {
-        if path.is_root() {
-            return Err(FailureKind::PermissionDenied.into());
-        }
+        not_root(path)?;
         let key = file_key(path)?;
         let path = path.clone();
         self.run(|op| async move {
@@ -544,9 +537,8 @@ impl Storage for ObjectStorage {
         from: &VirtualPath,
         to: &VirtualPath,
     ) -> Result<(), StorageError> {
-        if from.is_root() || to.is_root() {
-            return Err(FailureKind::PermissionDenied.into());
-        }
+        not_root(from)?;
+        not_root(to)?;
         let (from_key, to_key) = (file_key(from)?, file_key(to)?);
         let (from, to) = (from.clone(), to.clone());
         let max = self.options.max_rename_objects;
@@ -766,7 +758,7 @@ impl AsyncRead for ObjectReader {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         while this.current.is_empty() {
-            if this.remaining == 0 || this._task.is_none() {
+            if this.remaining == 0 {
                 return Poll::Ready(Ok(0));
             }
             match ready!(this.chunks.poll_next_unpin(cx)) {
