@@ -4,6 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::checksum::HashAlgorithm;
 use crate::listing::FactSet;
 use crate::reply::{Reply, ReplyCode};
 
@@ -24,6 +25,10 @@ pub struct Features {
     pub rest_stream: bool,
     /// `AUTH TLS`, `PBSZ`, `PROT` (RFC 4217): the driver can run TLS.
     pub tls: bool,
+    /// `HASH`, `OPTS HASH` and `RANG` (draft-bryan-ftpext-hash, draft-bryan-ftp-range) and the
+    /// legacy `XCRC`, `XMD5`, `XSHA1`, `XSHA256`, `XSHA512`: the driver answers
+    /// [`Action::Checksum`](crate::Action::Checksum).
+    pub hash: bool,
 }
 
 impl Default for Features {
@@ -35,13 +40,15 @@ impl Default for Features {
             mlst: FactSet::DEFAULT,
             rest_stream: true,
             tls: false,
+            hash: true,
         }
     }
 }
 
 /// The `FEAT` reply of a server offering `f`, with `mlst_facts` marked as in use (RFC 3659
-/// §7.8: the facts of `MLST` with a `*` for those sent).
-pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet) -> Reply {
+/// §7.8: the facts of `MLST` with a `*` for those sent) and `hash` as the algorithm of `HASH`
+/// (draft-bryan-ftpext-hash §3.3: the one in use starred).
+pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet, hash: HashAlgorithm) -> Reply {
     let mlst = (!f.mlst.is_empty()).then(|| {
         let mut line = BytesMut::from(&b" MLST "[..]);
         mlst_facts.write_feat(f.mlst, &mut line);
@@ -50,10 +57,18 @@ pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet) -> Reply {
     // Every line is backed by code: HOST (RFC 7151) by `host_cmd`, which hands the name to
     // the authenticator; LANG (RFC 2640) by `lang`, English only; TVFS (RFC 3659 §6) by
     // `VirtualPath`, one tree of `/`-separated names; UTF8 by `opts`.
-    let fixed = [
-        (f.tls, " AUTH TLS"),
-        (true, " EPRT"),
-        (true, " EPSV"),
+    let hash_line = f.hash.then(|| {
+        let names: Vec<String> = HashAlgorithm::ALL
+            .iter()
+            .map(|&a| {
+                let star = if a == hash { "*" } else { "" };
+                format!("{a}{star}")
+            })
+            .collect();
+        Bytes::from(format!(" HASH {}", names.join(";")))
+    });
+    let fixed = [(f.tls, " AUTH TLS"), (true, " EPRT"), (true, " EPSV")];
+    let middle = [
         (true, " HOST"),
         (true, " LANG EN*"),
         (f.mdtm, " MDTM"),
@@ -62,6 +77,7 @@ pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet) -> Reply {
     let after = [
         (f.tls, " PBSZ"),
         (f.tls, " PROT"),
+        (f.hash, " RANG STREAM"),
         (f.rest_stream, " REST STREAM"),
         (f.size, " SIZE"),
         (true, " TVFS"),
@@ -75,6 +91,8 @@ pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet) -> Reply {
     };
     let mut lines: Vec<Bytes> = vec![Bytes::from_static(b"Features:")];
     lines.extend(pick(&fixed));
+    lines.extend(hash_line);
+    lines.extend(pick(&middle));
     lines.extend(mlst);
     lines.extend(pick(&after));
     lines.push(Bytes::from_static(b"End"));
@@ -183,7 +201,11 @@ mod tests {
             tls: true,
             ..Features::default()
         };
-        let reply = feat_reply(offered, FactSet::TYPE | FactSet::SIZE);
+        let reply = feat_reply(
+            offered,
+            FactSet::TYPE | FactSet::SIZE,
+            HashAlgorithm::Sha256,
+        );
         let f = FeatureList::parse(&reply);
         for name in [
             "AUTH", "EPRT", "EPSV", "MDTM", "MFMT", "PBSZ", "PROT", "SIZE", "UTF8",
@@ -199,7 +221,7 @@ mod tests {
         );
         offered.tls = false;
         offered.mlst = FactSet::EMPTY;
-        let f = FeatureList::parse(&feat_reply(offered, FactSet::EMPTY));
+        let f = FeatureList::parse(&feat_reply(offered, FactSet::EMPTY, HashAlgorithm::Sha256));
         assert!(!f.supports("AUTH") && !f.supports_mlsx() && f.supports("SIZE"));
     }
 

@@ -196,6 +196,7 @@ mod access;
 pub mod address;
 mod arg;
 mod ascii;
+pub mod checksum;
 pub mod client;
 mod command;
 mod feat;

@@ -94,7 +94,13 @@ fn login_epsv_retr_quit() {
         )],
         Action::Transfer(t) => {
             assert_eq!(t.path.as_bytes(), "/résumé ünï.txt".as_bytes());
-            assert_eq!(t.kind, TransferKind::Retrieve { offset: 0 });
+            assert_eq!(
+                t.kind,
+                TransferKind::Retrieve {
+                    offset: 0,
+                    length: None
+                }
+            );
             assert_eq!(
                 t.data,
                 DataEndpoint::Passive {

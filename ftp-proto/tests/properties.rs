@@ -8,6 +8,7 @@ use ftp_proto::address::{
     epsv_reply, format_eprt, format_port, parse_eprt, parse_epsv_reply, parse_pasv_reply,
     parse_port, pasv_reply,
 };
+use ftp_proto::checksum::HashAlgorithm;
 use ftp_proto::listing::{FileKind, Metadata};
 use ftp_proto::{
     Action, Arg, ClientConnection, Command, ConnectionInfo, EpsvArg, FormatControl, LineDecoder,
@@ -147,6 +148,20 @@ fn command() -> impl Strategy<Value = Command> {
         arg().prop_map(Command::Xmkd),
         arg().prop_map(Command::Xrmd),
         (timestamp(), arg()).prop_map(|(time, path)| Command::Mfmt { time, path }),
+        arg().prop_map(Command::Hash),
+        (any::<u64>(), any::<u64>()).prop_map(|(start, end)| Command::Rang { start, end }),
+        (
+            prop::sample::select(&HashAlgorithm::ALL[..]),
+            arg().prop_filter("quotes end a quoted path", |a| !a
+                .as_bytes()
+                .contains(&b'"')),
+            proptest::option::of((any::<u64>(), proptest::option::of(any::<u64>()))),
+        )
+            .prop_map(|(algorithm, path, range)| Command::XChecksum {
+                algorithm,
+                path,
+                range
+            }),
         ("[A-Z][A-Z0-9!-~]{4,9}", opt_arg()).prop_map(|(v, arg)| Command::Unknown {
             verb: Verb::new(v).unwrap(),
             arg
@@ -174,7 +189,8 @@ const VERBS: &[&str] = &[
     "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST", "RNFR", "RNTO", "ABOR", "DELE", "RMD",
     "MKD", "PWD", "LIST", "NLST", "SITE", "SYST", "STAT", "HELP", "NOOP", "AUTH", "PBSZ", "PROT",
     "CCC", "FEAT", "OPTS", "EPRT", "EPSV", "LANG", "SIZE", "MDTM", "MLST", "MLSD", "HOST", "XPWD",
-    "XCWD", "XCUP", "XMKD", "XRMD", "MFMT", "XYZ", "ABCD", "XYZZY", "retr", "List",
+    "XCWD", "XCUP", "XMKD", "XRMD", "MFMT", "HASH", "RANG", "XCRC", "XMD5", "XSHA1", "XSHA256",
+    "XSHA512", "xsha1", "XYZ", "ABCD", "XYZZY", "retr", "List",
 ];
 
 /// Command lines as a client might send them: a verb, then nothing, or a space and an argument

@@ -212,7 +212,13 @@ fn rest_applies_to_the_next_transfer_only() {
     assert_eq!(h.cmd("TYPE I"), [200]);
     h.cmd("RETR f");
     let t = h.transfer();
-    assert_eq!(t.kind, TransferKind::Retrieve { offset: 100 });
+    assert_eq!(
+        t.kind,
+        TransferKind::Retrieve {
+            offset: 100,
+            length: None
+        }
+    );
     assert_eq!(t.representation, Representation::Binary);
     h.session
         .handle_outcome(t.id, Outcome::Failed(FailureKind::NotFound))
@@ -221,7 +227,13 @@ fn rest_applies_to_the_next_transfer_only() {
     // Consumed: the next RETR starts at 0.
     h.epsv();
     h.cmd("RETR f");
-    assert_eq!(h.transfer().kind, TransferKind::Retrieve { offset: 0 });
+    assert_eq!(
+        h.transfer().kind,
+        TransferKind::Retrieve {
+            offset: 0,
+            length: None
+        }
+    );
     let mut h = Harness::logged_in(Permissions::ALL);
     h.cmd("REST 7");
     assert_eq!(h.cmd("NOOP"), [200]);

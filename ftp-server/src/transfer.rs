@@ -319,7 +319,7 @@ async fn prepare<S: Storage>(
     use ftp_proto::server::FailureKind as K;
     let user = &job.principal;
     match &job.transfer.kind {
-        TransferKind::Retrieve { offset } => Ok((
+        TransferKind::Retrieve { offset, .. } => Ok((
             Prepared::Read(storage.open_read(user, &job.path, *offset).await?),
             None,
         )),
@@ -424,6 +424,14 @@ async fn move_data<S: Storage, A>(
     let ascii = job.transfer.representation == Representation::Ascii;
     match prepared {
         Prepared::Read(mut reader) => {
+            // RANG's length; to the end of the file without one.
+            let length = match job.transfer.kind {
+                TransferKind::Retrieve {
+                    length: Some(n), ..
+                } => n,
+                _ => u64::MAX,
+            };
+            let mut reader = (&mut reader).take(length);
             let work = io.pump(&mut reader, &mut data, ascii, false);
             let result = until_aborted(work, abort).await;
             finish_data(data, result, abort).await

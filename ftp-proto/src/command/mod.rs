@@ -12,6 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::address;
 use crate::arg::{Arg, Secret};
+use crate::checksum::HashAlgorithm;
 use crate::framing::put_telnet_data;
 use crate::time::Timestamp;
 
@@ -174,7 +175,9 @@ impl ListArgs {
 ///   starts with `-` (read as flags), or one that starts with a space after flags;
 /// - `Unknown` whose verb is a known one in any case (`Unknown { verb: "RETR", .. }` parses as
 ///   [`Command::Retr`]);
-/// - `Eprt` with an IPv6 scope id or flow label, which the wire form cannot carry.
+/// - `Eprt` with an IPv6 scope id or flow label, which the wire form cannot carry;
+/// - `XChecksum` whose path holds a `"` and must be quoted (it starts with a quote, its last
+///   two words are numbers, or only a start follows): the quote ends the quoted path.
 ///
 /// The property tests check both halves: parsed lines and generated values in the rules above
 /// round-trip, and each exception comes back as documented.
@@ -296,6 +299,27 @@ pub enum Command {
         time: Timestamp,
         /// The file.
         path: Arg,
+    },
+    /// `HASH path` (draft-bryan-ftpext-hash): the checksum of a file (or of the range set by
+    /// `RANG`), in the algorithm chosen with `OPTS HASH`.
+    Hash(Arg),
+    /// `RANG start end` (draft-bryan-ftp-range): the byte range, both ends included, of the
+    /// next `HASH`. `RANG 1 0` clears it.
+    Rang {
+        /// The first byte.
+        start: u64,
+        /// The last byte.
+        end: u64,
+    },
+    /// `XCRC`, `XMD5`, `XSHA1`, `XSHA256`, `XSHA512 path [start [end]]`: the legacy checksum
+    /// commands (FlashFXP, Serv-U, ProFTPD's mod_digest), answered `250 hex`.
+    XChecksum {
+        /// Which of the commands.
+        algorithm: HashAlgorithm,
+        /// The file.
+        path: Arg,
+        /// The first byte, and the byte after the last (a file's end when absent).
+        range: Option<(u64, Option<u64>)>,
     },
     /// A verb this crate does not know, kept so a server can answer 500 or 502.
     Unknown {
@@ -428,6 +452,9 @@ impl Command {
             Self::Xmkd(_) => "XMKD",
             Self::Xrmd(_) => "XRMD",
             Self::Mfmt { .. } => "MFMT",
+            Self::Hash(_) => "HASH",
+            Self::Rang { .. } => "RANG",
+            Self::XChecksum { algorithm, .. } => algorithm.x_verb(),
             Self::Unknown { verb, .. } => verb.as_str(),
         }
     }
@@ -459,7 +486,8 @@ impl Command {
             | Self::Host(a)
             | Self::Xcwd(a)
             | Self::Xmkd(a)
-            | Self::Xrmd(a) => arg(a.as_bytes()),
+            | Self::Xrmd(a)
+            | Self::Hash(a) => arg(a.as_bytes()),
             Self::Pass(s) | Self::Acct(s) if !s.expose_secret().is_empty() => {
                 arg(s.expose_secret().as_bytes())
             }
@@ -513,6 +541,8 @@ impl Command {
                 arg(time.to_string().as_bytes());
                 arg(path.as_bytes());
             }
+            Self::Rang { start, end } => arg(format!("{start} {end}").as_bytes()),
+            Self::XChecksum { path, range, .. } => x_checksum_args(path, *range, arg),
             _ => {}
         }
         out.extend_from_slice(b"\r\n");
@@ -563,5 +593,29 @@ fn type_code_text(t: TransferType) -> String {
         TransferType::Ebcdic(f) => format!("E{}", form(f)),
         TransferType::Image => "I".to_owned(),
         TransferType::Local(n) => format!("L {n}"),
+    }
+}
+
+/// The arguments of a legacy checksum command: the path as it is when it reads back so (it
+/// does not start with a quote, and the words after it are read as the range they are), else
+/// quoted; then the range.
+fn x_checksum_args(path: &Arg, range: Option<(u64, Option<u64>)>, mut arg: impl FnMut(&[u8])) {
+    let bytes = path.as_bytes();
+    let plain = bytes.first() != Some(&b'"')
+        && match range {
+            None => parse::unquoted_range_at(bytes).is_none(),
+            Some((_, Some(_))) => !bytes.iter().all(|&b| b == b' '),
+            Some((_, None)) => false,
+        };
+    if plain {
+        arg(bytes);
+    } else {
+        arg(&[b"\"", bytes, b"\""].concat());
+    }
+    if let Some((start, end)) = range {
+        arg(start.to_string().as_bytes());
+        if let Some(end) = end {
+            arg(end.to_string().as_bytes());
+        }
     }
 }

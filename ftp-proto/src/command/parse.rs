@@ -8,7 +8,7 @@ use nom::Parser;
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, u8 as dec_u8, u16 as dec_u16, u64 as dec_u64};
 use nom::combinator::{all_consuming, opt};
-use nom::sequence::preceded;
+use nom::sequence::{preceded, separated_pair};
 
 use super::{
     Command, EpsvArg, FormatControl, ListArgs, Opts, ParseError, ParseErrorKind, ProtectionLevel,
@@ -16,6 +16,7 @@ use super::{
 };
 use crate::address::{self, AddressError};
 use crate::arg::{Arg, Secret};
+use crate::checksum::HashAlgorithm;
 use crate::time::Timestamp;
 
 /// The verb and argument of a line, before the verb is known.
@@ -197,6 +198,10 @@ mod verbs {
     pub(super) const XMKD: u32 = super::word(b"XMKD");
     pub(super) const XRMD: u32 = super::word(b"XRMD");
     pub(super) const MFMT: u32 = super::word(b"MFMT");
+    pub(super) const HASH: u32 = super::word(b"HASH");
+    pub(super) const RANG: u32 = super::word(b"RANG");
+    pub(super) const XCRC: u32 = super::word(b"XCRC");
+    pub(super) const XMD5: u32 = super::word(b"XMD5");
 }
 
 /// A verb as the word [`upper4`] makes of it.
@@ -217,6 +222,10 @@ impl Command {
             verb_end: split.verb.len(),
         };
         let Some(verb) = upper4(split.verb) else {
+            // The legacy checksum verbs are the only known ones longer than four letters.
+            if let Some(algorithm) = HashAlgorithm::from_x_verb(split.verb) {
+                return p.x_checksum(algorithm);
+            }
             return p.unknown(split.verb);
         };
         Ok(match verb {
@@ -302,6 +311,13 @@ impl Command {
             verbs::XMKD => Self::Xmkd(p.required()?),
             verbs::XRMD => Self::Xrmd(p.required()?),
             verbs::MFMT => p.mfmt()?,
+            verbs::HASH => Self::Hash(p.required()?),
+            verbs::XCRC => p.x_checksum(HashAlgorithm::Crc32)?,
+            verbs::XMD5 => p.x_checksum(HashAlgorithm::Md5)?,
+            verbs::RANG => {
+                let (start, end) = p.grammar(separated_pair(dec_u64, char(' '), dec_u64))?;
+                Self::Rang { start, end }
+            }
             _ => return p.unknown(split.verb),
         })
     }
@@ -450,6 +466,76 @@ impl<'a> ArgParser<'a> {
             time,
             path: self.to_arg(path, at + space + 1)?,
         })
+    }
+}
+
+impl ArgParser<'_> {
+    /// `XCRC path`, `XCRC "path" [start [end]]` or `XCRC path start end` (and the same for
+    /// the other legacy checksum verbs). FlashFXP quotes a path with spaces; ProFTPD's
+    /// mod_digest takes an unquoted path followed by two numbers. An unquoted argument is read
+    /// as a path and a range only when its last two words are numbers, so a plain name with
+    /// spaces stays a name.
+    fn x_checksum(&self, algorithm: HashAlgorithm) -> Result<Command, ParseError> {
+        let (raw, at) = self.required_raw()?;
+        let numbers = |rest: &[u8], off: usize| -> Result<Option<(u64, Option<u64>)>, ParseError> {
+            let rest = trim_end(rest);
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            let range: NomResult<'_, (u64, Option<u64>)> = all_consuming((
+                preceded(char(' '), dec_u64),
+                opt(preceded(char(' '), dec_u64)),
+            ))
+            .parse(rest);
+            range
+                .map(|(_, r)| Some(r))
+                .map_err(|_| ParseError::new(ParseErrorKind::InvalidArgument, off))
+        };
+        let (path, path_at, range) = if let Some(quoted) = raw.strip_prefix(b"\"") {
+            let Some(close) = quoted.iter().position(|&b| b == b'"') else {
+                return Err(ParseError::new(ParseErrorKind::InvalidArgument, at));
+            };
+            let path = quoted.get(..close).unwrap_or_default();
+            let rest = quoted.get(close + 1..).unwrap_or_default();
+            (path, at + 1, numbers(rest, at + close + 2)?)
+        } else {
+            match unquoted_range_at(raw) {
+                Some(len) => {
+                    let path = raw.get(..len).unwrap_or_default();
+                    (
+                        path,
+                        at,
+                        numbers(raw.get(len..).unwrap_or_default(), at + len)?,
+                    )
+                }
+                None => (raw, at, None),
+            }
+        };
+        if path.is_empty() {
+            return Err(ParseError::new(ParseErrorKind::MissingArgument, at));
+        }
+        Ok(Command::XChecksum {
+            algorithm,
+            path: self.to_arg(path, path_at)?,
+            range,
+        })
+    }
+}
+
+/// Where the path ends in an unquoted legacy checksum argument that ends in a range: its last
+/// two words are numbers and something not blank comes before them. `None`: all of it is the
+/// path. The encoder asks the same question, so that what it writes reads back.
+pub(super) fn unquoted_range_at(arg: &[u8]) -> Option<usize> {
+    let trimmed = trim_end(arg);
+    let number = |w: &[u8]| !w.is_empty() && w.iter().all(u8::is_ascii_digit);
+    let mut words = trimmed.rsplitn(3, |&b| b == b' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(end), Some(start), Some(path))
+            if number(start) && number(end) && !trim_end(path).is_empty() =>
+        {
+            Some(path.len())
+        }
+        _ => None,
     }
 }
 

@@ -178,6 +178,49 @@ fn known_answers() {
                 path: arg("with spaces.txt"),
             },
         ),
+        (b"HASH my file.iso", Command::Hash(arg("my file.iso"))),
+        (b"RANG 0 49", Command::Rang { start: 0, end: 49 }),
+        (b"RANG 1 0", Command::Rang { start: 1, end: 0 }),
+        (
+            b"XCRC file.bin",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Crc32,
+                path: arg("file.bin"),
+                range: None,
+            },
+        ),
+        (
+            b"XSHA256 two words.txt",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Sha256,
+                path: arg("two words.txt"),
+                range: None,
+            },
+        ),
+        (
+            b"XMD5 a 10 20",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Md5,
+                path: arg("a"),
+                range: Some((10, Some(20))),
+            },
+        ),
+        (
+            b"XSHA1 \"a b\" 5",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Sha1,
+                path: arg("a b"),
+                range: Some((5, None)),
+            },
+        ),
+        (
+            b"XSHA512 x",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Sha512,
+                path: arg("x"),
+                range: None,
+            },
+        ),
         (
             b"XYZZY plugh",
             Command::Unknown {
@@ -260,6 +303,51 @@ fn errors_pick_the_right_reply() {
     assert_eq!(code(b"EPSV x"), 501);
     assert_eq!(code(b"MFMT 2026 x"), 501);
     assert_eq!(code(b"MFMT 20261124082839"), 501);
+}
+
+/// What only parses one way: the unquoted forms of the legacy checksum commands, and bad
+/// ranges.
+#[test]
+fn checksum_commands_read_as_clients_send_them() {
+    let x = |line: &[u8]| match parse(line) {
+        Ok(Command::XChecksum {
+            algorithm,
+            path,
+            range,
+        }) => (algorithm, path, range),
+        other => panic!("{other:?}"),
+    };
+    // ProFTPD's form: a path, then the start and the end.
+    assert_eq!(
+        x(b"xcrc dir/file.bin 0 1024"),
+        (
+            HashAlgorithm::Crc32,
+            arg("dir/file.bin"),
+            Some((0, Some(1024)))
+        )
+    );
+    // A name with spaces and no range stays one name; so does a name ending in one number.
+    assert_eq!(
+        x(b"XMD5 my file 2"),
+        (HashAlgorithm::Md5, arg("my file 2"), None)
+    );
+    assert_eq!(
+        x(b"XMD5 my file 2 3"),
+        (HashAlgorithm::Md5, arg("my file"), Some((2, Some(3))))
+    );
+    assert_eq!(x(b"XSHA256 1 2"), (HashAlgorithm::Sha256, arg("1 2"), None));
+    // FlashFXP's form: the path quoted.
+    assert_eq!(
+        x(b"XSHA256 \"two words 1 2\""),
+        (HashAlgorithm::Sha256, arg("two words 1 2"), None)
+    );
+    assert_eq!(kind(b"XCRC"), ParseErrorKind::MissingArgument);
+    assert_eq!(kind(b"XCRC \"unclosed"), ParseErrorKind::InvalidArgument);
+    assert_eq!(kind(b"XCRC \"a\" x"), ParseErrorKind::InvalidArgument);
+    assert_eq!(kind(b"XCRC \"\""), ParseErrorKind::MissingArgument);
+    assert_eq!(kind(b"RANG 5"), ParseErrorKind::InvalidArgument);
+    assert_eq!(kind(b"RANG a b"), ParseErrorKind::InvalidArgument);
+    assert_eq!(kind(b"HASH"), ParseErrorKind::MissingArgument);
 }
 
 #[test]

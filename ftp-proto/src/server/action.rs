@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::access::{Permissions, UserAccess};
 use crate::arg::{Arg, Secret};
+use crate::checksum::{Digest, HashAlgorithm};
 use crate::glob::NamePattern;
 use crate::listing::{DirEntry, ListFormat, Metadata};
 use crate::path::VirtualPath;
@@ -126,8 +127,10 @@ pub enum ListSource {
 pub enum TransferKind {
     /// `RETR`: send the file from `offset`. A back-end refuses a directory (`IsADirectory`).
     Retrieve {
-        /// Start here (from `REST`), in stored bytes.
+        /// Start here (from `REST` or `RANG`), in stored bytes.
         offset: u64,
+        /// Send at most this many bytes (from `RANG`); `None`: to the end of the file.
+        length: Option<u64>,
     },
     /// `STOR`, `APPE`: receive into the file.
     Store {
@@ -294,6 +297,24 @@ pub enum Action {
         /// The new time.
         time: Timestamp,
     },
+    /// Compute the checksum of `length` bytes of the file `path` from `offset` (the machine
+    /// has checked that it is a plain file and that the range lies inside it). Report
+    /// [`Outcome::TransferProgress`] now and then (about once a second) while it runs, then
+    /// [`Outcome::Checksum`], or [`Outcome::Failed`] (a file that ends before the range does
+    /// is [`FailureKind::LocalError`]). [`Action::Abort`] with this id cancels it (answer
+    /// [`FailureKind::Aborted`]).
+    Checksum {
+        /// Answer with this id.
+        id: ActionId,
+        /// The file.
+        path: VirtualPath,
+        /// The algorithm.
+        algorithm: HashAlgorithm,
+        /// The first byte.
+        offset: u64,
+        /// How many bytes.
+        length: u64,
+    },
     /// Run a transfer.
     Transfer(Transfer),
     /// The `150` of the transfer is sent: open the data connection and move the data. No
@@ -348,6 +369,7 @@ impl Action {
             | Self::Delete { id, .. }
             | Self::Rename { id, .. }
             | Self::SetModified { id, .. }
+            | Self::Checksum { id, .. }
             | Self::UpgradeTls { id } => Some(*id),
             Self::Transfer(t) => Some(t.id),
             Self::CloseDataChannel
@@ -522,6 +544,8 @@ pub enum Outcome {
         /// Bytes moved on the data connection.
         bytes: u64,
     },
+    /// The checksum of an [`Action::Checksum`].
+    Checksum(Digest),
     /// The operation failed.
     Failed(FailureKind),
 }

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     pub tls_handshake_timeout: Duration,
     /// How long a refused login waits before its `530`, against password guessing.
     pub failed_login_delay: Duration,
+    /// The most bytes one `HASH` or X-command checksums (the range's length): a policy
+    /// refusal (`550`) past it, as the HASH draft suggests, so that checksums of huge files
+    /// cannot tie up the server's disks and CPU. `None`: no limit. The default is 64 GiB
+    /// (several minutes of SHA-256 on one core).
+    pub max_hash_size: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +78,7 @@ impl Default for ServerConfig {
             data_stall_timeout: Duration::from_secs(300),
             tls_handshake_timeout: Duration::from_secs(15),
             failed_login_delay: Duration::from_secs(1),
+            max_hash_size: Some(64 << 30),
         }
     }
 }

@@ -173,6 +173,7 @@ impl ServerSession {
                 abort: None,
                 data_wait: None,
                 last_progress: None,
+                checksum: None,
             })),
             |id| {
                 Action::Transfer(Transfer {
@@ -388,7 +389,12 @@ impl ServerSession {
                 self.pending = Some((id, Pending::Transfer(run)));
                 return Ok(());
             }
-            Outcome::TransferComplete { .. } => {
+            Outcome::Checksum(digest) if run.checksum.is_some() => {
+                if let Some(request) = run.checksum.take() {
+                    self.checksum_done(&request, &digest);
+                }
+            }
+            Outcome::TransferComplete { .. } if run.checksum.is_none() => {
                 let text = if run.listing {
                     "Directory send OK."
                 } else {
@@ -396,6 +402,16 @@ impl ServerSession {
                 };
                 self.answer(reply(ReplyCode::CLOSING_DATA, text));
             }
+            Outcome::Failed(kind) if run.checksum.is_some() => match run.abort {
+                Some(AbortBy::Client | AbortBy::Closing) => {
+                    self.answer(reply(ReplyCode::TRANSFER_ABORTED, "Checksum aborted."))
+                }
+                Some(_) => self.answer(reply(
+                    ReplyCode::LOCAL_ERROR,
+                    "Storage stalled; checksum aborted.",
+                )),
+                None => self.fail(kind),
+            },
             Outcome::Failed(kind) => match run.abort {
                 Some(AbortBy::Client | AbortBy::Closing) => self.answer(reply(
                     ReplyCode::TRANSFER_ABORTED,

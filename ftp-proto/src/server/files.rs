@@ -154,12 +154,26 @@ impl ServerSession {
             Command::Pasv => self.pasv(),
             Command::Epsv(arg) => self.epsv(arg),
             Command::Retr(file) => {
-                let offset = self.rest.take().unwrap_or(0);
+                // RANG's ends are both included (draft-bryan-ftp-range §3).
+                let (offset, length) = match self.rang.take() {
+                    Some((start, end)) => (start, Some(end - start + 1)),
+                    None => (self.rest.take().unwrap_or(0), None),
+                };
                 let path = self.cwd.resolve(file.as_bytes());
                 if self.allowed(perms.read, &path, PathUse::Read) {
-                    self.transfer(path, TransferKind::Retrieve { offset });
+                    self.transfer(path, TransferKind::Retrieve { offset, length });
                 }
             }
+            Command::Hash(file) if self.config.features.hash => {
+                let range = self.rang.take().map(|(start, end)| (start, Some(end + 1)));
+                self.checksum(file, self.hash_algorithm, range, false);
+            }
+            Command::XChecksum {
+                algorithm,
+                path,
+                range,
+            } if self.config.features.hash => self.checksum(path, algorithm, range, true),
+            Command::Rang { start, end } if self.config.features.hash => self.rang(start, end),
             Command::Stor(file) => {
                 let mode = self.rest.take().map_or(WriteMode::Truncate, WriteMode::At);
                 self.store(self.cwd.resolve(file.as_bytes()), mode);
@@ -280,6 +294,7 @@ impl ServerSession {
             Pending::Login => return self.login_outcome(outcome),
             Pending::TlsHandshake(_) => return self.tls_outcome(outcome),
             Pending::ListMeta(request) => return self.list_metadata(request, outcome),
+            Pending::ChecksumMeta(request) => return self.checksum_metadata(request, outcome),
             Pending::ListProbe(request, meta) => return self.list_probed(request, *meta, outcome),
             _ => {}
         }

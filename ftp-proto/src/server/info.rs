@@ -11,7 +11,7 @@ use crate::reply::{Reply, ReplyCode};
 
 impl ServerSession {
     pub(super) fn feat(&mut self) {
-        let reply = feat_reply(self.config.features, self.mlst_facts);
+        let reply = feat_reply(self.config.features, self.mlst_facts, self.hash_algorithm);
         self.answer(reply);
     }
 
@@ -31,6 +31,7 @@ impl ServerSession {
             ("EPRT", true),
             ("EPSV", true),
             ("FEAT", true),
+            ("HASH", f.hash),
             ("HELP", true),
             ("HOST", true),
             ("LANG", true),
@@ -51,6 +52,7 @@ impl ServerSession {
             ("PROT", f.tls),
             ("PWD", true),
             ("QUIT", true),
+            ("RANG", f.hash),
             ("REIN", true),
             ("REST", true),
             ("RETR", true),
@@ -65,11 +67,16 @@ impl ServerSession {
             ("SYST", true),
             ("TYPE", true),
             ("USER", true),
+            ("XCRC", f.hash),
             ("XCUP", true),
             ("XCWD", true),
+            ("XMD5", f.hash),
             ("XMKD", true),
             ("XPWD", true),
             ("XRMD", true),
+            ("XSHA1", f.hash),
+            ("XSHA256", f.hash),
+            ("XSHA512", f.hash),
         ]
         .into_iter()
         .filter_map(|(verb, on)| on.then_some(verb))
@@ -132,6 +139,8 @@ impl ServerSession {
                     "Use OPTS UTF8 ON or OFF.",
                 ));
             }
+        } else if name.eq_ignore_ascii_case(b"HASH") && self.config.features.hash {
+            self.opts_hash(value.trim_ascii());
         } else if name.eq_ignore_ascii_case(b"MLST") && !self.config.features.mlst.is_empty() {
             // RFC 3659 §7.9: unknown facts are ignored; the reply lists the facts now in use.
             self.mlst_facts = FactSet::parse_opts(value).intersection(self.config.features.mlst);

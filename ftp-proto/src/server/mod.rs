@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use crate::access::{Permissions, UserAccess};
 use crate::arg::Arg;
+use crate::checksum::HashAlgorithm;
 use crate::command::{Command, ParseError};
 use crate::framing::DecodeError;
 use crate::glob::NamePattern;
@@ -36,6 +37,7 @@ use crate::reply::{Reply, ReplyCode};
 use crate::time::Timestamp;
 
 mod action;
+mod checksum;
 mod config;
 mod connection;
 mod data;
@@ -93,6 +95,8 @@ enum Pending {
     Mfmt(VirtualPath, Timestamp),
     Mlst(VirtualPath),
     StatPath(VirtualPath),
+    /// The metadata of the file to checksum.
+    ChecksumMeta(Box<checksum::ChecksumRequest>),
     /// The metadata of what `LIST`, `NLST` or `MLSD` names.
     ListMeta(ListRequest),
     /// Whether the symbolic link to list leads to a directory.
@@ -122,6 +126,8 @@ struct Running {
     data_wait: Option<Instant>,
     /// When data last moved, once the data connection is open.
     last_progress: Option<Instant>,
+    /// Not a transfer but a checksum (`HASH`, `XCRC`...): what its reply needs.
+    checksum: Option<Box<checksum::ChecksumRequest>>,
 }
 
 /// Who or what asked for a transfer to be aborted: that decides its replies.
@@ -183,6 +189,10 @@ pub struct ServerSession {
     data: DataChannel,
     epsv_all: bool,
     rest: Option<u64>,
+    /// From `RANG`: the first and last byte of the next `HASH` or `RETR`.
+    rang: Option<(u64, u64)>,
+    /// The algorithm of `HASH`, chosen with `OPTS HASH`.
+    hash_algorithm: HashAlgorithm,
     rnfr: Option<VirtualPath>,
     utf8: bool,
     mlst_facts: FactSet,
@@ -233,6 +243,8 @@ impl ServerSession {
             data: DataChannel::None,
             epsv_all: false,
             rest: None,
+            rang: None,
+            hash_algorithm: HashAlgorithm::Sha256,
             rnfr: None,
             utf8: true,
             mlst_facts,
@@ -585,6 +597,21 @@ impl ServerSession {
         );
         if !keeps_rest {
             self.rest = None;
+        }
+        // RANG (draft-bryan-ftp-range) applies to the next HASH or RETR, kept as REST is.
+        let keeps_rang = matches!(
+            cmd,
+            Command::Retr(_)
+                | Command::Hash(_)
+                | Command::Rang { .. }
+                | Command::Pasv
+                | Command::Epsv(_)
+                | Command::Port(_)
+                | Command::Eprt(_)
+                | Command::Type(_)
+        );
+        if !keeps_rang {
+            self.rang = None;
         }
         let logged_in = self.permissions().is_some();
         // Before login only the login itself (USER, PASS, ACCT, and HOST, which RFC 7151 §3
