@@ -20,6 +20,9 @@ command -v ncftpget >/dev/null 2>&1 || need_apt+=(ncftp)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
+# crc32 (libarchive-zip-perl) beside coreutils' sha256sum and md5sum: the checksums the HASH
+# tests compare with (ftp-server/tests/checksums.rs).
+command -v crc32 >/dev/null 2>&1 || need_apt+=(libarchive-zip-perl)
 # HAProxy in front of two ftpd instances (examples/tests/scale_out.rs).
 [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -92,6 +92,7 @@
 pub mod fuzzing;
 
 pub mod auth;
+mod checksum;
 mod options;
 mod proxy;
 mod server;

@@ -150,6 +150,9 @@ impl ServerOptions {
         max_login_failures: u32,
         /// Most entries in a `STAT path` reply (it is held in memory).
         max_status_lines: usize,
+        /// Most bytes one `HASH` or X-command checksums (`550` past it; `None`: no limit;
+        /// default 64 GiB).
+        max_hash_size: Option<u64>,
         /// Bytes of commands held while a transfer runs (see
         /// [`ServerConfig::max_queued_bytes`]).
         max_queued_bytes: usize,

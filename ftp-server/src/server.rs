@@ -108,6 +108,9 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 user_sessions: Arc::default(),
                 bandwidth: std::sync::Mutex::new(bandwidth),
                 usage: std::sync::Mutex::default(),
+                checksums: crate::checksum::Turns::new(
+                    std::thread::available_parallelism().map_or(2, usize::from),
+                ),
             }),
         }
     }

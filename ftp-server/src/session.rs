@@ -336,6 +336,10 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
                     Err(kind) => Outcome::Failed(kind),
                 }
             }
+            Some(TransferEvent::Checksummed(result)) => {
+                self.transfer = None;
+                result.map_or_else(Outcome::Failed, Outcome::Checksum)
+            }
             // The task ended without a word: it can only have panicked.
             None => {
                 self.transfer = None;
@@ -376,6 +380,16 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             }
             Action::Transfer(t) => {
                 self.start_transfer(t);
+                return;
+            }
+            Action::Checksum {
+                id,
+                path,
+                algorithm,
+                offset,
+                length,
+            } => {
+                self.start_checksum(id, &path, algorithm, offset, length);
                 return;
             }
             Action::StartData { .. } => {
@@ -777,6 +791,44 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             }
         }
         Outcome::Listed { entries, now }
+    }
+
+    /// Runs a checksum as a background task, held as the running transfer is (its events,
+    /// its abort).
+    fn start_checksum(
+        &mut self,
+        id: ActionId,
+        path: &VirtualPath,
+        algorithm: ftp_proto::checksum::HashAlgorithm,
+        offset: u64,
+        length: u64,
+    ) {
+        let (principal, path) = match self.user_path(path) {
+            Ok((user, p)) => (user.clone(), p),
+            Err(f) => {
+                let _ = self.conn.handle_outcome(id, Outcome::Failed(f));
+                return;
+            }
+        };
+        let (events_tx, events_rx) = mpsc::unbounded();
+        let (abort_tx, abort_rx) = oneshot::channel();
+        self.transfer = Some(Running {
+            id,
+            events: events_rx,
+            go: None,
+            abort: Some(abort_tx),
+        });
+        let job = crate::checksum::Job {
+            principal,
+            path,
+            algorithm,
+            offset,
+            length,
+        };
+        let shared = Arc::clone(&self.shared);
+        self.shared.runtime.spawn(Box::pin(crate::checksum::run(
+            shared, job, events_tx, abort_rx,
+        )));
     }
 
     fn start_transfer(&mut self, t: ftp_proto::server::Transfer) {

@@ -35,6 +35,8 @@ pub(crate) struct Shared<S, A> {
     pub(crate) bandwidth: Mutex<Bandwidth>,
     /// What each user stores, for the quota: counted once, kept up to date by uploads.
     pub(crate) usage: Mutex<HashMap<String, Usage>>,
+    /// Checksums (`HASH`) running at once: one per CPU.
+    pub(crate) checksums: crate::checksum::Turns,
 }
 
 /// What a user stores under their home.

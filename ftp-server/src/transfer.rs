@@ -208,6 +208,8 @@ pub(crate) enum TransferEvent {
     Progress,
     /// The transfer ended: bytes moved, or why it failed.
     Finished(Result<u64, FailureKind>),
+    /// A checksum (not a transfer) ended.
+    Checksummed(Result<ftp_proto::checksum::Digest, FailureKind>),
 }
 
 /// Everything a transfer task needs, owned.
@@ -288,10 +290,7 @@ pub(crate) async fn run<S: Storage, A>(
         }
     };
     let _ = events.unbounded_send(TransferEvent::Connected);
-    let progress = Progress {
-        events: &events,
-        last: Instant::now(),
-    };
+    let progress = Progress::new(&events);
     let result = move_data(&shared, &job, prepared, data, &mut abort, progress).await;
     match &result {
         Ok(bytes) => {
@@ -508,7 +507,7 @@ fn account_upload<S: Storage, A>(
 
 /// `work`, unless the session aborts the transfer first (`ABOR`, one of the machine's
 /// deadlines, the session's end).
-async fn until_aborted<T>(
+pub(crate) async fn until_aborted<T>(
     work: impl Future<Output = Result<T, FailureKind>>,
     abort: &mut oneshot::Receiver<()>,
 ) -> Result<T, FailureKind> {
@@ -543,7 +542,7 @@ struct Io<'a> {
 
 /// The bandwidth limits of one transfer's direction: the session's own bucket, and the
 /// user's and the server's, shared.
-struct Pace<'a> {
+pub(crate) struct Pace<'a> {
     runtime: &'a dyn ftp_runtime::Runtime,
     bandwidth: &'a std::sync::Mutex<crate::shared::Bandwidth>,
     own: Option<ftp_proto::rate::TokenBucket>,
@@ -556,7 +555,7 @@ struct Pace<'a> {
 }
 
 impl<'a> Pace<'a> {
-    fn new<S, A>(shared: &'a Shared<S, A>, user: &'a str, upload: bool) -> Self {
+    pub(crate) fn new<S, A>(shared: &'a Shared<S, A>, user: &'a str, upload: bool) -> Self {
         let limits = &shared.options.rate_limits;
         let (own, user_rate, server) = if upload {
             (limits.session_up, limits.user_up, limits.server_up)
@@ -575,7 +574,7 @@ impl<'a> Pace<'a> {
     }
 
     /// `n` bytes went: pauses as long as the strictest limit asks.
-    async fn after(&mut self, n: usize) {
+    pub(crate) async fn after(&mut self, n: usize) {
         if !self.limited || n == 0 {
             return;
         }
@@ -617,16 +616,23 @@ impl<'a> Pace<'a> {
 
 /// Tells the session, now and then, that data moves: the machine's stall timeout counts
 /// from the last report.
-struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     events: &'a mpsc::UnboundedSender<TransferEvent>,
     last: Instant,
 }
 
-impl Progress<'_> {
+impl<'a> Progress<'a> {
     /// At most one report a second, whatever the chunk rate.
     const EVERY: Duration = Duration::from_secs(1);
 
-    fn tick(&mut self) {
+    pub(crate) fn new(events: &'a mpsc::UnboundedSender<TransferEvent>) -> Self {
+        Self {
+            events,
+            last: Instant::now(),
+        }
+    }
+
+    pub(crate) fn tick(&mut self) {
         let now = Instant::now();
         if now.duration_since(self.last) >= Self::EVERY {
             self.last = now;

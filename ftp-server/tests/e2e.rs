@@ -806,6 +806,7 @@ fn a_session_future_stays_small() {
     // (the control connection a `MaybeTls`, the handshakes boxed); kept under the bound by
     // boxing the transfer's pending state and what a passive listener holds besides its
     // connection (a slot of its address, the release signal). 2,040 before the PROXY
-    // protocol step, 2,080 with it (boxed; see `Server::handle`).
-    assert!(size <= 2080, "a session's future is {size} bytes");
+    // protocol step, 2,080 with it (boxed; see `Server::handle`); 2,096 with the machine's
+    // RANG range (one field with REST's offset) and HASH algorithm.
+    assert!(size <= 2096, "a session's future is {size} bytes");
 }

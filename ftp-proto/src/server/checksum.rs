@@ -10,7 +10,9 @@
 //! [`Hasher`](crate::checksum::Hasher).
 
 use super::texts::{reply, reply_owned};
-use super::{Action, DataChannel, FailureKind, Outcome, Pending, Running, ServerSession};
+use super::{
+    Action, DataChannel, FailureKind, Outcome, Pending, Restart, Running, ServerSession,
+};
 use crate::access::PathUse;
 use crate::arg::Arg;
 use crate::checksum::{Digest, HashAlgorithm};
@@ -163,16 +165,14 @@ impl ServerSession {
 
     /// `RANG start end`: the range of the next `HASH` or `RETR`; `RANG 1 0` clears it.
     pub(super) fn rang(&mut self, start: u64, end: u64) {
-        self.rest = None;
+        self.restart = None;
         if start == 1 && end == 0 {
-            self.rang = None;
             return self.answer(reply(ReplyCode::FILE_ACTION_PENDING, "Range cleared."));
         }
         if end < start || i64::try_from(end).is_err() {
-            self.rang = None;
             return self.answer(reply(ReplyCode::PARAMETER_SYNTAX_ERROR, "Invalid range."));
         }
-        self.rang = Some((start, end));
+        self.restart = Some(Restart::Range(start, end));
         let text = format!("Restarting at {start}. Ending at {end}.");
         self.answer(reply_owned(
             ReplyCode::FILE_ACTION_PENDING,

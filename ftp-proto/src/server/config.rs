@@ -144,6 +144,11 @@ impl ServerConfig {
         self.failed_login_delay = value;
         self
     }
+    /// Sets [`max_hash_size`](Self::max_hash_size).
+    pub fn max_hash_size(&mut self, value: Option<u64>) -> &mut Self {
+        self.max_hash_size = value;
+        self
+    }
     /// Sets [`max_status_lines`](Self::max_status_lines).
     pub fn max_status_lines(&mut self, value: usize) -> &mut Self {
         self.max_status_lines = value;

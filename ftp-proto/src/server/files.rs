@@ -9,7 +9,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, FailureKind, ListFormat, Outcome, Pending, ServerSession, TransferKind, WriteMode,
+    Action, FailureKind, ListFormat, Outcome, Pending, Restart, ServerSession, TransferKind,
+    WriteMode,
 };
 use crate::access::{PathUse, Permissions};
 use crate::arg::Arg;
@@ -127,14 +128,14 @@ impl ServerSession {
             // signed in every seek call): refused here, where the client sees why, instead of
             // failing the transfer after it with an unrelated reply.
             Command::Rest(offset) if i64::try_from(offset).is_err() => {
-                self.rest = None;
+                self.restart = None;
                 self.answer(reply(
                     ReplyCode::PARAMETER_SYNTAX_ERROR,
                     "Restart offset out of range.",
                 ));
             }
             Command::Rest(offset) => {
-                self.rest = Some(offset);
+                self.restart = Some(Restart::At(offset));
                 let text =
                     format!("Restarting at {offset}. Send STOR or RETR to initiate transfer.");
                 self.answer(reply_owned(
@@ -155,9 +156,10 @@ impl ServerSession {
             Command::Epsv(arg) => self.epsv(arg),
             Command::Retr(file) => {
                 // RANG's ends are both included (draft-bryan-ftp-range §3).
-                let (offset, length) = match self.rang.take() {
-                    Some((start, end)) => (start, Some(end - start + 1)),
-                    None => (self.rest.take().unwrap_or(0), None),
+                let (offset, length) = match self.restart.take() {
+                    Some(Restart::Range(start, end)) => (start, Some(end - start + 1)),
+                    Some(Restart::At(offset)) => (offset, None),
+                    None => (0, None),
                 };
                 let path = self.cwd.resolve(file.as_bytes());
                 if self.allowed(perms.read, &path, PathUse::Read) {
@@ -165,7 +167,10 @@ impl ServerSession {
                 }
             }
             Command::Hash(file) if self.config.features.hash => {
-                let range = self.rang.take().map(|(start, end)| (start, Some(end + 1)));
+                let range = match self.restart.take() {
+                    Some(Restart::Range(start, end)) => Some((start, Some(end + 1))),
+                    _ => None,
+                };
                 self.checksum(file, self.hash_algorithm, range, false);
             }
             Command::XChecksum {
@@ -175,11 +180,14 @@ impl ServerSession {
             } if self.config.features.hash => self.checksum(path, algorithm, range, true),
             Command::Rang { start, end } if self.config.features.hash => self.rang(start, end),
             Command::Stor(file) => {
-                let mode = self.rest.take().map_or(WriteMode::Truncate, WriteMode::At);
+                let mode = match self.restart.take() {
+                    Some(Restart::At(offset)) => WriteMode::At(offset),
+                    _ => WriteMode::Truncate,
+                };
                 self.store(self.cwd.resolve(file.as_bytes()), mode);
             }
             Command::Appe(file) => {
-                self.rest = None;
+                self.restart = None;
                 self.store(self.cwd.resolve(file.as_bytes()), WriteMode::Append);
             }
             Command::Stou(base) => {

@@ -154,6 +154,15 @@ struct ListRequest {
     pattern: Option<Box<NamePattern>>,
 }
 
+/// Where the next transfer starts (and ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Restart {
+    /// `REST n`: the next `RETR` or `STOR` starts at `n`.
+    At(u64),
+    /// `RANG start end`: the next `RETR` or `HASH` is of these bytes, both ends included.
+    Range(u64, u64),
+}
+
 #[derive(Debug)]
 enum Queued {
     Command(Command),
@@ -188,9 +197,9 @@ pub struct ServerSession {
     representation: Representation,
     data: DataChannel,
     epsv_all: bool,
-    rest: Option<u64>,
-    /// From `RANG`: the first and last byte of the next `HASH` or `RETR`.
-    rang: Option<(u64, u64)>,
+    /// From `REST` or `RANG`, for the next transfer or `HASH` (one field: the two exclude each
+    /// other, and every session holds it).
+    restart: Option<Restart>,
     /// The algorithm of `HASH`, chosen with `OPTS HASH`.
     hash_algorithm: HashAlgorithm,
     rnfr: Option<VirtualPath>,
@@ -242,8 +251,7 @@ impl ServerSession {
             representation: Representation::Ascii,
             data: DataChannel::None,
             epsv_all: false,
-            rest: None,
-            rang: None,
+            restart: None,
             hash_algorithm: HashAlgorithm::Sha256,
             rnfr: None,
             utf8: true,
@@ -583,26 +591,10 @@ impl ServerSession {
         if !matches!(cmd, Command::Rnto(_)) {
             self.rnfr = None;
         }
-        let keeps_rest = matches!(
+        // Data-channel setup and TYPE keep either.
+        let setup = matches!(
             cmd,
-            Command::Retr(_)
-                | Command::Stor(_)
-                | Command::Appe(_)
-                | Command::Rest(_)
-                | Command::Pasv
-                | Command::Epsv(_)
-                | Command::Port(_)
-                | Command::Eprt(_)
-                | Command::Type(_)
-        );
-        if !keeps_rest {
-            self.rest = None;
-        }
-        // RANG (draft-bryan-ftp-range) applies to the next HASH or RETR, kept as REST is.
-        let keeps_rang = matches!(
-            cmd,
-            Command::Retr(_)
-                | Command::Hash(_)
+            Command::Rest(_)
                 | Command::Rang { .. }
                 | Command::Pasv
                 | Command::Epsv(_)
@@ -610,8 +602,17 @@ impl ServerSession {
                 | Command::Eprt(_)
                 | Command::Type(_)
         );
-        if !keeps_rang {
-            self.rang = None;
+        let kept = setup
+            || match self.restart {
+                Some(Restart::At(_)) => {
+                    matches!(cmd, Command::Retr(_) | Command::Stor(_) | Command::Appe(_))
+                }
+                // RANG (draft-bryan-ftp-range) applies to the next RETR, or HASH here.
+                Some(Restart::Range(..)) => matches!(cmd, Command::Retr(_) | Command::Hash(_)),
+                None => true,
+            };
+        if !kept {
+            self.restart = None;
         }
         let logged_in = self.permissions().is_some();
         // Before login only the login itself (USER, PASS, ACCT, and HOST, which RFC 7151 §3
