@@ -82,6 +82,12 @@ pub(crate) fn feat_reply(f: Features, mlst_facts: FactSet, hash: HashAlgorithm) 
         (f.size, " SIZE"),
         (true, " TVFS"),
         (true, " UTF8"),
+        // The legacy checksum commands, listed as ProFTPD's mod_digest lists them.
+        (f.hash, " XCRC"),
+        (f.hash, " XMD5"),
+        (f.hash, " XSHA1"),
+        (f.hash, " XSHA256"),
+        (f.hash, " XSHA512"),
     ];
     let pick = |list: &[(bool, &'static str)]| -> Vec<Bytes> {
         list.iter()

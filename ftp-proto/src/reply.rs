@@ -118,10 +118,16 @@ codes! {
     PROT_NOT_SUPPORTED = 536;
     /// 550 Requested action not taken: file unavailable (not found, no access).
     FILE_NOT_FOUND = 550;
+    /// 551 Requested action aborted: page type unknown (RANG outside `TYPE I`,
+    /// draft-bryan-ftp-range §3.2).
+    REQUEST_ABORTED_PAGE_TYPE = 551;
     /// 552 Requested file action aborted: exceeded storage allocation.
     EXCEEDED_STORAGE = 552;
     /// 553 Requested action not taken: file name not allowed.
     NAME_NOT_ALLOWED = 553;
+    /// 556 Checksum refused by the server's policy, permanently (draft-bryan-ftpext-hash §3.5:
+    /// the file is over the size the server hashes).
+    HASH_POLICY_REFUSED = 556;
 }
 
 impl ReplyCode {

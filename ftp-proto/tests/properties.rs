@@ -155,7 +155,7 @@ fn command() -> impl Strategy<Value = Command> {
             arg().prop_filter("quotes end a quoted path", |a| !a
                 .as_bytes()
                 .contains(&b'"')),
-            proptest::option::of((any::<u64>(), proptest::option::of(any::<u64>()))),
+            proptest::option::of((any::<u64>(), any::<u64>())),
         )
             .prop_map(|(algorithm, path, range)| Command::XChecksum {
                 algorithm,

@@ -61,7 +61,7 @@ fn hash_of_a_file_in_the_algorithm_chosen() {
     assert_eq!(h.replies_of("OPTS HASH md5"), "200 MD5\r\n");
     assert_eq!(
         h.replies_of("OPTS HASH SHA-3"),
-        "504 Unknown hash algorithm.\r\n"
+        "501 Unknown algorithm, current selection not changed.\r\n"
     );
     assert_eq!(
         h.replies_of("OPTS HASH"),
@@ -83,6 +83,10 @@ fn hash_of_a_file_in_the_algorithm_chosen() {
         "{feat}"
     );
     assert!(feat.contains(" RANG STREAM\r\n"), "{feat}");
+    assert!(
+        feat.contains(" XCRC\r\n XMD5\r\n XSHA1\r\n XSHA256\r\n XSHA512\r\n"),
+        "{feat}"
+    );
 }
 
 #[test]
@@ -93,7 +97,14 @@ fn refusals_come_from_the_metadata() {
     assert_eq!(h.codes(), [550]);
     h.cmd("HASH dir");
     h.metadata(dir());
-    assert_eq!(h.codes(), [550], "a directory has no checksum");
+    assert_eq!(
+        h.codes(),
+        [553],
+        "a directory has no checksum (the draft's 553)"
+    );
+    h.cmd("XMD5 dir");
+    h.metadata(dir());
+    assert_eq!(h.codes(), [550], "ProFTPD's 550 for the X-commands");
     h.no_action();
     h.cmd("XCRC link");
     h.metadata(Metadata::new(FileKind::Symlink, 4));
@@ -121,9 +132,14 @@ fn size_limit_is_a_policy_refusal() {
     h.metadata(file(1001));
     assert_eq!(
         text(&mut h),
-        ["550 File too large to checksum on this server."]
+        ["556 File too large to checksum on this server."]
     );
     h.no_action();
+    h.cmd("XCRC big");
+    h.metadata(file(1001));
+    assert_eq!(h.codes(), [550]);
+    h.cmd("TYPE I");
+    h.replies();
     // A range within the limit of the same file is fine.
     assert_eq!(h.cmd("RANG 1 1000"), [350]);
     h.cmd("HASH big");
@@ -133,7 +149,13 @@ fn size_limit_is_a_policy_refusal() {
 
 #[test]
 fn rang_sets_the_range_of_the_next_hash_or_retr_only() {
-    let mut h = Harness::logged_in(Permissions::READ_ONLY);
+    let mut h = Harness::logged_in(Permissions::ALL);
+    assert_eq!(
+        h.cmd("RANG 10 19"),
+        [551],
+        "a range of stored bytes needs TYPE I"
+    );
+    assert_eq!(h.cmd("TYPE I"), [200]);
     assert_eq!(
         h.replies_of("RANG 10 19"),
         "350 Restarting at 10. Ending at 19.\r\n"
@@ -182,7 +204,8 @@ fn rang_sets_the_range_of_the_next_hash_or_retr_only() {
     h.cmd("HASH f");
     assert_eq!(checksum_of(&mut h, file(100)).3, 0);
     // Bad ranges.
-    let mut h = Harness::logged_in(Permissions::READ_ONLY);
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("TYPE I");
     assert_eq!(h.cmd("RANG 9 3"), [501]);
     assert_eq!(h.cmd(&format!("RANG 0 {}", u64::MAX)), [501]);
     // RETR takes it as offset and length, ends included, and REST is dropped by it.
@@ -197,6 +220,21 @@ fn rang_sets_the_range_of_the_next_hash_or_retr_only() {
             length: Some(100)
         }
     );
+    // An upload is refused rather than turned into a plain STOR (which would truncate).
+    let mut h = Harness::logged_in(Permissions::ALL);
+    h.cmd("TYPE I");
+    h.epsv();
+    h.cmd("RANG 0 9");
+    assert_eq!(h.cmd("STOR f"), [504]);
+    h.no_action();
+    h.cmd("RANG 0 9");
+    assert_eq!(h.cmd("APPE f"), [504]);
+    assert_eq!(
+        h.cmd("STOR f"),
+        Vec::<u16>::new(),
+        "the range is gone: a plain STOR"
+    );
+    assert!(matches!(h.transfer().kind, TransferKind::Store { .. }));
 }
 
 #[test]
@@ -207,7 +245,7 @@ fn legacy_commands_answer_250_hex() {
         ("XMD5 f", HashAlgorithm::Md5, 0, 64),
         ("XSHA1 f", HashAlgorithm::Sha1, 0, 64),
         ("XSHA256 f 8 16", HashAlgorithm::Sha256, 8, 8),
-        ("XSHA512 \"f\" 60", HashAlgorithm::Sha512, 60, 4),
+        ("XSHA512 \"f\" 60", HashAlgorithm::Sha512, 0, 60),
     ] {
         h.cmd(line);
         let (id, _, got, o, l) = checksum_of(&mut h, file(64));
@@ -216,7 +254,8 @@ fn legacy_commands_answer_250_hex() {
         h.session
             .handle_outcome(id, Outcome::Checksum(d.clone()))
             .unwrap();
-        assert_eq!(text(&mut h), [format!("250 {d}")], "{line}");
+        let hex = d.to_hex().to_ascii_uppercase();
+        assert_eq!(text(&mut h), [format!("250 {hex}")], "{line}");
     }
     // The X-commands do not change the algorithm of HASH.
     assert_eq!(h.replies_of("OPTS HASH"), "200 SHA-256\r\n");

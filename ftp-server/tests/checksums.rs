@@ -101,14 +101,16 @@ fn ranges_and_legacy_commands(rt: Rt) {
     };
     // RANG: both ends included; the range spans chunk boundaries.
     c.cmd("OPTS HASH MD5");
+    assert_eq!(c.code("RANG 1000 2100000"), 551, "only in TYPE I");
+    assert_eq!(c.code("TYPE I"), 200);
     assert_eq!(c.code("RANG 1000 2100000"), 350);
     let expected = tool("md5sum", &slice(1000, 2_100_001));
     assert_eq!(
         c.cmd("HASH big file.bin").to_string(),
         format!("213 MD5 1000-2100000 {expected} big file.bin")
     );
-    // X-commands: 250 and the hex; ProFTPD's "path start end" form (end excluded) and
-    // FlashFXP's quoted path.
+    // X-commands: 250 and the hex in upper case; ProFTPD's "path start end" form (end
+    // excluded), FlashFXP's quoted path and GlobalSCAPE's end alone.
     let whole = dir.path().join("big file.bin");
     for (line, sum, file) in [
         ("XCRC big file.bin", "crc32", whole.clone()),
@@ -122,14 +124,14 @@ fn ranges_and_legacy_commands(rt: Rt) {
         (
             "XSHA512 \"big file.bin\" 3000000",
             "sha512sum",
-            slice(3_000_000, data.len()),
+            slice(0, 3_000_000),
         ),
     ] {
         let expected = tool(sum, &file);
+        let expected = expected.to_ascii_uppercase();
         assert_eq!(c.cmd(line).to_string(), format!("250 {expected}"), "{line}");
     }
     // RETR with RANG: exactly the range, then 226.
-    c.cmd("TYPE I");
     assert_eq!(c.code("RANG 10 19"), 350);
     let (got, code) = c.retr("RETR big file.bin");
     assert_eq!((got.as_slice(), code), (&data[10..20], 226));
@@ -162,6 +164,7 @@ fn abor_stops_a_checksum_and_the_session_goes_on(rt: Rt) {
     );
     assert_eq!(c.code("NOOP"), 200);
     // The same limit makes a small range quick.
+    assert_eq!(c.code("TYPE I"), 200);
     assert_eq!(c.code("RANG 0 1023"), 350);
     assert_eq!(c.code("HASH big file.bin"), 213);
 }
@@ -176,15 +179,17 @@ fn refusals(rt: Rt) {
     );
     let mut c = Client::login(server.addr, "reader", "books");
     assert_eq!(c.code("HASH missing"), 550);
-    assert_eq!(c.code("HASH sub"), 550);
+    assert_eq!(c.code("HASH sub"), 553);
     assert_eq!(c.code("HASH ../../etc/passwd"), 550);
     assert_eq!(
         c.cmd("HASH big file.bin").to_string(),
-        "550 File too large to checksum on this server."
+        "556 File too large to checksum on this server."
     );
+    assert_eq!(c.code("XCRC big file.bin"), 550);
+    assert_eq!(c.code("TYPE I"), 200);
     assert_eq!(c.code("RANG 0 1048575"), 350);
     assert_eq!(c.code("HASH big file.bin"), 213, "a range within the limit");
-    assert_eq!(c.code("OPTS HASH SHA-3"), 504);
+    assert_eq!(c.code("OPTS HASH SHA-3"), 501);
     assert_eq!(c.code("RANG 9 1"), 501);
     let mut anon = Client::connect(server.addr);
     assert_eq!(anon.code("HASH big file.bin"), 530);

@@ -113,6 +113,20 @@ fn gigabyte_up_and_down_byte_for_byte() {
     let mut expected = chunk(CHUNKS - 2, &pattern)[1 << 19..].to_vec();
     expected.extend(chunk(CHUNKS - 1, &pattern));
     assert!(tail == expected, "the range read differs");
+    // The server's checksum of that range, read from the store as a download is.
+    let first = (CHUNKS << 20) - (3 << 19);
+    let last = (CHUNKS << 20) - 1;
+    assert_eq!(c.code(&format!("RANG {first} {last}")), 350);
+    let digest = format!("{:x}", Sha256::digest(&expected));
+    assert_eq!(
+        c.cmd("HASH big.bin").to_string(),
+        format!("213 SHA-256 {first}-{last} {digest} big.bin")
+    );
+    let md5 = ftp_proto::checksum::digest(ftp_proto::checksum::HashAlgorithm::Md5, &expected);
+    assert_eq!(
+        c.cmd(&format!("XMD5 big.bin {first} {}", last + 1)).to_string(),
+        format!("250 {}", md5.to_hex().to_ascii_uppercase())
+    );
     assert_eq!(c.code("DELE big.bin"), 250);
 }
 

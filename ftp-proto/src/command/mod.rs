@@ -176,8 +176,8 @@ impl ListArgs {
 /// - `Unknown` whose verb is a known one in any case (`Unknown { verb: "RETR", .. }` parses as
 ///   [`Command::Retr`]);
 /// - `Eprt` with an IPv6 scope id or flow label, which the wire form cannot carry;
-/// - `XChecksum` whose path holds a `"` and must be quoted (it starts with a quote, its last
-///   two words are numbers, or only a start follows): the quote ends the quoted path.
+/// - `XChecksum` whose path holds a `"` and must be quoted (it starts with a quote, or its
+///   last two words are numbers): the quote ends the quoted path.
 ///
 /// The property tests check both halves: parsed lines and generated values in the rules above
 /// round-trip, and each exception comes back as documented.
@@ -311,15 +311,16 @@ pub enum Command {
         /// The last byte.
         end: u64,
     },
-    /// `XCRC`, `XMD5`, `XSHA1`, `XSHA256`, `XSHA512 path [start [end]]`: the legacy checksum
-    /// commands (FlashFXP, Serv-U, ProFTPD's mod_digest), answered `250 hex`.
+    /// `XCRC`, `XMD5`, `XSHA1`, `XSHA256`, `XSHA512 path [[start] end]`: the legacy checksum
+    /// commands (FlashFXP, Serv-U, GlobalSCAPE, ProFTPD's mod_digest), answered `250 HEX`.
     XChecksum {
         /// Which of the commands.
         algorithm: HashAlgorithm,
         /// The file.
         path: Arg,
-        /// The first byte, and the byte after the last (a file's end when absent).
-        range: Option<(u64, Option<u64>)>,
+        /// The first byte and the byte after the last (ProFTPD's and GlobalSCAPE's reading;
+        /// one number alone is the end, from 0); the whole file when absent.
+        range: Option<(u64, u64)>,
     },
     /// A verb this crate does not know, kept so a server can answer 500 or 502.
     Unknown {
@@ -599,13 +600,12 @@ fn type_code_text(t: TransferType) -> String {
 /// The arguments of a legacy checksum command: the path as it is when it reads back so (it
 /// does not start with a quote, and the words after it are read as the range they are), else
 /// quoted; then the range.
-fn x_checksum_args(path: &Arg, range: Option<(u64, Option<u64>)>, mut arg: impl FnMut(&[u8])) {
+fn x_checksum_args(path: &Arg, range: Option<(u64, u64)>, mut arg: impl FnMut(&[u8])) {
     let bytes = path.as_bytes();
     let plain = bytes.first() != Some(&b'"')
         && match range {
             None => parse::unquoted_range_at(bytes).is_none(),
-            Some((_, Some(_))) => !bytes.iter().all(|&b| b == b' '),
-            Some((_, None)) => false,
+            Some(_) => !bytes.iter().all(|&b| b == b' '),
         };
     if plain {
         arg(bytes);
@@ -614,8 +614,6 @@ fn x_checksum_args(path: &Arg, range: Option<(u64, Option<u64>)>, mut arg: impl 
     }
     if let Some((start, end)) = range {
         arg(start.to_string().as_bytes());
-        if let Some(end) = end {
-            arg(end.to_string().as_bytes());
-        }
+        arg(end.to_string().as_bytes());
     }
 }

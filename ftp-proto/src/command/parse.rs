@@ -470,14 +470,15 @@ impl<'a> ArgParser<'a> {
 }
 
 impl ArgParser<'_> {
-    /// `XCRC path`, `XCRC "path" [start [end]]` or `XCRC path start end` (and the same for
+    /// `XCRC path`, `XCRC "path" [[start] end]` or `XCRC path start end` (and the same for
     /// the other legacy checksum verbs). FlashFXP quotes a path with spaces; ProFTPD's
     /// mod_digest takes an unquoted path followed by two numbers. An unquoted argument is read
     /// as a path and a range only when its last two words are numbers, so a plain name with
     /// spaces stays a name.
     fn x_checksum(&self, algorithm: HashAlgorithm) -> Result<Command, ParseError> {
         let (raw, at) = self.required_raw()?;
-        let numbers = |rest: &[u8], off: usize| -> Result<Option<(u64, Option<u64>)>, ParseError> {
+        // Two numbers are the start and the end; one alone is the end (GlobalSCAPE).
+        let numbers = |rest: &[u8], off: usize| -> Result<Option<(u64, u64)>, ParseError> {
             let rest = trim_end(rest);
             if rest.is_empty() {
                 return Ok(None);
@@ -488,7 +489,7 @@ impl ArgParser<'_> {
             ))
             .parse(rest);
             range
-                .map(|(_, r)| Some(r))
+                .map(|(_, (a, b))| Some(b.map_or((0, a), |b| (a, b))))
                 .map_err(|_| ParseError::new(ParseErrorKind::InvalidArgument, off))
         };
         let (path, path_at, range) = if let Some(quoted) = raw.strip_prefix(b"\"") {

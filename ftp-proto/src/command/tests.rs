@@ -202,15 +202,15 @@ fn known_answers() {
             Command::XChecksum {
                 algorithm: HashAlgorithm::Md5,
                 path: arg("a"),
-                range: Some((10, Some(20))),
+                range: Some((10, 20)),
             },
         ),
         (
-            b"XSHA1 \"a b\" 5",
+            b"XSHA1 a b 0 5",
             Command::XChecksum {
                 algorithm: HashAlgorithm::Sha1,
                 path: arg("a b"),
-                range: Some((5, None)),
+                range: Some((0, 5)),
             },
         ),
         (
@@ -320,11 +320,7 @@ fn checksum_commands_read_as_clients_send_them() {
     // ProFTPD's form: a path, then the start and the end.
     assert_eq!(
         x(b"xcrc dir/file.bin 0 1024"),
-        (
-            HashAlgorithm::Crc32,
-            arg("dir/file.bin"),
-            Some((0, Some(1024)))
-        )
+        (HashAlgorithm::Crc32, arg("dir/file.bin"), Some((0, 1024)))
     );
     // A name with spaces and no range stays one name; so does a name ending in one number.
     assert_eq!(
@@ -333,9 +329,14 @@ fn checksum_commands_read_as_clients_send_them() {
     );
     assert_eq!(
         x(b"XMD5 my file 2 3"),
-        (HashAlgorithm::Md5, arg("my file"), Some((2, Some(3))))
+        (HashAlgorithm::Md5, arg("my file"), Some((2, 3)))
     );
     assert_eq!(x(b"XSHA256 1 2"), (HashAlgorithm::Sha256, arg("1 2"), None));
+    // GlobalSCAPE's form: the path quoted, one number the end.
+    assert_eq!(
+        x(b"XCRC \"/a b/c.exe\" 42575"),
+        (HashAlgorithm::Crc32, arg("/a b/c.exe"), Some((0, 42575)))
+    );
     // FlashFXP's form: the path quoted.
     assert_eq!(
         x(b"XSHA256 \"two words 1 2\""),

@@ -11,7 +11,8 @@
 
 use super::texts::{reply, reply_owned};
 use super::{
-    Action, DataChannel, FailureKind, Outcome, Pending, Restart, Running, ServerSession,
+    Action, DataChannel, FailureKind, Outcome, Pending, Representation, Restart, Running,
+    ServerSession,
 };
 use crate::access::PathUse;
 use crate::arg::Arg;
@@ -80,8 +81,15 @@ impl ServerSession {
             _ => return self.fail(FailureKind::LocalError),
         };
         // As SIZE: a checksum is of a plain file; a link or directory has none to give.
+        // HASH says so with 553 (draft-bryan-ftpext-hash §3.5), the X-commands with 550 (as
+        // ProFTPD's mod_digest).
         if meta.kind != FileKind::File {
-            return self.fail(FailureKind::NotAFile);
+            let code = if request.legacy {
+                ReplyCode::FILE_NOT_FOUND
+            } else {
+                ReplyCode::NAME_NOT_ALLOWED
+            };
+            return self.answer(reply(code, "Not a plain file."));
         }
         let (start, end) = request.range;
         let end = end.map_or(meta.size, |e| e.min(meta.size));
@@ -93,11 +101,14 @@ impl ServerSession {
         }
         let length = end.saturating_sub(start);
         if self.config.max_hash_size.is_some_and(|max| length > max) {
-            // The draft's policy refusal: permanent (5xx), so clients do not retry.
-            return self.answer(reply(
-                ReplyCode::FILE_NOT_FOUND,
-                "File too large to checksum on this server.",
-            ));
+            // The draft's policy refusal (556 for HASH; 550 for the X-commands, as ProFTPD):
+            // permanent, so clients do not retry.
+            let code = if request.legacy {
+                ReplyCode::FILE_NOT_FOUND
+            } else {
+                ReplyCode::HASH_POLICY_REFUSED
+            };
+            return self.answer(reply(code, "File too large to checksum on this server."));
         }
         request.range = (start, Some(end));
         let path = request.path.clone();
@@ -123,8 +134,9 @@ impl ServerSession {
     }
 
     /// The reply to a finished checksum: `213 SHA-256 0-49 hex name` for `HASH` (the range
-    /// as the draft writes it, its end included; an empty file is `0-0`), `250 hex` for the
-    /// legacy commands, as ProFTPD's mod_digest and Serv-U answer them.
+    /// as the draft writes it, its end included; an empty file is `0-0`; lower-case hex, as
+    /// the draft asks), `250 HEX` for the legacy commands (upper case, as ProFTPD's mod_digest
+    /// and Serv-U answer them).
     pub(super) fn checksum_done(&mut self, request: &ChecksumRequest, digest: &Digest) {
         if digest.as_bytes().len() != request.algorithm.digest_len() {
             return self.fail(FailureKind::LocalError);
@@ -132,7 +144,7 @@ impl ServerSession {
         if request.legacy {
             return self.answer(reply_owned(
                 ReplyCode::FILE_ACTION_OK,
-                digest.to_hex().into_bytes(),
+                digest.to_hex().to_ascii_uppercase().into_bytes(),
             ));
         }
         let (start, end) = request.range;
@@ -157,15 +169,22 @@ impl ServerSession {
                 ));
             }
             None => self.answer(reply(
-                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
-                "Unknown hash algorithm.",
+                ReplyCode::PARAMETER_SYNTAX_ERROR,
+                "Unknown algorithm, current selection not changed.",
             )),
         }
     }
 
-    /// `RANG start end`: the range of the next `HASH` or `RETR`; `RANG 1 0` clears it.
+    /// `RANG start end`: the range of the next `HASH` or `RETR`; `RANG 1 0` clears it. Only
+    /// in `TYPE I` (draft-bryan-ftp-range §3.2: a range of stored bytes), as in ProFTPD.
     pub(super) fn rang(&mut self, start: u64, end: u64) {
         self.restart = None;
+        if self.representation != Representation::Binary {
+            return self.answer(reply(
+                ReplyCode::REQUEST_ABORTED_PAGE_TYPE,
+                "RANG needs TYPE I.",
+            ));
+        }
         if start == 1 && end == 0 {
             return self.answer(reply(ReplyCode::FILE_ACTION_PENDING, "Range cleared."));
         }

@@ -177,8 +177,22 @@ impl ServerSession {
                 algorithm,
                 path,
                 range,
-            } if self.config.features.hash => self.checksum(path, algorithm, range, true),
+            } if self.config.features.hash => {
+                let range = range.map(|(start, end)| (start, Some(end)));
+                self.checksum(path, algorithm, range, true)
+            }
             Command::Rang { start, end } if self.config.features.hash => self.rang(start, end),
+            Command::Stor(_) | Command::Appe(_)
+                if matches!(self.restart, Some(Restart::Range(..))) =>
+            {
+                // The draft lets RANG pick the bytes an upload overwrites; a plain STOR in its
+                // place would truncate the file, so it is refused instead.
+                self.restart = None;
+                self.answer(reply(
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "RANG is not supported for uploads; use REST.",
+                ));
+            }
             Command::Stor(file) => {
                 let mode = match self.restart.take() {
                     Some(Restart::At(offset)) => WriteMode::At(offset),

@@ -607,8 +607,12 @@ impl ServerSession {
                 Some(Restart::At(_)) => {
                     matches!(cmd, Command::Retr(_) | Command::Stor(_) | Command::Appe(_))
                 }
-                // RANG (draft-bryan-ftp-range) applies to the next RETR, or HASH here.
-                Some(Restart::Range(..)) => matches!(cmd, Command::Retr(_) | Command::Hash(_)),
+                // RANG (draft-bryan-ftp-range) applies to the next RETR, or HASH here; STOR
+                // and APPE see it only to refuse it.
+                Some(Restart::Range(..)) => matches!(
+                    cmd,
+                    Command::Retr(_) | Command::Hash(_) | Command::Stor(_) | Command::Appe(_)
+                ),
                 None => true,
             };
         if !kept {

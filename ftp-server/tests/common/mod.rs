@@ -435,7 +435,7 @@ macro_rules! on_both_runtimes {
 pub const FULL_FEAT: &str = "211-Features:\r\n EPRT\r\n EPSV\r\n \
     HASH SHA-256*;SHA-512;SHA-1;MD5;CRC32\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n \
     MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n RANG STREAM\r\n REST STREAM\r\n \
-    SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n";
+    SIZE\r\n TVFS\r\n UTF8\r\n XCRC\r\n XMD5\r\n XSHA1\r\n XSHA256\r\n XSHA512\r\n211 End\r\n";
 
 /// Deterministic test data, the same in every suite.
 #[allow(unused_imports)]
