@@ -8,9 +8,10 @@ use bytes::Bytes;
 use ftp_proto::address::is_same_ip;
 use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
 use ftp_proto::listing::MlsxEntry;
+use ftp_proto::checksum::{Digest, HashAlgorithm, parse_hash_reply, parse_legacy_reply};
 use ftp_proto::{
-    Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Progress, Reply, Secret,
-    Timestamp, TransferRequest, TransferType,
+    Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Opts, Progress, Reply,
+    Secret, Timestamp, TransferRequest, TransferType, Verb,
 };
 use ftp_runtime::tls::MaybeTls;
 use ftp_runtime::tls::rustls::pki_types::ServerName;
@@ -86,6 +87,10 @@ pub struct Client<S = TcpStream> {
     pub(crate) progress: Option<Box<dyn crate::observer::ProgressObserver>>,
     /// Set once TLS secures the control connection.
     pub(crate) tls: Option<TlsState>,
+    /// The server's `FEAT`, asked once for the checksum commands.
+    features: Option<FeatureList>,
+    /// The algorithm `HASH` uses now, when known (from `FEAT`'s star or our `OPTS HASH`).
+    hash_selected: Option<HashAlgorithm>,
 }
 
 impl<S> std::fmt::Debug for Client<S> {
@@ -268,6 +273,8 @@ where
             broken: false,
             progress: None,
             tls: None,
+            features: None,
+            hash_selected: None,
         })
     }
 
@@ -401,10 +408,76 @@ where
 
     /// The server's features (`FEAT`); empty when the server does not know `FEAT`.
     pub async fn features(&mut self) -> Result<FeatureList> {
-        match self.run(Command::Feat).await {
-            Ok(reply) => Ok(FeatureList::parse(&reply)),
-            Err(Error::Server(e)) => FeatureList::from_refusal(e.reply()).ok_or(Error::Server(e)),
-            Err(e) => Err(e),
+        let features = match self.run(Command::Feat).await {
+            Ok(reply) => FeatureList::parse(&reply),
+            Err(Error::Server(e)) => {
+                FeatureList::from_refusal(e.reply()).ok_or(Error::Server(e))?
+            }
+            Err(e) => return Err(e),
+        };
+        self.hash_selected = features.hash_algorithms().and_then(|(_, s)| s);
+        self.features = Some(features.clone());
+        Ok(features)
+    }
+
+    /// The features, asked for once.
+    async fn known_features(&mut self) -> Result<&FeatureList> {
+        if self.features.is_none() {
+            self.features().await?;
+        }
+        Ok(self.features.get_or_insert_with(FeatureList::default))
+    }
+
+    /// The checksum algorithms the server offers, through `HASH` or the legacy commands its
+    /// `FEAT` lists, strongest first.
+    pub async fn checksum_algorithms(&mut self) -> Result<Vec<HashAlgorithm>> {
+        let features = self.known_features().await?;
+        let by_hash = features.hash_algorithms().map(|(list, _)| list).unwrap_or_default();
+        Ok(HashAlgorithm::ALL
+            .into_iter()
+            .filter(|a| by_hash.contains(a) || features.supports(a.x_verb()))
+            .collect())
+    }
+
+    /// The server's checksum of a whole file, to compare with a local one: `HASH` (after
+    /// `OPTS HASH` when another algorithm is in use) when the server's `FEAT` lists the
+    /// algorithm for it, else the legacy command (`XSHA256`, `XMD5`, `XCRC`...), which some
+    /// servers offer without listing it. A server with neither answers 500 or 502
+    /// ([`Error::is_unsupported`]).
+    pub async fn hash(
+        &mut self,
+        path: impl AsRef<[u8]>,
+        algorithm: HashAlgorithm,
+    ) -> Result<Digest> {
+        let path = arg(path)?;
+        let by_hash = self
+            .known_features()
+            .await?
+            .hash_algorithms()
+            .is_some_and(|(list, _)| list.contains(&algorithm));
+        if !by_hash {
+            let reply = self
+                .run(Command::XChecksum {
+                    algorithm,
+                    path,
+                    range: None,
+                })
+                .await?;
+            return parse_legacy_reply(&reply, algorithm).ok_or(Error::MalformedReply(reply));
+        }
+        if self.hash_selected != Some(algorithm) {
+            let name = Arg::try_from(algorithm.name())?;
+            let opts = Opts {
+                name: Verb::new(&b"HASH"[..]).ok_or(Error::Broken)?,
+                value: Some(name),
+            };
+            self.run(Command::Opts(opts)).await?;
+            self.hash_selected = Some(algorithm);
+        }
+        let reply = self.run(Command::Hash(path)).await?;
+        match parse_hash_reply(&reply) {
+            Some(r) if r.algorithm == algorithm => Ok(r.digest),
+            _ => Err(Error::MalformedReply(reply)),
         }
     }
 

@@ -109,6 +109,12 @@ impl Error {
         self.reply().is_some_and(|r| r.code().is_transient())
     }
 
+    /// Whether the server does not know the command or that parameter (`500`, `502`, `504`):
+    /// a feature it lacks, not a failure of this request.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self.code(), Some(500 | 502 | 504))
+    }
+
     /// Whether the path named was not found or not accessible (`550`), the answer to "does
     /// this exist" that `SIZE`, `MDTM` and `CWD` give.
     pub fn is_not_found(&self) -> bool {

@@ -234,6 +234,59 @@ pub fn digest(algorithm: HashAlgorithm, bytes: &[u8]) -> Digest {
     h.finish()
 }
 
+/// What a `213` reply to `HASH` says (draft-bryan-ftpext-hash §3.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HashReply {
+    /// The algorithm the server used.
+    pub algorithm: HashAlgorithm,
+    /// The range as written: the draft's end is the last byte, ProFTPD's the byte after it.
+    pub range: (u64, u64),
+    /// The checksum.
+    pub digest: Digest,
+}
+
+/// Reads the `213` reply to `HASH`: `SHA-256 0-49 hex name` on its last line (ProFTPD sends a
+/// `213-Computing ...` line first). `None` for any other shape, an unknown algorithm, or a
+/// digest of the wrong length for it.
+pub fn parse_hash_reply(reply: &crate::Reply) -> Option<HashReply> {
+    let line = reply.lines().last()?;
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let algorithm = HashAlgorithm::from_name(words.next()?)?;
+    let range = words.next()?;
+    let dash = range.iter().position(|&b| b == b'-')?;
+    let number = |w: &[u8]| std::str::from_utf8(w).ok()?.parse::<u64>().ok();
+    let range = (number(range.get(..dash)?)?, number(range.get(dash + 1..)?)?);
+    let digest = Digest::from_hex(words.next()?)?;
+    (digest.as_bytes().len() == algorithm.digest_len()).then_some(HashReply {
+        algorithm,
+        range,
+        digest,
+    })
+}
+
+/// Reads the `250` reply to a legacy checksum command: the hex on its last line, upper or
+/// lower case, with or without `0x` (GlobalSCAPE). A CRC written without its leading zeros is
+/// padded. `None` when it is no checksum of `algorithm`'s length.
+pub fn parse_legacy_reply(reply: &crate::Reply, algorithm: HashAlgorithm) -> Option<Digest> {
+    let line = reply.lines().last()?;
+    let word = line.split(|&b| b == b' ').find(|w| !w.is_empty())?;
+    let word = word
+        .strip_prefix(b"0x")
+        .or_else(|| word.strip_prefix(b"0X"))
+        .unwrap_or(word);
+    let want = algorithm.digest_len() * 2;
+    if word.is_empty() || word.len() > want {
+        return None;
+    }
+    let mut hex = vec![b'0'; want - word.len()];
+    if !hex.is_empty() && algorithm != HashAlgorithm::Crc32 {
+        return None;
+    }
+    hex.extend_from_slice(word);
+    Digest::from_hex(&hex)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +345,50 @@ mod tests {
             Some(HashAlgorithm::Crc32)
         );
         assert_eq!(HashAlgorithm::from_x_verb(b"XSHA"), None);
+    }
+
+    fn reply(wire: &str) -> crate::Reply {
+        let mut buf = bytes::BytesMut::from(wire);
+        crate::ReplyDecoder::default()
+            .decode(&mut buf)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Replies as our server, the draft's examples and ProFTPD's mod_digest write them.
+    #[test]
+    fn hash_replies() {
+        let sha1 = "22596363b3de40b06f981fb85d82312e8c0ed511";
+        let r = parse_hash_reply(&reply(&format!("213 SHA-1 0-12 {sha1} hello.txt\r\n"))).unwrap();
+        assert_eq!((r.algorithm, r.range), (HashAlgorithm::Sha1, (0, 12)));
+        assert_eq!(r.digest.to_hex(), sha1);
+        let proftpd = format!("213-Computing SHA-1 digest\r\n213 SHA-1 0-12 {sha1} /x y\r\n");
+        assert_eq!(parse_hash_reply(&reply(&proftpd)), Some(r));
+        for bad in [
+            "213 SHA-1 0-12 abcd f\r\n",
+            "213 SHA-9 0-12 abcd f\r\n",
+            "213 SHA-1 12 abcd f\r\n",
+            "213 1234\r\n",
+        ] {
+            assert_eq!(parse_hash_reply(&reply(bad)), None, "{bad}");
+        }
+        let crc = |w: &str| parse_legacy_reply(&reply(w), HashAlgorithm::Crc32).map(|d| d.to_hex());
+        assert_eq!(crc("250 AF083B2D\r\n").as_deref(), Some("af083b2d"));
+        assert_eq!(
+            crc("250-Computing CRC32 digest\r\n250 AF083B2D\r\n").as_deref(),
+            Some("af083b2d")
+        );
+        assert_eq!(crc("250 0x52441C2\r\n").as_deref(), Some("052441c2"));
+        assert_eq!(crc("250 nothing\r\n"), None);
+        let md5 = parse_legacy_reply(
+            &reply("250 0C6B798A185A18C318DC0BF05E1D23DB\r\n"),
+            HashAlgorithm::Md5,
+        );
+        assert_eq!(md5.unwrap().to_hex(), "0c6b798a185a18c318dc0bf05e1d23db");
+        assert_eq!(
+            parse_legacy_reply(&reply("250 0C6B\r\n"), HashAlgorithm::Md5),
+            None
+        );
     }
 
     #[test]

@@ -165,6 +165,29 @@ impl FeatureList {
         self.entries.iter().map(|(n, p)| (n.as_str(), p.as_str()))
     }
 
+    /// The algorithms of the `HASH` line (draft-bryan-ftpext-hash §3.3: `SHA-256*;MD5;...`,
+    /// the one in use starred), those this crate knows, with the one in use; `None` when
+    /// `HASH` is not announced.
+    pub fn hash_algorithms(&self) -> Option<(Vec<HashAlgorithm>, Option<HashAlgorithm>)> {
+        let params = self.params("HASH")?;
+        let mut selected = None;
+        let list = params
+            .split(';')
+            .filter_map(|name| {
+                let (name, star) = match name.trim().strip_suffix('*') {
+                    Some(n) => (n, true),
+                    None => (name.trim(), false),
+                };
+                let alg = HashAlgorithm::from_name(name.as_bytes())?;
+                if star {
+                    selected = Some(alg);
+                }
+                Some(alg)
+            })
+            .collect();
+        Some((list, selected))
+    }
+
     /// Whether no feature was announced (or the server does not know `FEAT`).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -199,6 +222,22 @@ mod tests {
         ));
         assert_eq!(f.params("mlst"), Some("modify*;perm*;size*;type*;unique*;"));
         assert_eq!(f.params("LANG"), Some("en-US*"));
+    }
+
+    #[test]
+    fn hash_lines() {
+        // ProFTPD's, with its trailing `;` and CRC32 first.
+        let f = FeatureList::parse(&decode(
+            "211-Features:\r\n HASH CRC32;MD5;SHA-1*;SHA-256;SHA-512;\r\n XCRC\r\n211 End\r\n",
+        ));
+        let (list, selected) = f.hash_algorithms().unwrap();
+        assert_eq!(list.len(), 5);
+        assert_eq!(selected, Some(HashAlgorithm::Sha1));
+        assert!(f.supports("XCRC") && !f.supports("XMD5"));
+        // Unknown names are skipped.
+        let f = FeatureList::parse(&decode("211-Features:\r\n HASH TTH;SHA-1\r\n211 End\r\n"));
+        assert_eq!(f.hash_algorithms(), Some((vec![HashAlgorithm::Sha1], None)));
+        assert_eq!(FeatureList::default().hash_algorithms(), None);
     }
 
     #[test]

@@ -124,7 +124,8 @@ fn gigabyte_up_and_down_byte_for_byte() {
     );
     let md5 = ftp_proto::checksum::digest(ftp_proto::checksum::HashAlgorithm::Md5, &expected);
     assert_eq!(
-        c.cmd(&format!("XMD5 big.bin {first} {}", last + 1)).to_string(),
+        c.cmd(&format!("XMD5 big.bin {first} {}", last + 1))
+            .to_string(),
         format!("250 {}", md5.to_hex().to_ascii_uppercase())
     );
     assert_eq!(c.code("DELE big.bin"), 250);

@@ -192,22 +192,32 @@ pub fn our_anonymous_server(root: &Path) -> (SocketAddr, tokio::runtime::Runtime
 
 /// pyftpdlib (`pip install pyftpdlib`; scripts/test.sh installs it) with one writable user.
 pub fn pyftpdlib() -> Peer {
-    pyftpdlib_with(false)
+    pyftpdlib_with(None, false)
 }
 
 /// pyftpdlib's `TLS_FTPHandler` (needs pyOpenSSL; scripts/test.sh installs it), TLS required
 /// on control and data connections, with a certificate made now.
 pub fn pyftpdlib_tls() -> Peer {
-    pyftpdlib_with(true)
+    pyftpdlib_with(None, true)
 }
 
-fn pyftpdlib_with(tls: bool) -> Peer {
+/// pyftpdlib extended with the legacy checksum commands (XCRC, XMD5, XSHA1, XSHA256) in the
+/// test, neither listed in FEAT nor HASH: what the client's fallback from HASH meets.
+pub fn pyftpdlib_xcommands() -> Peer {
+    pyftpdlib_with(Some("tests/pyftpdlib_xcommands.py"), false)
+}
+
+fn pyftpdlib_with(script: Option<&str>, tls: bool) -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
     let mut command = Command::new("python3");
     let mut client_tls = None;
-    if tls {
+    if let Some(script) = script {
+        command
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+            .arg(&root);
+    } else if tls {
         let (cert, key, tls) = peer_certificate(dir.path());
         client_tls = Some((tls, ftp_client::TlsMode::Explicit));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyftpdlib_tls.py");
@@ -486,7 +496,8 @@ fn spawn_listening(mut command: Command, port: u16, name: &str, log: &Path) -> C
 }
 
 /// ProFTPD 1.3.8 with mod_tls (unpacked by scripts/test.sh): TLS required, and its default
-/// that data connections must resume the control connection's TLS session.
+/// that data connections must resume the control connection's TLS session; mod_digest for
+/// HASH and the X-commands.
 pub fn proftpd_tls() -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -520,6 +531,7 @@ pub fn proftpd_tls() -> Peer {
          ScoreboardFile {t}/proftpd.scoreboard\nDelayEngine off\nWtmpLog off\n\
          TransferLog none\nSystemLog {t}/system.log\n\
          ModulePath {peers}/proftpd/usr/lib/proftpd\nLoadModule mod_tls.c\n\
+         LoadModule mod_digest.c\nDigestEngine on\nDigestAlgorithms all\n\
          AuthOrder mod_auth_file.c\nAuthUserFile {t}/ftpd.passwd\n\
          AuthGroupFile {t}/ftpd.group\nRequireValidShell off\nRootLogin on\nDefaultRoot ~\n\
          AllowOverwrite on\nAllowRetrieveRestart on\nAllowStoreRestart on\n\
