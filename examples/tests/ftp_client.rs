@@ -509,3 +509,106 @@ fn interrupted_download_says_how_to_resume() {
     );
     server.join().unwrap();
 }
+
+/// `put --verify` and `get --verify`: the server's checksum against the local file's, a
+/// line on stderr when they match; exit status 1 naming the file and both checksums when a
+/// resume was made onto a damaged partial file; exit status 1 when the server has no
+/// checksums (pyftpdlib).
+#[test]
+fn verify_after_put_and_get() {
+    let srv_root = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = Server::start(srv_root.path());
+    let big: Vec<u8> = (0..2_500_000u32).map(|i| (i * 13 % 253) as u8).collect();
+    std::fs::write(local.path().join("big.bin"), &big).unwrap();
+    let sha256 = String::from_utf8(
+        Command::new("sha256sum")
+            .arg(local.path().join("big.bin"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .next()
+    .unwrap()
+    .to_owned();
+    let run = |args: &[&str]| ftp(local.path(), args).output().unwrap();
+    let out = run(&["put", "--verify", "big.bin", &server.url("big.bin")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("verified {}/big.bin: SHA-256 {sha256}", server.addr)
+    );
+    let out = run(&["get", "--verify", &server.url("big.bin"), "copy.bin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(local.path().join("copy.bin")).unwrap(), big);
+
+    // A partial upload damaged on the server: the resume sends only the rest, and the
+    // checksum shows the difference.
+    let mut damaged = big[..1_000_000].to_vec();
+    damaged[500] ^= 0xff;
+    std::fs::write(srv_root.path().join("part.bin"), &damaged).unwrap();
+    let out = run(&[
+        "put",
+        "--resume",
+        "--verify",
+        "big.bin",
+        &server.url("part.bin"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("part.bin: checksums differ: SHA-256")
+            && stderr.contains(&format!("{sha256} locally")),
+        "{stderr}"
+    );
+
+    // A server without checksums: the transfer happens, the verification cannot.
+    let py_root = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut py = Command::new("python3")
+        .args([
+            "-m",
+            "pyftpdlib",
+            "-i",
+            "127.0.0.1",
+            "-w",
+            "-u",
+            "u",
+            "-P",
+            "p",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .arg("-d")
+        .arg(py_root.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pyftpdlib did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("ftp://u:p@127.0.0.1:{port}/big.bin");
+    let out = run(&["put", "--verify", "big.bin", &url]);
+    let _ = py.kill();
+    let _ = py.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot verify"), "{stderr}");
+    assert_eq!(std::fs::read(py_root.path().join("big.bin")).unwrap(), big);
+}

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ftp_proto::address::is_same_ip;
+use ftp_proto::checksum::{Digest, HashAlgorithm, parse_hash_reply, parse_legacy_reply};
 use ftp_proto::client::{parse_mlst, parse_modified, parse_pathname, parse_size};
 use ftp_proto::listing::MlsxEntry;
-use ftp_proto::checksum::{Digest, HashAlgorithm, parse_hash_reply, parse_legacy_reply};
 use ftp_proto::{
     Arg, Command, DataSetup, DataTarget, FeatureList, ListArgs, OpId, Opts, Progress, Reply,
     Secret, Timestamp, TransferRequest, TransferType, Verb,
@@ -432,7 +432,10 @@ where
     /// `FEAT` lists, strongest first.
     pub async fn checksum_algorithms(&mut self) -> Result<Vec<HashAlgorithm>> {
         let features = self.known_features().await?;
-        let by_hash = features.hash_algorithms().map(|(list, _)| list).unwrap_or_default();
+        let by_hash = features
+            .hash_algorithms()
+            .map(|(list, _)| list)
+            .unwrap_or_default();
         Ok(HashAlgorithm::ALL
             .into_iter()
             .filter(|a| by_hash.contains(a) || features.supports(a.x_verb()))

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use blocking::{Unblock, unblock};
 use bytes::Bytes;
+use ftp_proto::checksum::{Digest, HashAlgorithm, Hasher};
 use ftp_proto::listing::{EntryKind, FactType};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
@@ -28,6 +29,46 @@ pub struct TreeStats {
     pub dirs: u64,
     /// Bytes moved.
     pub bytes: u64,
+}
+
+/// A local file's checksum beside the server's, from [`Client::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verification {
+    /// The algorithm both were computed with.
+    pub algorithm: HashAlgorithm,
+    /// The local file's.
+    pub local: Digest,
+    /// The server's.
+    pub remote: Digest,
+}
+
+impl Verification {
+    /// Whether the two files hold the same bytes (as far as the algorithm can tell).
+    pub fn matches(&self) -> bool {
+        self.local == self.remote
+    }
+}
+
+/// The checksum of a local file, read in 1 MiB blocks on a blocking thread.
+pub async fn local_digest(path: &Path, algorithm: HashAlgorithm) -> Result<Digest> {
+    let path = path.to_owned();
+    unblock(move || -> std::io::Result<Digest> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut hasher = Hasher::new(algorithm);
+        let mut buf = vec![0; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(hasher.finish());
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+        }
+    })
+    .await
+    .map_err(Error::Io)
 }
 
 /// What a resume did.
@@ -300,6 +341,31 @@ where
         Ok(Resumed {
             skipped: have,
             transferred,
+        })
+    }
+
+    /// Compares a local file with the server's checksum of a remote one (see
+    /// [`hash`](Self::hash)), in the strongest algorithm the server offers (SHA-256 through
+    /// its legacy command when it lists none: servers offer those without saying so). The
+    /// local file is hashed on a blocking thread, streaming. [`Error::is_unsupported`] when
+    /// the server computes no checksum at all.
+    pub async fn verify(
+        &mut self,
+        local: impl AsRef<Path>,
+        remote: impl AsRef<[u8]>,
+    ) -> Result<Verification> {
+        let algorithm = self
+            .checksum_algorithms()
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(HashAlgorithm::Sha256);
+        let remote = self.hash(remote.as_ref(), algorithm).await?;
+        let local = local_digest(local.as_ref(), algorithm).await?;
+        Ok(Verification {
+            algorithm,
+            local,
+            remote,
         })
     }
 

@@ -31,7 +31,10 @@ async fn every_algorithm(peer: &common::Peer, offered: &[HashAlgorithm]) {
     }
     // Back to the first: OPTS HASH again where HASH is used.
     let first = offered[0];
-    assert_eq!(ftp.hash("sum me.bin", first).await.unwrap(), digest(first, &data));
+    assert_eq!(
+        ftp.hash("sum me.bin", first).await.unwrap(),
+        digest(first, &data)
+    );
     let missing = ftp.hash("no such file", first).await.unwrap_err();
     assert!(missing.is_not_found(), "{}: {missing}", peer.name);
     ftp.quit().await.unwrap();
@@ -65,7 +68,11 @@ fn legacy_commands_when_hash_is_missing() {
             HashAlgorithm::Md5,
             HashAlgorithm::Crc32,
         ] {
-            assert_eq!(ftp.hash("f.bin", alg).await.unwrap(), digest(alg, &data), "{alg}");
+            assert_eq!(
+                ftp.hash("f.bin", alg).await.unwrap(),
+                digest(alg, &data),
+                "{alg}"
+            );
         }
         let e = ftp.hash("f.bin", HashAlgorithm::Sha512).await.unwrap_err();
         assert!(e.is_unsupported(), "{e}");

@@ -100,6 +100,10 @@ enum Cmd {
         /// Continue from the size of LOCAL.
         #[arg(long)]
         resume: bool,
+        /// Afterwards compare the server's checksum of the file (HASH, or XSHA256/XMD5/XCRC)
+        /// with the local copy's; a difference or a server without checksums fails.
+        #[arg(long)]
+        verify: bool,
         /// The URL, ftp://user:password@host:port/path (user, password and port optional)
         url: String,
         /// Where to save it (default: the remote file's name; `-`: standard output).
@@ -113,6 +117,10 @@ enum Cmd {
         /// Continue from the size of the remote file.
         #[arg(long)]
         resume: bool,
+        /// Afterwards compare the server's checksum of the file (HASH, or XSHA256/XMD5/XCRC)
+        /// with the local file's; a difference or a server without checksums fails.
+        #[arg(long)]
+        verify: bool,
         /// The file to upload.
         local: PathBuf,
         /// The URL, ftp://user:password@host:port/path (user, password and port optional)
@@ -249,6 +257,7 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
         Cmd::Get {
             active,
             resume,
+            verify,
             url,
             local,
         } => {
@@ -270,11 +279,18 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
                     .await
                     .map_err(&fail)?;
             }
+            if verify {
+                if local.as_os_str() == "-" {
+                    return Err("--verify needs a local file, not standard output".into());
+                }
+                verified(&mut ftp, &local, &url, &url.path).await?;
+            }
             ftp.quit().await?;
         }
         Cmd::Put {
             active,
             resume,
+            verify,
             local,
             url,
         } => {
@@ -291,6 +307,9 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
                 ftp.resume_upload(&local, &remote).await.map_err(&fail)?;
             } else {
                 ftp.upload_file(&local, &remote, 0).await.map_err(&fail)?;
+            }
+            if verify {
+                verified(&mut ftp, &local, &url, &remote).await?;
             }
             ftp.quit().await?;
         }
@@ -357,6 +376,37 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
             ftp.quit().await?;
         }
     }
+    Ok(())
+}
+
+/// `--verify`: the server's checksum of `remote` against `local`'s; one line on stderr when
+/// they match, an error naming the file and both checksums when not.
+async fn verified(
+    ftp: &mut Client,
+    local: &Path,
+    url: &FtpUrl,
+    remote: &[u8],
+) -> Result<(), Failure> {
+    let label = remote_label(url, remote);
+    let v = ftp.verify(local, remote).await.map_err(|e| -> Failure {
+        if e.is_unsupported() {
+            format!("{label}: cannot verify: the server computes no checksums (HASH, XSHA256)")
+                .into()
+        } else {
+            at(url, remote)(e)
+        }
+    })?;
+    if !v.matches() {
+        return Err(format!(
+            "{label}: checksums differ: {} {} locally ({}), {} on the server",
+            v.algorithm,
+            v.local,
+            local.display(),
+            v.remote
+        )
+        .into());
+    }
+    eprintln!("verified {label}: {} {}", v.algorithm, v.local);
     Ok(())
 }
 
