@@ -112,4 +112,57 @@ pub enum AnonymousPolicy {
 mod cache;
 mod table;
 pub use cache::CredentialCacheConfig;
-pub use table::{InvalidHash, UserTable, UsersFileError, hash_password};
+pub use table::{InvalidHash, UserTable, UsersFileError, hash_password, parse_permissions};
+
+#[async_trait]
+impl<A: Authenticator + ?Sized> Authenticator for std::sync::Arc<A> {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
+        (**self).authenticate(credentials).await
+    }
+}
+
+/// An authenticator that can be swapped while the server runs: new logins are checked by the
+/// one in place at that moment, and sessions already logged in keep what they were given
+/// (`ftpd` reloads its users on `SIGHUP` so). Share it as `Arc<Reloadable<A>>`: one clone to
+/// the server, one to whoever replaces it.
+#[derive(Debug)]
+pub struct Reloadable<A> {
+    current: std::sync::RwLock<std::sync::Arc<A>>,
+}
+
+impl<A> Reloadable<A> {
+    /// Starts with `auth`.
+    pub fn new(auth: A) -> Self {
+        Self {
+            current: std::sync::RwLock::new(std::sync::Arc::new(auth)),
+        }
+    }
+
+    /// Puts `auth` in place for the logins that follow.
+    pub fn replace(&self, auth: A) {
+        let auth = std::sync::Arc::new(auth);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = auth;
+    }
+
+    /// The one in place now.
+    pub fn current(&self) -> std::sync::Arc<A> {
+        std::sync::Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+#[async_trait]
+impl<A: Authenticator> Authenticator for Reloadable<A> {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
+        // The lock is held only to take the Arc: a slow check never blocks a reload.
+        let current = self.current();
+        current.authenticate(credentials).await
+    }
+}

@@ -37,7 +37,7 @@ pub struct UsersFileError {
 
 /// Reads the permissions field of a users file: `ro` (list and read), `rw` (everything), or
 /// a comma-separated list of `list`, `read`, `write`, `delete`, `mkdir`, `rename`.
-fn parse_permissions(text: &str) -> Result<Permissions, String> {
+pub fn parse_permissions(text: &str) -> Result<Permissions, String> {
     match text {
         "ro" => return Ok(Permissions::READ_ONLY),
         "rw" => return Ok(Permissions::ALL),

@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+
+mod config;
 use ftp_proto::{Permissions, VirtualPath};
-use ftp_server::auth::{AnonymousPolicy, UserTable};
+use ftp_server::auth::{AnonymousPolicy, Reloadable, UserTable};
 use ftp_server::proto::server::ControlTls;
 use ftp_server::runtime::tokio::{TokioListener, TokioRuntime};
 use ftp_server::storage::Storage;
@@ -25,11 +27,25 @@ use ftp_server::{Server, ServerOptions, TlsConfig};
 /// 127.0.0.1:2121. Users come from `--users-file FILE` (hashes made by `ftpd hash-password`);
 /// `--user NAME:PASSWORD` is for trying things out (the password is visible in the process
 /// list). `RUST_LOG=debug` logs every command and reply.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "ftpd", version, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
     command: Option<Subcommand>,
+    /// Settings from a TOML file: every flag below under its own name (`max-connections =
+    /// 1024`, `bind = ["0.0.0.0:21"]`, `writable = true`) and users as `[[user]]` tables with
+    /// `name`, `password-hash`, `root`, `permissions`, `tls-required`. Flags given on the
+    /// command line override the file. SIGHUP reloads the file's users (and --users-file)
+    /// without dropping a session. See examples/ftpd.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the --config file (and the users, certificates and root it names), say what is
+    /// wrong on which line, and exit: 0 when all is well.
+    #[arg(long, requires = "config")]
+    check_config: bool,
+    /// The users of the --config file.
+    #[arg(skip)]
+    file_users: Vec<config::FileUser>,
     /// Address to listen on (repeatable: `--bind 127.0.0.1:21 --bind [::1]:21`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2121")]
     bind: Vec<SocketAddr>,
@@ -93,6 +109,13 @@ struct Args {
     /// Allow anonymous logins (read-only) alongside the users; on by default when no user is given.
     #[arg(long)]
     anonymous: bool,
+    /// The anonymous users' root, a directory inside --root (default: all of it).
+    #[arg(long, value_name = "DIR", value_parser = parse_virtual_dir)]
+    anonymous_root: Option<String>,
+    /// Let anonymous users upload (only: no downloads, listings, overwrites or deletions
+    /// there) into this directory of their root, the "incoming" directory.
+    #[arg(long, value_name = "DIR", value_parser = parse_virtual_dir)]
+    anonymous_upload_dir: Option<String>,
     /// Let the users (never anonymous) upload, delete, rename and create directories.
     #[arg(long)]
     writable: bool,
@@ -123,6 +146,10 @@ struct Args {
     /// stays as it was).
     #[arg(long, value_name = "BYTES")]
     max_upload_size: Option<u64>,
+    /// The most bytes one checksum (HASH, XSHA256, XCRC...) reads: 556 (550 for the
+    /// X-commands) past it, so that checksums cannot tie up disks and CPU. 0: no limit.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    max_hash_size: u64,
     /// What each user may store under their home, in bytes (552 past it).
     #[arg(long, value_name = "BYTES")]
     quota_bytes: Option<u64>,
@@ -162,7 +189,7 @@ struct Args {
     implicit_bind: Option<SocketAddr>,
 }
 
-#[derive(clap::Subcommand, Debug)]
+#[derive(clap::Subcommand, Debug, Clone)]
 enum Subcommand {
     /// Reads a password (from the terminal without echo, or one line of standard input) and
     /// prints its Argon2id PHC hash, for a line of --users-file.
@@ -188,6 +215,160 @@ fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", ftp_server::auth::hash_password(password.as_bytes()));
     Ok(())
+}
+
+/// A directory named from the server's root: `/incoming`.
+fn parse_virtual_dir(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!("{text:?}: expected a path starting with /"));
+    }
+    Ok(text.to_owned())
+}
+
+/// The arguments: the command line, over the --config file's settings when one is named.
+fn arguments() -> Result<Args, Box<dyn std::error::Error>> {
+    use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let cli: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = Args::parse_from(&cli);
+    let Some(path) = args.config.clone() else {
+        return Ok(args);
+    };
+    let cmd = Args::command();
+    let file = config::load(&path, &cmd)?;
+    let given = cmd.clone().get_matches_from(&cli);
+    let mut argv = vec![cli.first().cloned().unwrap_or_else(|| "ftpd".into())];
+    for (id, words) in &file.flags {
+        if given.value_source(id) != Some(ValueSource::CommandLine) {
+            argv.extend(words.iter().cloned());
+        }
+    }
+    argv.extend(cli.iter().skip(1).cloned());
+    let merged = cmd.try_get_matches_from(&argv).map_err(|e| {
+        config::ConfigError::new(
+            &path,
+            None,
+            format!("{} (with the command line)", config::clap_reason(&e)),
+        )
+    })?;
+    let mut args = Args::from_arg_matches(&merged)?;
+    args.file_users = file.users;
+    Ok(args)
+}
+
+/// The users: `--user`, `--users-file`, the config file's `[[user]]` tables, and anonymous
+/// access as the flags say; with whether anonymous access is on and whether named users are
+/// there. Read again on SIGHUP.
+fn user_table(args: &Args) -> Result<(UserTable, bool, bool), Box<dyn std::error::Error>> {
+    let permissions = if args.writable {
+        Permissions::ALL
+    } else {
+        Permissions::READ_ONLY
+    };
+    let mut table = UserTable::new();
+    for spec in &args.users {
+        let (name, password) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("--user {spec:?}: expected NAME:PASSWORD"))?;
+        table = table.with_user(name, password.as_bytes(), VirtualPath::root(), permissions);
+    }
+    if let Some(file) = &args.users_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
+        table = table
+            .with_users_file(&text, permissions)
+            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
+    }
+    for user in &args.file_users {
+        table = table
+            .with_user_hash(
+                user.name.clone(),
+                user.hash.clone(),
+                user.root.clone(),
+                user.permissions.unwrap_or(permissions),
+            )
+            .map_err(|e| format!("user {:?} (line {}): {e}", user.name, user.line))?;
+        if user.tls_required {
+            table = table.require_tls_for(&user.name, user.protected_data_required);
+        }
+    }
+    table = table.credential_cache((args.login_cache_seconds > 0).then(|| {
+        let mut cache = ftp_server::auth::CredentialCacheConfig::default();
+        cache.ttl = Duration::from_secs(args.login_cache_seconds);
+        cache
+    }));
+    let named_users =
+        !args.users.is_empty() || args.users_file.is_some() || !args.file_users.is_empty();
+    let anonymous = args.anonymous || !named_users;
+    if anonymous {
+        let root = args
+            .anonymous_root
+            .as_deref()
+            .map_or_else(VirtualPath::root, |r| {
+                VirtualPath::root().resolve(r.as_bytes())
+            });
+        let policy = match &args.anonymous_upload_dir {
+            Some(dir) => {
+                AnonymousPolicy::ReadOnlyWithUpload(VirtualPath::root().resolve(dir.as_bytes()))
+            }
+            None => AnonymousPolicy::ReadOnly,
+        };
+        table = table.with_anonymous(policy, root);
+    }
+    Ok((table, anonymous, named_users))
+}
+
+/// SIGHUP: the users again, from the --config file and --users-file as they are now. A file
+/// that does not check out changes nothing (and the log says why).
+#[cfg(unix)]
+async fn reload_on_hangup(mut args: Args, users: std::sync::Arc<Reloadable<UserTable>>) {
+    use clap::CommandFactory;
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let loaded: Result<_, Box<dyn std::error::Error>> = match &args.config {
+            Some(path) => config::load(path, &Args::command())
+                .map(|f| f.users)
+                .map_err(Into::into),
+            None => Ok(Vec::new()),
+        };
+        let result = loaded.and_then(|file_users| {
+            args.file_users = file_users;
+            user_table(&args)
+        });
+        match result {
+            Ok((table, _, _)) => {
+                users.replace(table);
+                tracing::info!("users reloaded");
+            }
+            Err(e) => tracing::error!("users not reloaded, the ones in place stay: {e}"),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_hangup(_args: Args, _users: std::sync::Arc<Reloadable<UserTable>>) {
+    std::future::pending().await
+}
+
+/// `--check-config`: what can be checked without serving: the file and the command line
+/// together, the users, the certificate, the root.
+fn check_config(args: &Args) -> Result<String, Box<dyn std::error::Error>> {
+    let (_table, anonymous, _) = user_table(args)?;
+    tls_config(args)?;
+    if args.storage.is_none() {
+        FsStorage::new(&args.root)
+            .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?;
+    }
+    let users = args.users.len() + args.file_users.len();
+    let file = if args.users_file.is_some() {
+        " and a users file"
+    } else {
+        ""
+    };
+    let anonymous = if anonymous { ", anonymous access" } else { "" };
+    Ok(format!("{users} users{file}{anonymous}"))
 }
 
 /// `--storage s3://bucket/prefix`: (bucket, prefix).
@@ -326,10 +507,29 @@ fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match arguments() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("ftpd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Some(Subcommand::HashPassword) = args.command {
         return match hash_password() {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ftpd: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.check_config {
+        let path = args.config.as_deref().unwrap_or(std::path::Path::new("?"));
+        return match check_config(&args) {
+            Ok(summary) => {
+                println!("{}: OK ({summary})", path.display());
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("ftpd: {e}");
                 ExitCode::FAILURE
@@ -380,35 +580,8 @@ async fn serve<S: Storage>(
     storage: S,
     what: String,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let permissions = if args.writable {
-        Permissions::ALL
-    } else {
-        Permissions::READ_ONLY
-    };
-    let mut table = UserTable::new();
-    for spec in &args.users {
-        let (name, password) = spec
-            .split_once(':')
-            .ok_or_else(|| format!("--user {spec:?}: expected NAME:PASSWORD"))?;
-        table = table.with_user(name, password.as_bytes(), VirtualPath::root(), permissions);
-    }
-    if let Some(file) = &args.users_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
-        table = table
-            .with_users_file(&text, permissions)
-            .map_err(|e| format!("--users-file {}: {e}", file.display()))?;
-    }
-    table = table.credential_cache((args.login_cache_seconds > 0).then(|| {
-        let mut cache = ftp_server::auth::CredentialCacheConfig::default();
-        cache.ttl = Duration::from_secs(args.login_cache_seconds);
-        cache
-    }));
-    let named_users = !args.users.is_empty() || args.users_file.is_some();
-    let anonymous = args.anonymous || !named_users;
-    if anonymous {
-        table = table.with_anonymous(AnonymousPolicy::ReadOnly, VirtualPath::root());
-    }
+    let (table, anonymous, named_users) = user_table(&args)?;
+    let users = std::sync::Arc::new(Reloadable::new(table));
     let mut throttle = ftp_server::proto::server::ThrottleConfig::default();
     throttle
         .ban_after(args.ban_after)
@@ -436,7 +609,8 @@ async fn serve<S: Storage>(
         .login_timeout(Duration::from_secs(args.login_timeout.max(1)))
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
         .max_connections(max_connections)
-        .max_connections_per_ip(args.max_connections_per_ip);
+        .max_connections_per_ip(args.max_connections_per_ip)
+        .max_hash_size((args.max_hash_size > 0).then_some(args.max_hash_size));
     if let Some(max) = args.max_upload_size {
         options = options.max_upload_size(max);
     }
@@ -470,7 +644,13 @@ async fn serve<S: Storage>(
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         listeners.push(listener);
     }
-    let server = Server::new(TokioRuntime, storage, table, options);
+    let server = Server::new(
+        TokioRuntime,
+        storage,
+        std::sync::Arc::clone(&users),
+        options,
+    );
+    tokio::spawn(reload_on_hangup(args.clone(), users));
     let who = match (anonymous, named_users) {
         (true, false) => "anonymous users (read-only)".to_owned(),
         (true, true) => "its users and anonymous users (read-only)".to_owned(),
