@@ -419,7 +419,7 @@ fn cli_for_scripts() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "1 file, 1 directory, 2 bytes\n"
+        "1 new, 0 changed, 0 deleted, 0 unchanged, 0 directories, 2 bytes\n"
     );
     // Which side failed, named.
     let fails = |args: &[&str]| {

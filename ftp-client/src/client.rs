@@ -420,6 +420,26 @@ where
         Ok(features)
     }
 
+    /// Whether `HASH` gives `algorithm` (then it is selected with `OPTS HASH`, when another
+    /// one is in use); `false`: only a legacy command can.
+    pub(crate) async fn select_hash(&mut self, algorithm: HashAlgorithm) -> Result<bool> {
+        let by_hash = self
+            .known_features()
+            .await?
+            .hash_algorithms()
+            .is_some_and(|(list, _)| list.contains(&algorithm));
+        if by_hash && self.hash_selected != Some(algorithm) {
+            let name = Arg::try_from(algorithm.name())?;
+            let opts = Opts {
+                name: Verb::new(&b"HASH"[..]).ok_or(Error::Broken)?,
+                value: Some(name),
+            };
+            self.run(Command::Opts(opts)).await?;
+            self.hash_selected = Some(algorithm);
+        }
+        Ok(by_hash)
+    }
+
     /// The features, asked for once.
     async fn known_features(&mut self) -> Result<&FeatureList> {
         if self.features.is_none() {
@@ -453,12 +473,7 @@ where
         algorithm: HashAlgorithm,
     ) -> Result<Digest> {
         let path = arg(path)?;
-        let by_hash = self
-            .known_features()
-            .await?
-            .hash_algorithms()
-            .is_some_and(|(list, _)| list.contains(&algorithm));
-        if !by_hash {
+        if !self.select_hash(algorithm).await? {
             let reply = self
                 .run(Command::XChecksum {
                     algorithm,
@@ -467,15 +482,6 @@ where
                 })
                 .await?;
             return parse_legacy_reply(&reply, algorithm).ok_or(Error::MalformedReply(reply));
-        }
-        if self.hash_selected != Some(algorithm) {
-            let name = Arg::try_from(algorithm.name())?;
-            let opts = Opts {
-                name: Verb::new(&b"HASH"[..]).ok_or(Error::Broken)?,
-                value: Some(name),
-            };
-            self.run(Command::Opts(opts)).await?;
-            self.hash_selected = Some(algorithm);
         }
         let reply = self.run(Command::Hash(path)).await?;
         match parse_hash_reply(&reply) {

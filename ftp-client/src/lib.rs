@@ -49,6 +49,7 @@ pub mod fuzzing;
 mod client;
 mod control;
 mod error;
+pub mod mirror;
 mod observer;
 mod options;
 pub mod tls;

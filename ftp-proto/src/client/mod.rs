@@ -393,11 +393,11 @@ impl ClientSession {
         })
     }
 
-    /// Queues one command. `REST` and `RNFR` complete on 3yz; every other command completes on
-    /// 2yz and continues on 1yz (transfers: move the data after the 1yz).
+    /// Queues one command. `REST`, `RANG` and `RNFR` complete on 3yz; every other command
+    /// completes on 2yz and continues on 1yz (transfers: move the data after the 1yz).
     pub fn command(&mut self, cmd: Command) -> OpId {
         let expect = match cmd {
-            Command::Rest(_) | Command::Rnfr(_) => Expect::Intermediate,
+            Command::Rest(_) | Command::Rang { .. } | Command::Rnfr(_) => Expect::Intermediate,
             _ => Expect::Completion,
         };
         self.push(Op::Command { cmd, expect })

@@ -6,7 +6,8 @@
 //! ftp ls [--active] URL                       list a directory
 //! ftp get [--active] [--resume] URL [LOCAL]   download a file
 //! ftp put [--active] [--resume] LOCAL URL     upload a file
-//! ftp mirror LOCAL_DIR URL                    LOCAL_DIR's contents become the remote directory's
+//! ftp mirror [--delete] [--checksum] [--exclude GLOB]... [--parallel N] [--dry-run]
+//!            [--verify] LOCAL_DIR URL         the remote directory becomes LOCAL_DIR's copy
 //! ftp mirror --download URL LOCAL_DIR         and the other way round
 //! ```
 //!
@@ -24,10 +25,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ftp_client::mirror::{ChangeKind, Compare, Connect, Mirror, MirrorOptions, TreeProgress};
 use ftp_client::runtime::tokio::TokioRuntime;
 use ftp_client::tree::{ProgressObserver, local_name};
 use ftp_client::{Client, ClientOptions, ClientTls, DataMode, TlsMode};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
 
 use crate::url::{FtpUrl, netrc_lookup};
 
@@ -127,7 +130,9 @@ enum Cmd {
         url: String,
     },
     /// Make a remote directory's contents those of a local one (created if missing), or with
-    /// --download the other way round. Nothing is deleted.
+    /// --download the other way round: only new and changed files are copied (by size and
+    /// modification time; modification times are kept), and with --delete what the source
+    /// no longer has goes from the target.
     Mirror {
         /// Download: `mirror --download URL LOCAL_DIR`.
         #[arg(long)]
@@ -138,6 +143,36 @@ enum Cmd {
         /// No summary line on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Delete from the target what the source does not have (never what --exclude
+        /// leaves out).
+        #[arg(long)]
+        delete: bool,
+        /// Copy only files newer on the source side (keep a newer target whatever its size).
+        #[arg(long, conflicts_with = "checksum")]
+        only_newer: bool,
+        /// Compare files of equal size by checksum (the server's HASH or XSHA256...).
+        #[arg(long)]
+        checksum: bool,
+        /// Leave out names matching GLOB (`*.tmp`; with a `/`, a path from the top:
+        /// `cache/**`); repeatable.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Only files matching GLOB (repeatable; directories are still walked).
+        #[arg(long, value_name = "GLOB")]
+        include: Vec<String>,
+        /// Copy N files at once, each over a session of its own.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        parallel: usize,
+        /// Say what would change, and change nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+        /// Compare every copied file's checksum with the server's.
+        #[arg(long)]
+        verify: bool,
+        /// Further attempts of a file after a transient failure (4xx, a dropped connection),
+        /// continuing where it stopped.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        retries: u32,
         /// LOCAL_DIR (upload) or URL (download).
         from: String,
         /// URL (upload) or LOCAL_DIR (download).
@@ -164,7 +199,7 @@ enum Cmd {
 }
 
 /// Why a command failed, for stderr.
-type Failure = Box<dyn std::error::Error>;
+type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -317,32 +352,88 @@ async fn one_shot(cmd: Cmd, tls: &TlsArgs) -> Result<(), Failure> {
             download,
             active,
             quiet,
+            delete,
+            only_newer,
+            checksum,
+            exclude,
+            include,
+            parallel,
+            dry_run,
+            verify,
+            retries,
             from,
             to,
         } => {
             let (url, local) = if download { (from, to) } else { (to, from) };
             let url = FtpUrl::parse(&url)?;
             let mut ftp = open(&url, active, tls).await?;
+            // The tree's bar, not one per file.
+            ftp.set_progress(None);
             let remote = remote_arg(&url.path).to_vec();
             let fail = at(&url, &remote);
-            let stats = if download {
-                ftp.download_tree(&remote, Path::new(&local))
-                    .await
-                    .map_err(&fail)?
+            let mut options = MirrorOptions::default();
+            options.delete = delete;
+            options.compare = if checksum {
+                Compare::Checksum
+            } else if only_newer {
+                Compare::OnlyNewer
             } else {
-                ftp.upload_tree(Path::new(&local), &remote)
-                    .await
-                    .map_err(&fail)?
+                Compare::SizeAndTime
             };
+            options.exclude = exclude;
+            options.include = include;
+            options.parallel = parallel.max(1);
+            options.dry_run = dry_run;
+            options.verify = verify;
+            options.retries = retries;
+            let (more_url, more_tls) = (url.clone(), tls.clone());
+            let connect: Connect<ftp_client::runtime::TcpStream> = Box::new(move || {
+                let (url, tls) = (more_url.clone(), more_tls.clone());
+                Box::pin(async move {
+                    let mut ftp = open(&url, active, &tls)
+                        .await
+                        .map_err(|e| ftp_client::Error::Io(std::io::Error::other(e.to_string())))?;
+                    ftp.set_progress(None);
+                    Ok(ftp)
+                })
+            });
+            let bar = Arc::new(TreeBar::new());
+            let mirror = Mirror::new(options)
+                .connect_with(connect)
+                .progress(Arc::clone(&bar) as Arc<dyn TreeProgress>);
+            let report = if download {
+                mirror.download(&mut ftp, &remote, Path::new(&local)).await
+            } else {
+                mirror.upload(&mut ftp, Path::new(&local), &remote).await
+            };
+            bar.finish();
+            let report = report.map_err(&fail)?;
+            if dry_run {
+                for change in &report.changes {
+                    let what = match change.kind {
+                        ChangeKind::New => "new",
+                        ChangeKind::Changed => "changed",
+                        ChangeKind::Deleted => "delete",
+                        ChangeKind::Directory => "mkdir",
+                        _ => "?",
+                    };
+                    println!("{what} {}", change.path);
+                }
+            }
+            for (path, e) in &report.failed {
+                eprintln!("ftp: {path}: {e}");
+            }
             if !quiet {
-                eprintln!(
-                    "{}, {}, {}",
-                    plural(stats.files, "file", "files"),
-                    plural(stats.dirs, "directory", "directories"),
-                    plural(stats.bytes, "byte", "bytes")
+                eprintln!("{}", report.summary());
+            }
+            let failed = report.failed.len();
+            // After a cut the session may be gone: the report is what counts.
+            let _ = ftp.quit().await;
+            if failed > 0 {
+                return Err(
+                    format!("{} not mirrored", plural(failed as u64, "file", "files")).into(),
                 );
             }
-            ftp.quit().await?;
         }
         Cmd::Rm { url } => {
             let url = FtpUrl::parse(&url)?;
@@ -507,6 +598,60 @@ fn connect_failure(url: &FtpUrl, e: ftp_client::Error) -> Failure {
         e => e.to_string(),
     };
     format!("{}:{}: {reason}", url.host, url.port).into()
+}
+
+/// The progress of a whole mirror on stderr (a terminal only): files and bytes done, rate,
+/// ETA, from every session.
+struct TreeBar {
+    bar: ProgressBar,
+    files: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl TreeBar {
+    fn new() -> Self {
+        Self {
+            bar: ProgressBar::hidden(),
+            files: 0.into(),
+            total: 0.into(),
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl TreeProgress for TreeBar {
+    fn planned(&self, files: u64, bytes: u64) {
+        self.total
+            .store(files, std::sync::atomic::Ordering::Relaxed);
+        if std::io::stderr().is_terminal() && files > 0 {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar.set_length(bytes);
+            self.bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            self.bar.set_message(format!("0/{files} files"));
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn file_done(&self, _path: &str) {
+        let done = self
+            .files
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        self.bar.set_message(format!("{done}/{total} files"));
+    }
 }
 
 /// A progress bar on stderr: bytes, rate, ETA.
