@@ -1016,6 +1016,38 @@ fn components_match(p: &[&str], r: &[&str]) -> bool {
 
 impl<S> Client<S>
 where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// [`upload_tree`](Client::upload_tree) with [`MirrorOptions`]: only what changed,
+    /// deletions, patterns, kept times, a dry run, retries (over this one session; use
+    /// [`Mirror`] with [`Mirror::connect_with`] for parallel copies and reconnections).
+    pub async fn upload_tree_with(
+        &mut self,
+        local: impl AsRef<Path>,
+        remote: impl AsRef<[u8]>,
+        options: MirrorOptions,
+    ) -> Result<MirrorReport> {
+        Mirror::new(options)
+            .upload(self, local.as_ref(), remote.as_ref())
+            .await
+    }
+
+    /// [`download_tree`](Client::download_tree) with [`MirrorOptions`] (see
+    /// [`upload_tree_with`](Self::upload_tree_with)).
+    pub async fn download_tree_with(
+        &mut self,
+        remote: impl AsRef<[u8]>,
+        local: impl AsRef<Path>,
+        options: MirrorOptions,
+    ) -> Result<MirrorReport> {
+        Mirror::new(options)
+            .download(self, remote.as_ref(), local.as_ref())
+            .await
+    }
+}
+
+impl<S> Client<S>
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     /// The server's checksum of the bytes `range` of a file (`RANG`, then `HASH`; `TYPE I`,

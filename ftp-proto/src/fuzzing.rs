@@ -49,8 +49,26 @@ pub fn reply(data: &[u8]) {
     let chunked = decode_replies(input, step);
     assert_eq!(whole, chunked, "chunking changed the result");
     for reply in whole.into_iter().flatten() {
+        checksum_replies(&reply);
         let again = decode_replies(&reply.to_bytes(), usize::MAX);
         assert_eq!(again, vec![Some(reply)]);
+    }
+}
+
+/// The readers of checksum replies and of FEAT's HASH line: never a digest of the wrong
+/// length for its algorithm.
+fn checksum_replies(reply: &crate::Reply) {
+    use crate::checksum::{HashAlgorithm, parse_hash_reply, parse_legacy_reply};
+    if let Some(r) = parse_hash_reply(reply) {
+        assert_eq!(r.digest.as_bytes().len(), r.algorithm.digest_len());
+    }
+    for alg in HashAlgorithm::ALL {
+        if let Some(d) = parse_legacy_reply(reply, alg) {
+            assert_eq!(d.as_bytes().len(), alg.digest_len());
+        }
+    }
+    if let Some((list, selected)) = crate::FeatureList::parse(reply).hash_algorithms() {
+        assert!(selected.is_none_or(|s| list.contains(&s)));
     }
 }
 

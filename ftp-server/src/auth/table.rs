@@ -551,6 +551,34 @@ mod tests {
     use super::*;
     use futures_lite::future::block_on;
 
+    use ftp_proto::Secret;
+
+    /// A swapped table answers the next login; a principal given before stays valid.
+    #[test]
+    fn reloadable_tables_answer_the_next_login() {
+        let creds = |user: &str, pw: &str| Credentials {
+            user: user.as_bytes().to_vec(),
+            password: Secret::new(pw.as_bytes().to_vec()),
+            host: None,
+            peer: "127.0.0.1".parse().unwrap(),
+        };
+        let table = |name: &str| {
+            UserTable::new().with_user(name, b"pw", VirtualPath::root(), Permissions::READ_ONLY)
+        };
+        let auth = Arc::new(crate::auth::Reloadable::new(table("alice")));
+        let alice = block_on(auth.authenticate(&creds("alice", "pw"))).unwrap();
+        assert!(block_on(auth.authenticate(&creds("carol", "pw"))).is_err());
+        auth.replace(table("carol"));
+        assert!(block_on(auth.authenticate(&creds("alice", "pw"))).is_err());
+        assert_eq!(
+            block_on(auth.authenticate(&creds("carol", "pw")))
+                .unwrap()
+                .name,
+            "carol"
+        );
+        assert_eq!(alice.name, "alice");
+    }
+
     fn creds(user: &[u8], password: &[u8]) -> Credentials {
         Credentials::new(user, password, "127.0.0.1".parse().unwrap())
     }
