@@ -602,11 +602,10 @@ fn type_code_text(t: TransferType) -> String {
 /// quoted; then the range.
 fn x_checksum_args(path: &Arg, range: Option<(u64, u64)>, mut arg: impl FnMut(&[u8])) {
     let bytes = path.as_bytes();
+    // An all-space argument reads back as no argument, so such a path is quoted too.
     let plain = bytes.first() != Some(&b'"')
-        && match range {
-            None => parse::unquoted_range_at(bytes).is_none(),
-            Some(_) => !bytes.iter().all(|&b| b == b' '),
-        };
+        && !bytes.iter().all(|&b| b == b' ')
+        && (range.is_some() || parse::unquoted_range_at(bytes).is_none());
     if plain {
         arg(bytes);
     } else {

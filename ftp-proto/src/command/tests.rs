@@ -213,6 +213,16 @@ fn known_answers() {
                 range: Some((0, 5)),
             },
         ),
+        // An all-space name is quoted: bare, it would read as no argument (a fuzzer found
+        // the encoder writing it bare).
+        (
+            b"XSHA256 \"   \"",
+            Command::XChecksum {
+                algorithm: HashAlgorithm::Sha256,
+                path: arg("   "),
+                range: None,
+            },
+        ),
         (
             b"XSHA512 x",
             Command::XChecksum {
