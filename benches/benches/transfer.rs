@@ -186,6 +186,13 @@ fn transfers(c: &mut Criterion) {
     std::fs::write(dir.join("big.bin"), &file).expect("write tmpfs file");
     drop(file);
     let fs_addr = serve(&rt, FsStorage::new(&dir).expect("fs storage"));
+    // The same directory with sendfile off: the copying path, for the ratio in one run.
+    let copying_addr = serve_with(
+        &rt,
+        FsStorage::new(&dir).expect("fs storage"),
+        ftp_server::ServerOptions::default().zero_copy(false),
+    );
+    let mut on_copying = rt.block_on(client(copying_addr));
     let mut on_memory = rt.block_on(client(memory_addr));
     let mut on_fs = rt.block_on(client(fs_addr));
     let mut on_tls = rt.block_on(tls_client(tls_addr, cert.as_bytes()));
@@ -221,11 +228,14 @@ fn transfers(c: &mut Criterion) {
     group.bench_function("RETR fs (tmpfs)", |b| {
         b.iter(|| rt.block_on(retr(&mut on_fs, "big.bin", total)))
     });
+    group.bench_function("RETR fs (tmpfs), sendfile off", |b| {
+        b.iter(|| rt.block_on(retr(&mut on_copying, "big.bin", total)))
+    });
     group.bench_function("STOR fs (tmpfs)", |b| {
         b.iter(|| rt.block_on(stor(&mut on_fs, "up.bin", &chunk, total)))
     });
     group.finish();
-    drop((on_memory, on_fs, on_tls));
+    drop((on_memory, on_fs, on_tls, on_copying));
     rt.shutdown_timeout(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }

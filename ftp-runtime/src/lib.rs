@@ -153,9 +153,125 @@ pub fn keep_urgent_data_inline(socket: &impl std::os::windows::io::AsSocket) -> 
     socket2::SockRef::from(socket).set_out_of_band_inline(true)
 }
 
+/// A stream that sends bytes of a file itself, without copying them through user space
+/// (`sendfile(2)` on Linux): the zero-copy path of downloads. The built-in runtimes' TCP
+/// streams implement it on Linux; [`TcpStream::with_send_file`] keeps it behind the
+/// type-erased stream.
+pub trait SendFile {
+    /// Sends up to `len` bytes of `file` from `offset` on, returning how many went (0 when
+    /// `offset` is at or past the end of the file). Pending until the socket can take some:
+    /// the call never waits for the socket, and the file's own read position neither counts
+    /// nor moves. Reading the file itself can wait for a disk, as any read can, when its
+    /// pages are not in the page cache.
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>>;
+}
+
+/// One `sendfile(2)` call on a non-blocking socket: `WouldBlock` when its buffer is full.
+#[cfg(target_os = "linux")]
+pub(crate) fn send_file_now(
+    socket: impl std::os::fd::AsFd,
+    file: &std::fs::File,
+    offset: u64,
+    len: usize,
+) -> io::Result<usize> {
+    let mut offset = offset;
+    Ok(rustix::fs::sendfile(socket, file, Some(&mut offset), len)?)
+}
+
+/// How a wrapped stream sends a file, if it can.
+type SendFileFn<T> =
+    fn(&mut T, &mut Context<'_>, &std::fs::File, u64, usize) -> Poll<io::Result<usize>>;
+
+/// What [`TcpStream`] holds: a runtime's stream, and its [`SendFile`] when it has one.
+trait Inner: RawStream {
+    fn send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>>;
+
+    fn can_send_file(&self) -> bool;
+}
+
+struct Wrapped<T> {
+    io: T,
+    send_file: Option<SendFileFn<T>>,
+}
+
+impl<T: RawStream> Inner for Wrapped<T> {
+    fn send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        match self.send_file {
+            Some(send) => send(&mut self.io, cx, file, offset, len),
+            None => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
+    fn can_send_file(&self) -> bool {
+        self.send_file.is_some()
+    }
+}
+
+impl<T: RawStream> AsyncRead for Wrapped<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_read_vectored(cx, bufs)
+    }
+}
+
+impl<T: RawStream> AsyncWrite for Wrapped<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+}
+
 /// A connected TCP stream of any runtime, with its two addresses.
 pub struct TcpStream {
-    io: Box<dyn RawStream>,
+    io: Box<dyn Inner>,
     local: SocketAddr,
     peer: SocketAddr,
 }
@@ -167,8 +283,27 @@ impl TcpStream {
     /// [`keep_urgent_data_inline`]) and keep reading after a read that stopped short, as the
     /// built-in ones do.
     pub fn new(io: impl RawStream, local: SocketAddr, peer: SocketAddr) -> Self {
+        Self::wrap(io, None, local, peer)
+    }
+
+    /// Like [`new`](Self::new), for a stream that can also send files itself
+    /// ([`send_file`](Self::send_file) then uses its [`SendFile`]).
+    pub fn with_send_file<T: RawStream + SendFile>(
+        io: T,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Self {
+        Self::wrap(io, Some(T::poll_send_file), local, peer)
+    }
+
+    fn wrap<T: RawStream>(
+        io: T,
+        send_file: Option<SendFileFn<T>>,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Self {
         Self {
-            io: Box::new(io),
+            io: Box::new(Wrapped { io, send_file }),
             local,
             peer,
         }
@@ -183,6 +318,34 @@ impl TcpStream {
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
     }
+
+    /// Whether [`send_file`](Self::send_file) can work: the stream came with a [`SendFile`].
+    pub fn can_send_file(&self) -> bool {
+        self.io.can_send_file()
+    }
+
+    /// Sends up to `len` bytes of `file` from `offset` on without copying them through user
+    /// space, as [`SendFile::poll_send_file`]; [`io::ErrorKind::Unsupported`] from a stream
+    /// that cannot (copy the bytes then).
+    pub fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.io.send_file(cx, file, offset, len)
+    }
+
+    /// [`poll_send_file`](Self::poll_send_file) as a future.
+    pub async fn send_file(
+        &mut self,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_send_file(cx, file, offset, len)).await
+    }
 }
 
 impl fmt::Debug for TcpStream {
@@ -190,6 +353,7 @@ impl fmt::Debug for TcpStream {
         f.debug_struct("TcpStream")
             .field("local", &self.local)
             .field("peer", &self.peer)
+            .field("send_file", &self.can_send_file())
             .finish_non_exhaustive()
     }
 }

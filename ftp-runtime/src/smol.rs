@@ -82,7 +82,33 @@ fn wrap(stream: async_net::TcpStream) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
     crate::keep_urgent_data_inline(&stream)?;
     let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
-    Ok(TcpStream::new(stream, local, peer))
+    #[cfg(target_os = "linux")]
+    return Ok(TcpStream::with_send_file(stream, local, peer));
+    #[cfg(not(target_os = "linux"))]
+    return Ok(TcpStream::new(stream, local, peer));
+}
+
+/// `sendfile(2)` on the socket under async-net's stream, waiting for async-io's writability
+/// event after a call that found the socket buffer full (what async-io's own writes do).
+#[cfg(target_os = "linux")]
+impl crate::SendFile for async_net::TcpStream {
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        // The stream is a shared handle: this is one more reference to the same socket.
+        let socket: Arc<async_io::Async<std::net::TcpStream>> = self.clone().into();
+        loop {
+            match crate::send_file_now(socket.get_ref(), file, offset, len) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+            std::task::ready!(socket.poll_writable(cx))?;
+        }
+    }
 }
 
 #[async_trait]

@@ -54,7 +54,10 @@ fn wrap(stream: tokio::net::TcpStream) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
     crate::keep_urgent_data_inline(&stream)?;
     let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
-    Ok(TcpStream::new(TokioStream(stream), local, peer))
+    #[cfg(target_os = "linux")]
+    return Ok(TcpStream::with_send_file(TokioStream(stream), local, peer));
+    #[cfg(not(target_os = "linux"))]
+    return Ok(TcpStream::new(TokioStream(stream), local, peer));
 }
 
 /// A tokio TCP stream as a `futures-io` stream.
@@ -108,6 +111,30 @@ impl AsyncWrite for TokioStream {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.0), cx)
+    }
+}
+
+/// `sendfile(2)` once tokio says the socket can take more; its readiness is cleared when the
+/// socket buffer fills (`WouldBlock`), as for a write.
+#[cfg(target_os = "linux")]
+impl crate::SendFile for TokioStream {
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        let stream = &self.0;
+        loop {
+            std::task::ready!(stream.poll_write_ready(cx))?;
+            match stream.try_io(Interest::WRITABLE, || {
+                crate::send_file_now(stream, file, offset, len)
+            }) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
     }
 }
 

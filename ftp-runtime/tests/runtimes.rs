@@ -1,5 +1,6 @@
 //! Both runtimes behave the same: connecting (from a chosen local address too), binding in a
-//! port range, timers that count from their deadline and can be moved, spawning.
+//! port range, timers that count from their deadline and can be moved, spawning, sending a
+//! file with `sendfile(2)`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -25,6 +26,9 @@ async fn exercise(runtime: Arc<dyn Runtime>) {
     let mut buf = [0; 4];
     server.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"ping");
+
+    #[cfg(target_os = "linux")]
+    send_file(&mut server, &mut client).await;
 
     // From a chosen local address: the server sees exactly that address.
     let probe = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
@@ -89,6 +93,64 @@ async fn exercise(runtime: Arc<dyn Runtime>) {
         }
     };
     assert_eq!(got, Some(42));
+}
+
+/// `sendfile(2)` through the type-erased stream: 8 MiB from an offset, more than the socket
+/// buffer takes, so the sender waits for writability while the reader drains; past the end
+/// there is nothing to send.
+#[cfg(target_os = "linux")]
+async fn send_file(from: &mut ftp_runtime::TcpStream, to: &mut ftp_runtime::TcpStream) {
+    use std::io::Write;
+    assert!(from.can_send_file());
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
+    let path = std::env::temp_dir().join(format!(
+        "ftp-runtime-send-file-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(&data)
+        .unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let skip = 1000;
+    let want = data.len() - skip;
+    let send = async {
+        let mut sent = 0;
+        let mut calls = 0;
+        while sent < want {
+            let n = from
+                .send_file(&file, (skip + sent) as u64, want - sent)
+                .await
+                .unwrap();
+            assert!(n > 0);
+            sent += n;
+            calls += 1;
+        }
+        calls
+    };
+    let receive = async {
+        let mut got = vec![0; want];
+        to.read_exact(&mut got).await.unwrap();
+        got
+    };
+    let (calls, got) = futures_util::future::join(send, receive).await;
+    assert!(got == data[skip..], "the bytes that arrived differ");
+    assert!(calls > 1, "8 MiB went in one call: the socket never filled");
+    assert_eq!(
+        from.send_file(&file, data.len() as u64, 10).await.unwrap(),
+        0
+    );
+    // A stream wrapped without a sender says so, and sending is unsupported.
+    let mut plain = ftp_runtime::TcpStream::new(
+        futures_util::io::Cursor::new(Vec::new()),
+        from.local_addr(),
+        from.peer_addr(),
+    );
+    assert!(!plain.can_send_file());
+    let e = plain.send_file(&file, 0, 10).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
 }
 
 #[test]

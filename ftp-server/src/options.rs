@@ -40,6 +40,8 @@ pub struct ServerOptions {
     pub(crate) max_line_len: usize,
     /// Buffer size of a transfer (allocated only while it runs).
     pub(crate) transfer_buffer: usize,
+    /// Binary downloads over plain data connections sent from local files by the kernel.
+    pub(crate) zero_copy: bool,
     /// Most control connections at once.
     pub(crate) max_connections: usize,
     /// Most control connections from one address at once.
@@ -74,6 +76,7 @@ impl Default for ServerOptions {
             active_local_port: None,
             max_line_len: 4096,
             transfer_buffer: 64 * 1024,
+            zero_copy: true,
             max_connections: 1024,
             max_passive_per_ip: 16,
             login_throttle: ThrottleConfig::default(),
@@ -215,6 +218,17 @@ impl ServerOptions {
     /// Buffer size of a transfer, allocated only while it runs (default 64 KiB, at least 512).
     pub fn transfer_buffer(mut self, value: usize) -> Self {
         self.transfer_buffer = value.max(512);
+        self
+    }
+
+    /// Whether binary downloads over plain (not TLS) data connections go from a back-end's
+    /// local file to the socket with `sendfile(2)`, not through a user-space buffer (default
+    /// on; Linux, the built-in runtimes and [`FsStorage`](crate::storage::fs::FsStorage)).
+    /// Everything else, and this with it off, reads and writes through the transfer buffer.
+    /// A file whose pages are not in the page cache is then read by the kernel on the task's
+    /// thread; turn it off where files live on slow disks and many downloads run at once.
+    pub fn zero_copy(mut self, value: bool) -> Self {
+        self.zero_copy = value;
         self
     }
 

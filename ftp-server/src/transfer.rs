@@ -23,7 +23,7 @@ use ftp_runtime::{Listener, TcpStream};
 
 use crate::auth::Principal;
 use crate::shared::{PassiveSlot, Shared};
-use crate::storage::{DirLister, Storage, StorageError};
+use crate::storage::{DirLister, LocalFile, Storage, StorageError};
 use crate::tls::SessionTls;
 
 /// A data connection: plain, or TLS with this end the server.
@@ -291,7 +291,17 @@ pub(crate) async fn run<S: Storage, A>(
     };
     let _ = events.unbounded_send(TransferEvent::Connected);
     let progress = Progress::new(&events);
-    let result = move_data(&shared, &job, prepared, data, &mut abort, progress).await;
+    let mut zero_copy = false;
+    let result = move_data(
+        &shared,
+        &job,
+        prepared,
+        data,
+        &mut abort,
+        progress,
+        &mut zero_copy,
+    )
+    .await;
     match &result {
         Ok(bytes) => {
             let secs = started.elapsed().as_secs_f64().max(1e-6);
@@ -300,6 +310,7 @@ pub(crate) async fn run<S: Storage, A>(
                 path = %job.path,
                 kind = ?job.transfer.kind,
                 bytes,
+                zero_copy,
                 rate_mib_s = format!("{:.1}", *bytes as f64 / secs / (1024.0 * 1024.0)),
                 "transfer complete"
             );
@@ -412,6 +423,7 @@ async fn move_data<S: Storage, A>(
     mut data: DataStream,
     abort: &mut oneshot::Receiver<()>,
     progress: Progress<'_>,
+    zero_copy: &mut bool,
 ) -> Result<u64, FailureKind> {
     let upload = matches!(prepared, Prepared::Write(_));
     let mut io = Io {
@@ -430,9 +442,27 @@ async fn move_data<S: Storage, A>(
                 } => n,
                 _ => u64::MAX,
             };
-            let mut reader = (&mut reader).take(length);
+            let mut sent = 0;
+            if let (false, true, MaybeTls::Plain(stream)) =
+                (ascii, shared.options.zero_copy, &mut data)
+                && stream.can_send_file()
+                && let Some(local) = S::local_file(&mut reader)
+            {
+                *zero_copy = true;
+                let work = io.send_file(local, stream, length);
+                match until_aborted(work, abort).await {
+                    Ok(Sent::All(n)) => return finish_data(data, Ok(n), abort).await,
+                    // The kernel cannot send this file: what is left goes the usual way.
+                    Ok(Sent::Fallback(n)) => {
+                        *zero_copy = false;
+                        sent = n;
+                    }
+                    Err(kind) => return Err(kind),
+                }
+            }
+            let mut reader = (&mut reader).take(length - sent);
             let work = io.pump(&mut reader, &mut data, ascii, false);
-            let result = until_aborted(work, abort).await;
+            let result = until_aborted(work, abort).await.map(|n| n + sent);
             finish_data(data, result, abort).await
         }
         Prepared::Write(mut writer) => {
@@ -529,6 +559,39 @@ async fn finish_data<T: AsyncWrite + Unpin>(
     let close = async { data.close().await.map_err(|_| FailureKind::Aborted) };
     until_aborted(close, abort).await?;
     Ok(n)
+}
+
+/// The most a zero-copy download asks the kernel to send in one call.
+const ZERO_COPY_STEP: usize = 4 << 20;
+
+/// How a zero-copy download went: all of it, or the bytes sent before the kernel declined
+/// the file.
+enum Sent {
+    All(u64),
+    Fallback(u64),
+}
+
+/// `sendfile` cannot take this file (not that the transfer failed).
+fn declined(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(e.kind(), K::Unsupported | K::InvalidInput)
+        || e.raw_os_error().is_some_and(
+            |code| code == 22 /* EINVAL */ || code == 38, /* ENOSYS */
+        )
+}
+
+/// A failed `sendfile`: the peer's side (426), or the file's (by its kind).
+fn send_failure(e: std::io::Error) -> FailureKind {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::BrokenPipe
+        | K::ConnectionReset
+        | K::ConnectionAborted
+        | K::NotConnected
+        | K::TimedOut
+        | K::WriteZero => FailureKind::Aborted,
+        _ => StorageError::from(e).kind(),
+    }
 }
 
 struct Io<'a> {
@@ -719,6 +782,59 @@ impl Io<'_> {
                 return Ok(total);
             }
         }
+    }
+
+    /// Sends a local file with the kernel's zero-copy path: its head as bytes, then up to
+    /// `length` bytes in all from the file. [`Sent::Fallback`] when the kernel declines the
+    /// file before any of it went (a file system without `sendfile`): the reader is untouched
+    /// past the head, and the rest is read from it.
+    async fn send_file(
+        &mut self,
+        local: LocalFile<'_>,
+        to: &mut TcpStream,
+        length: u64,
+    ) -> Result<Sent, FailureKind> {
+        let head = local
+            .head
+            .get(
+                ..usize::try_from(length)
+                    .unwrap_or(usize::MAX)
+                    .min(local.head.len()),
+            )
+            .unwrap_or_default();
+        let mut total = head.len() as u64;
+        if !head.is_empty() {
+            to.write_all(head).await.map_err(|_| FailureKind::Aborted)?;
+            self.progress.tick();
+            self.pace.after(head.len()).await;
+        }
+        // Under a rate limit, steps of the transfer buffer, as copies take; else as much as
+        // the socket buffer takes per call.
+        let step = if self.pace.limited {
+            self.buf.len()
+        } else {
+            ZERO_COPY_STEP
+        };
+        let mut offset = local.offset;
+        while total < length {
+            let want = usize::try_from(length - total)
+                .unwrap_or(usize::MAX)
+                .min(step);
+            let n = match to.send_file(local.file, offset, want).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if offset == local.offset && declined(&e) => {
+                    tracing::debug!(error = %e, "sendfile declined: copying instead");
+                    return Ok(Sent::Fallback(total));
+                }
+                Err(e) => return Err(send_failure(e)),
+            };
+            offset += n as u64;
+            total += n as u64;
+            self.progress.tick();
+            self.pace.after(n).await;
+        }
+        Ok(Sent::All(total))
     }
 
     async fn list<S: Storage>(

@@ -24,7 +24,7 @@ use ftp_proto::listing::{DirEntry, FileKind, Metadata};
 use ftp_proto::server::{FailureKind, WriteMode};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{Capabilities, DirLister, Storage, StorageError, not_root};
+use super::{Capabilities, DirLister, LocalFile, Storage, StorageError, not_root};
 use crate::auth::Principal;
 
 /// Entries per [`DirLister::next_page`].
@@ -253,8 +253,31 @@ const HEAD: usize = 64 * 1024;
 pub struct FsReader {
     /// The start of the file, read when it was opened, served first.
     head: Bytes,
-    /// The rest, streamed from a blocking thread; `None` when the head held it all.
-    rest: Option<Unblock<std::fs::File>>,
+    /// The rest; `None` when the head held it all.
+    rest: Option<Rest>,
+}
+
+/// The part of a file after its head.
+#[derive(Debug)]
+enum Rest {
+    /// Not read yet: the file, its position where the head ended. A zero-copy download sends
+    /// it from here ([`Storage::local_file`]).
+    Open(std::fs::File, u64),
+    /// Streaming from a blocking thread.
+    Streaming(Unblock<std::fs::File>),
+}
+
+impl FsReader {
+    fn local_file(&mut self) -> Option<LocalFile<'_>> {
+        match self.rest.as_ref()? {
+            Rest::Open(file, offset) => Some(LocalFile::new(
+                std::mem::take(&mut self.head),
+                file,
+                *offset,
+            )),
+            Rest::Streaming(_) => None,
+        }
+    }
 }
 
 impl AsyncRead for FsReader {
@@ -271,9 +294,15 @@ impl AsyncRead for FsReader {
             }
             return Poll::Ready(Ok(n));
         }
-        match self.rest.as_mut() {
-            Some(rest) => Pin::new(rest).poll_read(cx, buf),
-            None => Poll::Ready(Ok(0)),
+        let rest = &mut self.rest;
+        if let Some(Rest::Open(..)) = rest
+            && let Some(Rest::Open(file, _)) = rest.take()
+        {
+            *rest = Some(Rest::Streaming(Unblock::with_capacity(PIPE, file)));
+        }
+        match rest {
+            Some(Rest::Streaming(rest)) => Pin::new(rest).poll_read(cx, buf),
+            _ => Poll::Ready(Ok(0)),
         }
     }
 }
@@ -500,6 +529,10 @@ impl DirLister for FsLister {
 #[async_trait]
 impl Storage for FsStorage {
     type Reader = FsReader;
+
+    fn local_file(reader: &mut FsReader) -> Option<LocalFile<'_>> {
+        reader.local_file()
+    }
     type Writer = FsWriter;
     type Lister = FsLister;
 
@@ -544,13 +577,13 @@ impl Storage for FsStorage {
                 let mut head = Vec::new();
                 (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
                 // Short of HEAD: that was the end of the file.
-                let rest = (head.len() == HEAD).then_some(file);
+                let rest = (head.len() == HEAD).then(|| Rest::Open(file, offset + HEAD as u64));
                 Ok((head, rest))
             })
             .await?;
         Ok(FsReader {
             head: Bytes::from(head),
-            rest: file.map(|f| Unblock::with_capacity(PIPE, f)),
+            rest: file,
         })
     }
 

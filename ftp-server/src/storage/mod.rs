@@ -120,6 +120,26 @@ pub(crate) fn not_root(path: &VirtualPath) -> Result<(), StorageError> {
     }
 }
 
+/// A reader's local file, as [`Storage::local_file`] shows it: send `head` first, then the
+/// file from `offset` to its end.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LocalFile<'a> {
+    /// Bytes the reader had already read from the file (taken out of it).
+    pub head: bytes::Bytes,
+    /// The open file.
+    pub file: &'a std::fs::File,
+    /// Where in the file the bytes after `head` start.
+    pub offset: u64,
+}
+
+impl<'a> LocalFile<'a> {
+    /// A view of `file` whose bytes from `offset` on follow `head`.
+    pub fn new(head: bytes::Bytes, file: &'a std::fs::File, offset: u64) -> Self {
+        Self { head, file, offset }
+    }
+}
+
 /// A directory listing delivered in pages, so a huge directory never sits in memory whole.
 #[async_trait]
 pub trait DirLister: Send + 'static {
@@ -170,6 +190,16 @@ pub trait Storage: Send + Sync + 'static {
         path: &VirtualPath,
         offset: u64,
     ) -> Result<Self::Reader, StorageError>;
+
+    /// The local file behind `reader`, for zero-copy downloads: the server sends binary
+    /// downloads over plain (not TLS) data connections straight from it with `sendfile(2)`
+    /// where the runtime can, instead of reading through `reader`. `None`, the default, for a
+    /// reader that is not a local file (the server then reads it as usual). The view is taken
+    /// before the first read, and `reader` is not read after it.
+    fn local_file(reader: &mut Self::Reader) -> Option<LocalFile<'_>> {
+        let _ = reader;
+        None
+    }
 
     /// Opens the file `path` for writing.
     async fn open_write(

@@ -150,6 +150,11 @@ struct Args {
     /// X-commands) past it, so that checksums cannot tie up disks and CPU. 0: no limit.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
     max_hash_size: u64,
+    /// Send binary downloads over plain data connections through a buffer, not straight
+    /// from the file with sendfile(2) (the default on Linux): for files on slow disks, where
+    /// the kernel's read of a file the page cache does not hold would wait on a server thread.
+    #[arg(long)]
+    no_zero_copy: bool,
     /// What each user may store under their home, in bytes (552 past it).
     #[arg(long, value_name = "BYTES")]
     quota_bytes: Option<u64>,
@@ -610,7 +615,8 @@ async fn serve<S: Storage>(
         .idle_timeout(Duration::from_secs(args.idle_timeout.max(1)))
         .max_connections(max_connections)
         .max_connections_per_ip(args.max_connections_per_ip)
-        .max_hash_size((args.max_hash_size > 0).then_some(args.max_hash_size));
+        .max_hash_size((args.max_hash_size > 0).then_some(args.max_hash_size))
+        .zero_copy(!args.no_zero_copy);
     if let Some(max) = args.max_upload_size {
         options = options.max_upload_size(max);
     }
