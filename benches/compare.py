@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Measures ftpd (ours), pyftpdlib and vsftpd with the same tool (ftp-load) in one run, on this
-machine, and prints the Markdown table of benches/README.md.
+"""Measures ftpd (ours), pyftpdlib, vsftpd and Pure-FTPd with the same tool (ftp-load) in one
+run, on this machine, and prints the Markdown table of benches/README.md.
 
     cargo build --release -p ftp-examples --bin ftpd -p ftp-benches --bin ftp-load
-    sudo python3 benches/compare.py [--quick] [--tls] [-- EXTRA FTP-LOAD ARGS]
+    sudo python3 benches/compare.py [--quick] [--tls] [--servers PREFIX,...] [-- EXTRA FTP-LOAD ARGS]
 
 Each server serves a fresh temporary directory on 127.0.0.1 and is stopped (by its PID) at the
 end. Two logins are measured where the server has both: a password user (ours hashes with
@@ -12,7 +12,8 @@ vsftpd runs anonymous only (a password user would need a system account), and mu
 root. Then the same over FTPS (explicit AUTH TLS, PROT P, a self-signed certificate made by
 openssl for the run, not checked): ftpd and pyftpdlib's TLS_FTPHandler with the
 password user, vsftpd anonymous with ssl_enable=YES and require_ssl_reuse=YES. Needs pyftpdlib
-and pyOpenSSL (pip), vsftpd (apt) and openssl, as scripts/test.sh installs them.
+and pyOpenSSL (pip), vsftpd (apt), openssl and Pure-FTPd unpacked into FTP_PEERS (default
+/opt/ftp-peers), as scripts/test.sh installs them.
 """
 import json
 import os
@@ -31,6 +32,10 @@ QUICK = "--quick" in sys.argv
 # --tls: only the FTPS rows, and ftpd's plain password row to read them against.
 TLS_ONLY = "--tls" in sys.argv[:sys.argv.index("--")] if "--" in sys.argv else "--tls" in sys.argv
 EXTRA = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+# --servers PREFIX,...: only the rows whose names start so ("ftpd,vsftpd").
+OWN = sys.argv[:sys.argv.index("--")] if "--" in sys.argv else sys.argv
+SERVERS = (OWN[OWN.index("--servers") + 1].split(",")
+           if "--servers" in OWN and OWN.index("--servers") + 1 < len(OWN) else [])
 SOURCE_IPS = "127.0.0.1-127.0.0.40"  # past per-address connection limits
 
 
@@ -60,7 +65,7 @@ def make_cert(tmp):
     return cert, key
 
 
-def start_ftpd(tmp, name, tls=None):
+def start_ftpd(tmp, name, tls=None, flags=()):
     port = free_port()
     d = tmp / name
     d.mkdir()
@@ -71,7 +76,9 @@ def start_ftpd(tmp, name, tls=None):
     p = subprocess.Popen([release / "ftpd", "--bind", f"127.0.0.1:{port}", "--root", d,
                           "--user", "u:p", "--writable", "--anonymous",
                           "--max-connections", "12000", "--max-connections-per-ip", "2000",
-                          *(["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else [])],
+                          "--max-sessions-per-user", "12000",
+                          *(["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []),
+                          *flags],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     return p, port, ""
@@ -129,6 +136,49 @@ def start_vsftpd(tmp, tls=None):
     return p, port, "pub"
 
 
+def start_pureftpd(tmp, anonymous):
+    """Pure-FTPd unpacked by scripts/test.sh into FTP_PEERS (its Debian package conflicts with
+    vsftpd's): a PureDB user u/p, and with `anonymous` an anonymous login as well, whose root
+    is the home of an `ftp` user given to it in a private mount namespace (an /etc/passwd bound
+    over the real one for its process only). The user's hash is SHA-512 crypt: pure-pw's
+    default Argon2id (m=8 MiB, t=511) takes seconds per login on this machine."""
+    peers = pathlib.Path(os.environ.get("FTP_PEERS", "/opt/ftp-peers")) / "pure-ftpd"
+    binary = peers / "usr" / "sbin" / "pure-ftpd"
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: run scripts/test.sh once (it unpacks Pure-FTPd)")
+    port = free_port()
+    d = tmp / ("pure-anon" if anonymous else "pure")
+    d.mkdir()
+    os.chmod(tmp, 0o755)
+    uid = 2121
+    os.chown(d, uid, uid)
+    etc = tmp / f"pure-etc-{port}"
+    etc.mkdir()
+    hashed = subprocess.run(["openssl", "passwd", "-6", "p"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    # pure-pw's passwd format: name:hash:uid:gid:gecos:home/./:then limits, empty.
+    (etc / "pureftpd.passwd").write_text(f"u:{hashed}:{uid}:{uid}::{d}/./" + ":" * 12 + "\n")
+    subprocess.run([peers / "usr" / "bin" / "pure-pw", "mkdb", etc / "pureftpd.pdb", "-f",
+                    etc / "pureftpd.passwd"], check=True, stdout=subprocess.DEVNULL)
+    args = [binary, "-S", f"127.0.0.1,{port}", "-4", "-l", f"puredb:{etc / 'pureftpd.pdb'}",
+            "-H", "-c", "20000", "-C", "20000", "-p", "40000:50000", "-f", "none"]
+    if anonymous:
+        passwd = [l for l in pathlib.Path("/etc/passwd").read_text().splitlines()
+                  if not l.startswith("ftp:")]
+        group = [l for l in pathlib.Path("/etc/group").read_text().splitlines()
+                 if not l.startswith("ftp:")]
+        (etc / "passwd").write_text("\n".join(passwd + [f"ftp:x:{uid}:{uid}::{d}:/bin/false"]) + "\n")
+        (etc / "group").write_text("\n".join(group + [f"ftp:x:{uid}:"]) + "\n")
+        script = ('mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group '
+                  '&& exec "$@"')
+        cmd = ["unshare", "-m", "sh", "-c", script, etc, *args, "-M"]
+    else:
+        cmd = [*args, "-E"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p, port, ""
+
+
 def load(port, pid, user, password, directory, extra=()):
     args = [release / "ftp-load", "--port", str(port), "--user", user, "--password", password,
             "--pid", str(pid), "--json", "--source-ips", SOURCE_IPS, *extra]
@@ -171,12 +221,19 @@ def main():
         read_only = ["--only", "sessions,memory", "--list-dir", "list"]
         runs = [
             ("ftpd, password (Argon2id)", lambda: start_ftpd(tmp, "ftpd"), "u", "p", []),
+            # The copying path of downloads, for the zero-copy one's ratio in the same run.
+            ("ftpd, password, sendfile off",
+             lambda: start_ftpd(tmp, "ftpd-copy", flags=["--no-zero-copy"]), "u", "p",
+             ["--only", "retr,concurrent"]),
             ("ftpd, anonymous", lambda: start_ftpd(tmp, "ftpd-anon"), "anonymous", "x@",
              read_only),
             ("pyftpdlib 2.2, password", lambda: start_pyftpdlib(tmp, False), "u", "p", []),
             ("pyftpdlib 2.2, anonymous", lambda: start_pyftpdlib(tmp, True), "anonymous", "x@",
              []),
             ("vsftpd 3.0, anonymous", lambda: start_vsftpd(tmp), "anonymous", "x@", []),
+            ("Pure-FTPd 1.0, password", lambda: start_pureftpd(tmp, False), "u", "p", []),
+            ("Pure-FTPd 1.0, anonymous", lambda: start_pureftpd(tmp, True), "anonymous", "x@",
+             []),
             ("ftpd, password, TLS", lambda: start_ftpd(tmp, "ftpd-tls", tls), "u", "p",
              over_tls),
             ("pyftpdlib 2.2, password, TLS", lambda: start_pyftpdlib(tmp, False, tls), "u", "p",
@@ -186,6 +243,11 @@ def main():
         ]
         if TLS_ONLY:
             runs = [r for r in runs if r[0] == "ftpd, password (Argon2id)" or "TLS" in r[0]]
+        if SERVERS:
+            # A TLS row only when its prefix says TLS.
+            runs = [r for r in runs
+                    if any(r[0].startswith(p) and ("TLS" in p or "TLS" not in r[0])
+                           for p in SERVERS)]
         for name, start, user, password, extra in runs:
             proc, port, directory = start()
             try:
