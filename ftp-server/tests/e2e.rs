@@ -348,8 +348,8 @@ fn client_vanishing_mid_transfer(rt: Rt) {
     let mut size = 0;
     // Until the server has seen the drop and finished the upload: 2 s was too short with the
     // other tests and a fuzzer on both cores.
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    while std::time::Instant::now() < deadline {
+    let deadline = Instant::now() + common::TIMEOUT;
+    while Instant::now() < deadline {
         let r = other.cmd("SIZE partial.bin");
         if r.code().as_u16() == 213 {
             size = String::from_utf8_lossy(r.first_line())
