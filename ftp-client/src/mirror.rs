@@ -33,14 +33,14 @@ use std::time::{Duration, SystemTime};
 
 use blocking::unblock;
 use ftp_proto::checksum::HashAlgorithm;
-use ftp_proto::listing::{EntryKind, FactType, ListTime};
+use ftp_proto::listing::ListTime;
 use ftp_proto::{Timestamp, TransferType};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::observer::ProgressObserver;
-use crate::tree::{join_remote, local_digest, local_name};
+use crate::tree::{join_remote, list_child, local_digest, local_name, mlsd_child};
 
 /// When a file on the source side is copied over the one on the target side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -890,46 +890,29 @@ where
     let mut out = Vec::new();
     if use_mlsd {
         for e in client.mlsd_checked(dir).await? {
-            let dir = match e.facts.kind {
-                Some(FactType::File) => false,
-                Some(FactType::Dir) => true,
-                _ => continue,
-            };
-            let name = match e.name.iter().rposition(|&b| b == b'/') {
-                Some(slash) => e.name.slice(slash + 1..),
-                None => e.name,
-            };
-            out.push((
-                name.to_vec(),
-                Entry {
+            if let Some((name, dir)) = mlsd_child(&e) {
+                let entry = Entry {
                     dir,
                     size: e.facts.size.unwrap_or(0),
                     mtime: e.facts.modify.map(|t| t.unix_seconds()),
-                },
-            ));
+                };
+                out.push((name.to_vec(), entry));
+            }
         }
     } else {
         for e in client.list_checked(dir).await? {
-            let dir = match e.kind {
-                EntryKind::File => false,
-                EntryKind::Directory => true,
-                _ => continue,
-            };
-            if e.name.as_ref() == b"." || e.name.as_ref() == b".." {
-                continue;
-            }
-            let mtime = match e.modified {
-                Some(ListTime::Exact(t)) => Some(t.unix_seconds()),
-                _ => None,
-            };
-            out.push((
-                e.name.to_vec(),
-                Entry {
+            if let Some((name, dir)) = list_child(&e) {
+                let mtime = match e.modified {
+                    Some(ListTime::Exact(t)) => Some(t.unix_seconds()),
+                    _ => None,
+                };
+                let entry = Entry {
                     dir,
                     size: e.size.unwrap_or(0),
                     mtime,
-                },
-            ));
+                };
+                out.push((name.to_vec(), entry));
+            }
         }
     }
     Ok(out)

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use blocking::{Unblock, unblock};
 use bytes::Bytes;
 use ftp_proto::checksum::{Digest, HashAlgorithm, Hasher};
-use ftp_proto::listing::{EntryKind, FactType};
+use ftp_proto::listing::{EntryKind, FactType, ListEntry, MlsxEntry};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
 
@@ -503,32 +503,42 @@ where
         let mut out = Vec::new();
         if use_mlsd {
             for entry in self.mlsd_checked(path).await? {
-                let is_dir = match entry.facts.kind {
-                    Some(FactType::File) => false,
-                    Some(FactType::Dir) => true,
-                    _ => continue,
-                };
-                // Some servers give full paths in MLSD; the last component is the name.
-                let name = match entry.name.iter().rposition(|&b| b == b'/') {
-                    Some(slash) => entry.name.slice(slash + 1..),
-                    None => entry.name,
-                };
-                out.push((name, is_dir));
+                out.extend(mlsd_child(&entry));
             }
         } else {
             for entry in self.list_checked(path).await? {
-                let is_dir = match entry.kind {
-                    EntryKind::File => false,
-                    EntryKind::Directory => true,
-                    _ => continue,
-                };
-                if entry.name.as_ref() != b"." && entry.name.as_ref() != b".." {
-                    out.push((entry.name, is_dir));
-                }
+                out.extend(list_child(&entry));
             }
         }
         Ok(out)
     }
+}
+
+/// A file or directory of an MLSD listing, as its name and whether it is a directory; `None`
+/// for anything else (links, the `cdir` and `pdir` entries).
+pub(crate) fn mlsd_child(entry: &MlsxEntry) -> Option<(Bytes, bool)> {
+    let is_dir = match entry.facts.kind {
+        Some(FactType::File) => false,
+        Some(FactType::Dir) => true,
+        _ => return None,
+    };
+    // Some servers give full paths in MLSD; the last component is the name.
+    let name = match entry.name.iter().rposition(|&b| b == b'/') {
+        Some(slash) => entry.name.slice(slash + 1..),
+        None => entry.name.clone(),
+    };
+    Some((name, is_dir))
+}
+
+/// The same for a LIST line: files and directories other than `.` and `..`.
+pub(crate) fn list_child(entry: &ListEntry) -> Option<(Bytes, bool)> {
+    let is_dir = match entry.kind {
+        EntryKind::File => false,
+        EntryKind::Directory => true,
+        _ => return None,
+    };
+    (entry.name.as_ref() != b"." && entry.name.as_ref() != b"..")
+        .then(|| (entry.name.clone(), is_dir))
 }
 
 #[cfg(test)]

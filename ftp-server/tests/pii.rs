@@ -3,26 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{Client, Rt, options, start};
+use common::{Capture, Client, Rt, options, start};
 use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::auth::UserTable;
 use ftp_server::storage::memory::MemoryStorage;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn passwords_never_reach_the_logs() {

@@ -8,28 +8,15 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::io::Read;
+use std::sync::OnceLock;
 
-use common::{Client, Rt, options, start};
+use common::{Capture, Client, Rt, options, start};
 use ftp_proto::{Permissions, VirtualPath};
 use ftp_server::ServerOptions;
 use ftp_server::auth::UserTable;
 use ftp_server::storage::fs::FsStorage;
 use ftp_server::storage::memory::MemoryStorage;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The process's log, captured from the first call on.
 fn log() -> &'static Capture {

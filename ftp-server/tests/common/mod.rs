@@ -440,3 +440,20 @@ pub const FULL_FEAT: &str = "211-Features:\r\n EPRT\r\n EPSV\r\n \
 /// Deterministic test data, the same in every suite.
 #[allow(unused_imports)]
 pub use ftp_test_support::data;
+
+/// A log writer for a test's global subscriber: every line it is given, kept in memory.
+#[derive(Clone, Default)]
+pub struct Capture(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
