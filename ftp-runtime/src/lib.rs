@@ -44,6 +44,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -184,94 +185,41 @@ pub(crate) fn send_file_now(
     Ok(rustix::fs::sendfile(socket, file, Some(&mut offset), len)?)
 }
 
-/// How a wrapped stream sends a file, if it can.
-type SendFileFn<T> =
-    fn(&mut T, &mut Context<'_>, &std::fs::File, u64, usize) -> Poll<io::Result<usize>>;
+/// How a stream sends a file, reached through the type-erased stream (see [`send_file_as`]).
+type SendFileFn =
+    fn(&mut dyn Any, &mut Context<'_>, &std::fs::File, u64, usize) -> Poll<io::Result<usize>>;
 
-/// What [`TcpStream`] holds: a runtime's stream, and its [`SendFile`] when it has one.
+/// What [`TcpStream`] holds: any runtime's stream, which can be had back as its own type.
 trait Inner: RawStream {
-    fn send_file(
-        &mut self,
-        cx: &mut Context<'_>,
-        file: &std::fs::File,
-        offset: u64,
-        len: usize,
-    ) -> Poll<io::Result<usize>>;
-
-    fn can_send_file(&self) -> bool;
+    fn as_any(&mut self) -> &mut dyn Any;
 }
 
-struct Wrapped<T> {
-    io: T,
-    send_file: Option<SendFileFn<T>>,
-}
-
-impl<T: RawStream> Inner for Wrapped<T> {
-    fn send_file(
-        &mut self,
-        cx: &mut Context<'_>,
-        file: &std::fs::File,
-        offset: u64,
-        len: usize,
-    ) -> Poll<io::Result<usize>> {
-        match self.send_file {
-            Some(send) => send(&mut self.io, cx, file, offset, len),
-            None => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
-    }
-
-    fn can_send_file(&self) -> bool {
-        self.send_file.is_some()
+impl<T: RawStream> Inner for T {
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
-impl<T: RawStream> AsyncRead for Wrapped<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_read_vectored(cx, bufs)
-    }
-}
-
-impl<T: RawStream> AsyncWrite for Wrapped<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_close(cx)
+/// [`SendFile::poll_send_file`] of the `T` that `io` is ([`TcpStream::with_send_file`] pairs
+/// them, so the downcast holds).
+fn send_file_as<T: SendFile + 'static>(
+    io: &mut dyn Any,
+    cx: &mut Context<'_>,
+    file: &std::fs::File,
+    offset: u64,
+    len: usize,
+) -> Poll<io::Result<usize>> {
+    match io.downcast_mut::<T>() {
+        Some(io) => io.poll_send_file(cx, file, offset, len),
+        None => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
     }
 }
 
 /// A connected TCP stream of any runtime, with its two addresses.
 pub struct TcpStream {
     io: Box<dyn Inner>,
+    /// The stream's own [`SendFile`], when it came with one.
+    send_file: Option<SendFileFn>,
     local: SocketAddr,
     peer: SocketAddr,
 }
@@ -293,17 +241,18 @@ impl TcpStream {
         local: SocketAddr,
         peer: SocketAddr,
     ) -> Self {
-        Self::wrap(io, Some(T::poll_send_file), local, peer)
+        Self::wrap(io, Some(send_file_as::<T>), local, peer)
     }
 
-    fn wrap<T: RawStream>(
-        io: T,
-        send_file: Option<SendFileFn<T>>,
+    fn wrap(
+        io: impl RawStream,
+        send_file: Option<SendFileFn>,
         local: SocketAddr,
         peer: SocketAddr,
     ) -> Self {
         Self {
-            io: Box::new(Wrapped { io, send_file }),
+            io: Box::new(io),
+            send_file,
             local,
             peer,
         }
@@ -321,7 +270,7 @@ impl TcpStream {
 
     /// Whether [`send_file`](Self::send_file) can work: the stream came with a [`SendFile`].
     pub fn can_send_file(&self) -> bool {
-        self.io.can_send_file()
+        self.send_file.is_some()
     }
 
     /// Sends up to `len` bytes of `file` from `offset` on without copying them through user
@@ -334,7 +283,11 @@ impl TcpStream {
         offset: u64,
         len: usize,
     ) -> Poll<io::Result<usize>> {
-        self.io.send_file(cx, file, offset, len)
+        match self.send_file {
+            // On the stream inside: the box is a `RawStream` too, whose `as_any` is the box.
+            Some(send) => send((*self.io).as_any(), cx, file, offset, len),
+            None => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
     }
 
     /// [`poll_send_file`](Self::poll_send_file) as a future.

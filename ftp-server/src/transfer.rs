@@ -448,15 +448,14 @@ async fn move_data<S: Storage, A>(
                 && stream.can_send_file()
                 && let Some(local) = S::local_file(&mut reader)
             {
-                *zero_copy = true;
                 let work = io.send_file(local, stream, length);
                 match until_aborted(work, abort).await {
-                    Ok(Sent::All(n)) => return finish_data(data, Ok(n), abort).await,
-                    // The kernel cannot send this file: what is left goes the usual way.
-                    Ok(Sent::Fallback(n)) => {
-                        *zero_copy = false;
-                        sent = n;
+                    Ok(Sent::All(n)) => {
+                        *zero_copy = true;
+                        return finish_data(data, Ok(n), abort).await;
                     }
+                    // The kernel cannot send this file: what is left goes the usual way.
+                    Ok(Sent::Fallback(n)) => sent = n,
                     Err(kind) => return Err(kind),
                 }
             }
@@ -571,13 +570,11 @@ enum Sent {
     Fallback(u64),
 }
 
-/// `sendfile` cannot take this file (not that the transfer failed).
+/// `sendfile` cannot take this file (not that the transfer failed): EINVAL and ENOSYS, which
+/// std reads as these kinds, or a stream without it.
 fn declined(e: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(e.kind(), K::Unsupported | K::InvalidInput)
-        || e.raw_os_error().is_some_and(
-            |code| code == 22 /* EINVAL */ || code == 38, /* ENOSYS */
-        )
 }
 
 /// A failed `sendfile`: the peer's side (426), or the file's (by its kind).
@@ -794,13 +791,11 @@ impl Io<'_> {
         to: &mut TcpStream,
         length: u64,
     ) -> Result<Sent, FailureKind> {
+        // A count past usize is no bound on what memory or one call can hold.
+        let at_most = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let head = local
             .head
-            .get(
-                ..usize::try_from(length)
-                    .unwrap_or(usize::MAX)
-                    .min(local.head.len()),
-            )
+            .get(..at_most(length).min(local.head.len()))
             .unwrap_or_default();
         let mut total = head.len() as u64;
         if !head.is_empty() {
@@ -817,9 +812,7 @@ impl Io<'_> {
         };
         let mut offset = local.offset;
         while total < length {
-            let want = usize::try_from(length - total)
-                .unwrap_or(usize::MAX)
-                .min(step);
+            let want = at_most(length - total).min(step);
             let n = match to.send_file(local.file, offset, want).await {
                 Ok(0) => break,
                 Ok(n) => n,

@@ -529,12 +529,12 @@ impl DirLister for FsLister {
 #[async_trait]
 impl Storage for FsStorage {
     type Reader = FsReader;
+    type Writer = FsWriter;
+    type Lister = FsLister;
 
     fn local_file(reader: &mut FsReader) -> Option<LocalFile<'_>> {
         reader.local_file()
     }
-    type Writer = FsWriter;
-    type Lister = FsLister;
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::default().with_set_modified(true)
