@@ -374,23 +374,33 @@ pub async fn timeout<T>(
     }
 }
 
-/// Binds a listener on `ip`: on any free port when `ports` is `None`, else on the first free
-/// port of the range, trying them in turn from the `start`-th on (a counter shared by the
-/// callers spreads listeners over the range instead of probing it from its start each time).
+/// Binds a listener on `ip`: on the first free port of `ports`, or when `ports` is `None` of
+/// the system's ephemeral range (see [`ephemeral_ports`]), trying them in turn from the
+/// `start`-th on (a random `start` for each listener spreads them over the range and keeps the
+/// next one unpredictable).
+///
+/// Without a range of its own the listener still gets a port chosen here rather than the
+/// kernel's port 0: every data connection a server closes leaves its port in TIME_WAIT for a
+/// minute, and Linux's search for a free port 0 walks every such port's bind bucket. After a
+/// burst of sessions (20,000 sockets in TIME_WAIT) that search made each passive listener cost
+/// milliseconds of kernel time, and a session moving small files went from about 1,500 to 250
+/// files a second. A port taken by name binds at once (`SO_REUSEADDR` lets a listener share a
+/// port with sockets in TIME_WAIT). After [`EPHEMERAL_TRIES`] ports in use, port 0 decides.
 pub async fn bind_in_range(
     runtime: &dyn Runtime,
     ip: IpAddr,
     ports: Option<&RangeInclusive<u16>>,
     start: usize,
 ) -> io::Result<Box<dyn Listener>> {
-    let Some(range) = ports else {
-        return runtime.bind(SocketAddr::new(ip, 0)).await;
+    let (range, tries) = match ports {
+        Some(range) => (range.clone(), usize::MAX),
+        None => (ephemeral_ports(), EPHEMERAL_TRIES),
     };
     let (first, last) = (usize::from(*range.start()), usize::from(*range.end()));
     let len = (last + 1).saturating_sub(first);
     let mut error = io::Error::new(io::ErrorKind::AddrInUse, "the port range is empty");
-    for i in 0..len {
-        let Ok(port) = u16::try_from(first + (start + i) % len) else {
+    for i in 0..len.min(tries) {
+        let Ok(port) = u16::try_from(first + (start.wrapping_add(i)) % len) else {
             continue;
         };
         match runtime.bind(SocketAddr::new(ip, port)).await {
@@ -398,7 +408,37 @@ pub async fn bind_in_range(
             Err(e) => error = e,
         }
     }
+    if ports.is_none() {
+        return runtime.bind(SocketAddr::new(ip, 0)).await;
+    }
     Err(error)
+}
+
+/// Ports of the system's ephemeral range tried by [`bind_in_range`] before it lets the kernel
+/// choose.
+pub const EPHEMERAL_TRIES: usize = 16;
+
+/// The range the system hands out for port 0: on Linux `net.ipv4.ip_local_port_range` (read
+/// once), elsewhere (or when it cannot be read) IANA's dynamic ports, 49152-65535.
+pub fn ephemeral_ports() -> RangeInclusive<u16> {
+    static RANGE: std::sync::OnceLock<RangeInclusive<u16>> = std::sync::OnceLock::new();
+    RANGE
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+                .ok()
+                .and_then(|text| parse_port_range(&text))
+                .unwrap_or(49152..=65535)
+        })
+        .clone()
+}
+
+/// `"32768\t60999\n"` as a range; `None` unless it is two ports, the first not above the
+/// second and neither 0.
+fn parse_port_range(text: &str) -> Option<RangeInclusive<u16>> {
+    let mut words = text.split_ascii_whitespace();
+    let first: u16 = words.next()?.parse().ok()?;
+    let last: u16 = words.next()?.parse().ok()?;
+    (first != 0 && first <= last && words.next().is_none()).then_some(first..=last)
 }
 
 /// A non-blocking TCP socket bound to `from` (with `SO_REUSEADDR`) whose connect to `to` is
@@ -441,4 +481,20 @@ fn in_progress(e: &io::Error) -> bool {
 #[cfg(all(not(unix), feature = "smol"))]
 fn in_progress(_: &io::Error) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_port_range;
+
+    #[test]
+    fn port_range_from_proc() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some(32768..=60999));
+        assert_eq!(parse_port_range("1024 1024"), Some(1024..=1024));
+        assert_eq!(parse_port_range("60999\t32768\n"), None);
+        assert_eq!(parse_port_range("0 100"), None);
+        assert_eq!(parse_port_range("32768"), None);
+        assert_eq!(parse_port_range("32768 60999 1"), None);
+        assert_eq!(parse_port_range("a b"), None);
+    }
 }

@@ -55,8 +55,19 @@ async fn exercise(runtime: Arc<dyn Runtime>) {
     drop(base);
     let bound = bind_in_range(rt, LOCALHOST, Some(&range), 7).await.unwrap();
     assert_eq!(bound.local_addr().unwrap().port(), taken);
-    let any = bind_in_range(rt, LOCALHOST, None, 0).await.unwrap();
-    assert_ne!(any.local_addr().unwrap().port(), 0);
+    // No range: a port of the ephemeral range picked here from the start index on, past
+    // ports in use (a port the kernel gave for port 0 is in that range).
+    let ephemeral = ftp_runtime::ephemeral_ports();
+    let held = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
+    let in_use = held.local_addr().unwrap().port();
+    assert!(ephemeral.contains(&in_use), "{in_use} not in {ephemeral:?}");
+    let index = usize::from(in_use - ephemeral.start());
+    let any = bind_in_range(rt, LOCALHOST, None, index).await.unwrap();
+    let port = any.local_addr().unwrap().port();
+    assert!(ephemeral.contains(&port), "{port} not in {ephemeral:?}");
+    assert_ne!(port, in_use);
+    drop(any);
+    drop(held);
 
     // Timers: a deadline in the past fires at once; a moved deadline is the one that counts.
     let start = Instant::now();

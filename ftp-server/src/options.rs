@@ -30,7 +30,7 @@ use crate::tls::TlsConfig;
 pub struct ServerOptions {
     /// What the protocol machine is given (timeouts, limits, the greeting, policies).
     protocol: ServerConfig,
-    /// Ports for passive listeners; `None`: any free port.
+    /// Ports for passive listeners; `None`: a free port of the system's ephemeral range.
     pub(crate) passive_ports: Option<RangeInclusive<u16>>,
     /// The IPv4 address to announce in `227` replies (the public address behind NAT).
     pub(crate) masquerade_address: Option<Ipv4Addr>,
@@ -172,7 +172,8 @@ impl ServerOptions {
         dangerous_allow_any_data_peer: bool,
     );
 
-    /// Ports for passive listeners (default: any free port).
+    /// Ports for passive listeners (default: a free port of the system's ephemeral range,
+    /// chosen at random by the server; see [`ftp_runtime::bind_in_range`]).
     pub fn passive_ports(mut self, ports: RangeInclusive<u16>) -> Self {
         self.passive_ports = Some(ports);
         self
