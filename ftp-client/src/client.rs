@@ -680,7 +680,17 @@ where
             DataMode::Passive => None,
             DataMode::Active { bind } => {
                 let ip = bind.unwrap_or(self.local.ip());
-                Some(self.runtime.bind(SocketAddr::new(ip, 0)).await?)
+                // A random port of the ephemeral range by name, not port 0: Linux's search
+                // for port 0 slows down with every socket in TIME_WAIT (see bind_in_range).
+                let start = {
+                    use std::hash::{BuildHasher, Hasher};
+                    // Truncation is fine: any bits of a random value are random.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let start = std::hash::RandomState::new().build_hasher().finish() as usize;
+                    start
+                };
+                let runtime = &*self.runtime;
+                Some(ftp_runtime::bind_in_range(runtime, ip, None, start).await?)
             }
         };
         let setup = match &listener {
