@@ -682,14 +682,8 @@ where
                 let ip = bind.unwrap_or(self.local.ip());
                 // A random port of the ephemeral range by name, not port 0: Linux's search
                 // for port 0 slows down with every socket in TIME_WAIT (see bind_in_range).
-                let start = {
-                    use std::hash::{BuildHasher, Hasher};
-                    // Truncation is fine: any bits of a random value are random.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let start = std::hash::RandomState::new().build_hasher().finish() as usize;
-                    start
-                };
                 let runtime = &*self.runtime;
+                let start = ftp_runtime::random_start();
                 Some(ftp_runtime::bind_in_range(runtime, ip, None, start).await?)
             }
         };

@@ -414,6 +414,22 @@ pub async fn bind_in_range(
     Err(error)
 }
 
+/// A random `start` for [`bind_in_range`]: SipHash, under this process's random keys, of a
+/// counter, so each listener lands at an unpredictable place in its range (in sequence a third
+/// party could predict the next port and connect first, failing the victim's transfer).
+pub fn random_start() -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = KEYS.get_or_init(std::hash::RandomState::new).build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    // Truncation is fine: any bits of a random value are random.
+    #[allow(clippy::cast_possible_truncation)]
+    let start = hasher.finish() as usize;
+    start
+}
+
 /// Ports of the system's ephemeral range tried by [`bind_in_range`] before it lets the kernel
 /// choose.
 pub const EPHEMERAL_TRIES: usize = 16;

@@ -732,7 +732,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
             return Outcome::Failed(FailureKind::Busy);
         };
         let ports = self.shared.options.passive_ports.as_ref();
-        let start = self.shared.passive.random_start();
+        let start = ftp_runtime::random_start();
         let runtime = &*self.shared.runtime;
         let bound = ftp_runtime::bind_in_range(runtime, self.local.ip(), ports, start)
             .await

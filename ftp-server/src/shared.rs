@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ftp_proto::ServerConfig;
@@ -113,29 +113,14 @@ impl<S, A> Shared<S, A> {
     }
 }
 
-/// Where passive listeners go: a random place in the range for each (in sequence a third party
-/// could predict the next port and connect first, failing the victim's transfer with 425),
-/// and how many each client address holds.
+/// How many passive listeners each client address holds (where they go:
+/// [`ftp_runtime::random_start`]).
 #[derive(Default)]
 pub(crate) struct PassivePorts {
-    /// SipHash with this process's random keys: unpredictable offsets into the range.
-    keys: std::hash::RandomState,
-    counter: std::sync::atomic::AtomicU64,
     per_ip: Arc<Counted<IpAddr>>,
 }
 
 impl PassivePorts {
-    /// A random offset into the port range.
-    pub(crate) fn random_start(&self) -> usize {
-        use std::hash::{BuildHasher, Hasher};
-        let mut hasher = self.keys.build_hasher();
-        hasher.write_u64(self.counter.fetch_add(1, Ordering::Relaxed));
-        // Truncation is fine: any bits of a random value are random.
-        #[allow(clippy::cast_possible_truncation)]
-        let start = hasher.finish() as usize;
-        start
-    }
-
     /// A slot for one more listener of `ip`, if it has fewer than `max`; freed when dropped.
     pub(crate) fn slot(&self, ip: IpAddr, max: usize) -> Option<PassiveSlot> {
         self.per_ip.take(ip, usize::MAX, max)
