@@ -15,6 +15,7 @@ password user, vsftpd anonymous with ssl_enable=YES and require_ssl_reuse=YES. N
 and pyOpenSSL (pip), vsftpd (apt), openssl and Pure-FTPd unpacked into FTP_PEERS (default
 /opt/ftp-peers), as scripts/test.sh installs them.
 """
+import argparse
 import json
 import os
 import pathlib
@@ -28,14 +29,31 @@ import time
 
 root = pathlib.Path(__file__).resolve().parent.parent
 release = root / "target" / "release"
-QUICK = "--quick" in sys.argv
-# --tls: only the FTPS rows, and ftpd's plain password row to read them against.
-TLS_ONLY = "--tls" in sys.argv[:sys.argv.index("--")] if "--" in sys.argv else "--tls" in sys.argv
-EXTRA = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-# --servers PREFIX,...: only the rows whose names start so ("ftpd,vsftpd").
-OWN = sys.argv[:sys.argv.index("--")] if "--" in sys.argv else sys.argv
-SERVERS = (OWN[OWN.index("--servers") + 1].split(",")
-           if "--servers" in OWN and OWN.index("--servers") + 1 < len(OWN) else [])
+
+
+def parse_args(argv):
+    """The options; anything after `--` goes to every ftp-load run unchanged."""
+    own, extra = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
+        else (argv, [])
+    p = argparse.ArgumentParser(
+        prog="compare.py", description=__doc__.split("\n\n")[0],
+        epilog="Arguments after -- go to every ftp-load run (see ftp-load --help).")
+    p.add_argument("--quick", action="store_true",
+                   help="short phases and fewer sessions: a smoke run, not figures")
+    p.add_argument("--tls", action="store_true",
+                   help="only the FTPS rows, and ftpd's plain password row to read them against")
+    p.add_argument("--servers", type=lambda v: [x for x in v.split(",") if x], default=[],
+                   metavar="PREFIX,...",
+                   help='only the rows whose names start so ("ftpd,vsftpd"); a TLS row only '
+                        'when its prefix says TLS')
+    opts = p.parse_args(own)
+    opts.extra = extra
+    return opts
+
+
+# Parsed at import, before anything starts: --help and a mistyped option end the run here.
+OPTS = parse_args(sys.argv[1:])
+QUICK, TLS_ONLY, SERVERS, EXTRA = OPTS.quick, OPTS.tls, OPTS.servers, OPTS.extra
 SOURCE_IPS = "127.0.0.1-127.0.0.40"  # past per-address connection limits
 
 

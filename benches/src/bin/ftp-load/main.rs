@@ -13,17 +13,19 @@
 //! With `--tls` (`AUTH TLS`) or `--implicit-tls` every session is FTPS with `PROT P`: each
 //! data connection runs a TLS handshake that resumes the control connection's session.
 //!
-//! The measurements, each bounded in count and in time (`--max-seconds` per phase):
+//! The measurements, each bounded in count and in time (`--max-seconds` per phase), run in
+//! this order: memory first (on a server no transfer has grown), sessions last (they leave
+//! the loopback full of sockets in TIME_WAIT, which slows every connection after them):
+//! - `memory` (needs `--pid` of the server, Linux): RSS and PSS of the server's process tree
+//!   at rest and with `--idle-sessions` idle logged-in sessions open: KiB per session;
 //! - `stor`, `retr`: one large file up then down on one session, MiB/s each way (the data is
 //!   made on the fly; the download's byte count is checked);
 //! - `concurrent`: `--streams` downloads of one file at once, each on its own connection,
 //!   the clock started once all are logged in: aggregate MiB/s;
+//! - `small`: 1,000 files of 4 KiB up, then down, over one session: files/s each way;
 //! - `sessions`: `--workers` workers for `--session-seconds`, each looping over whole
 //!   sessions (connect, USER/PASS, EPSV, LIST of a directory of 100 files, QUIT):
-//!   sessions/s and the p50 and p99 latency of one session;
-//! - `memory` (needs `--pid` of the server, Linux): RSS and PSS of the server's process tree
-//!   at rest and with `--idle-sessions` idle logged-in sessions open: KiB per session;
-//! - `small`: 1,000 files of 4 KiB up, then down, over one session: files/s each way.
+//!   sessions/s and the p50 and p99 latency of one session.
 //!
 //! Everything happens in a new directory `ftp-load-PID` under `--dir` (by default the login
 //! directory), removed at the end. The table goes to stdout; with `--json`, stdout carries
@@ -313,6 +315,17 @@ async fn run(args: &Args) -> Result<bool, String> {
             PhaseReport::failed("concurrent", "RETR, concurrent streams", &e)
         }));
     }
+    // Small files before sessions: the session phase leaves tens of thousands of loopback
+    // sockets in TIME_WAIT, and every connect() and bind to port 0 after it pays for them in
+    // the kernel (`__inet_hash_connect`, `inet_csk_get_port`), for every server alike.
+    if args.wants(Phase::Small) {
+        eprintln!("ftp-load: {} small files ...", args.small_files);
+        let r = phases::small(&target, args, &work, &mut created).await;
+        reports.push(r.unwrap_or_else(|e| {
+            ok = false;
+            PhaseReport::failed("small", "small files", &e)
+        }));
+    }
     if args.wants(Phase::Sessions) {
         eprintln!(
             "ftp-load: sessions, {} workers for {} s ...",
@@ -322,14 +335,6 @@ async fn run(args: &Args) -> Result<bool, String> {
         reports.push(r.unwrap_or_else(|e| {
             ok = false;
             PhaseReport::failed("sessions", "sessions", &e)
-        }));
-    }
-    if args.wants(Phase::Small) {
-        eprintln!("ftp-load: {} small files ...", args.small_files);
-        let r = phases::small(&target, args, &work, &mut created).await;
-        reports.push(r.unwrap_or_else(|e| {
-            ok = false;
-            PhaseReport::failed("small", "small files", &e)
         }));
     }
     eprintln!("ftp-load: cleaning up ...");

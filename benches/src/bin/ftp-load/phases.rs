@@ -506,6 +506,13 @@ pub(crate) async fn sessions(
     })
 }
 
+/// How long the memory phase lets a server settle before each reading. Longer than a server
+/// keeps what a burst of logins took on a timer: ftpd's hash workers drop their 19 MiB
+/// Argon2 buffers after 1 s without work. With 0.5 s the baseline still held the buffer of
+/// the first login, which went during the loaded reading, and the figure per session came out
+/// negative.
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// 4. The server's memory at rest and with many idle, logged-in sessions.
 pub(crate) async fn memory(
     target: &Target,
@@ -526,7 +533,7 @@ pub(crate) async fn memory(
         parallel,
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(SETTLE).await;
     let rest = tree_usage(pid)?;
     let results = open_sessions(target, wanted, parallel, deadline).await;
     let (mut clients, mut failed, mut first_error) = (Vec::new(), 0usize, None);
@@ -540,8 +547,9 @@ pub(crate) async fn memory(
         }
     }
     let opened = clients.len();
-    // Let the server settle (allocations after login, lazily touched pages).
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Let the server settle (allocations after login, lazily touched pages, buffers a burst
+    // of logins held).
+    tokio::time::sleep(SETTLE).await;
     let loaded = tree_usage(pid);
     close_sessions(clients, parallel).await;
     let loaded = loaded?;
