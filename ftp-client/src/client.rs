@@ -614,7 +614,7 @@ where
     /// final reply. The line is parsed first, so it cannot smuggle a second command; transfer
     /// commands belong to [`retr`](Self::retr) and friends, which open the data connection.
     pub async fn command(&mut self, line: &str) -> Result<Reply> {
-        let cmd = Command::parse(Bytes::copy_from_slice(line.as_bytes())).map_err(|e| {
+        let cmd = Command::parse_owned(Bytes::copy_from_slice(line.as_bytes())).map_err(|e| {
             Error::Io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!("not a command line: {e}"),
@@ -652,7 +652,7 @@ where
     }
 
     /// Sends one command and waits for its final reply.
-    pub(crate) async fn run(&mut self, cmd: Command) -> Result<Reply> {
+    pub(crate) async fn run(&mut self, cmd: Command<'_>) -> Result<Reply> {
         self.check_usable()?;
         let op = self.control.session().command(cmd);
         self.finish(op).await
@@ -671,7 +671,7 @@ where
     /// the data connection open: the machine sequences the commands, this opens the socket.
     pub(crate) async fn open_data(
         &mut self,
-        cmd: Command,
+        cmd: Command<'_>,
         offset: u64,
         set_type: bool,
     ) -> Result<Opened<DataStream>> {
@@ -943,13 +943,13 @@ fn tolerate_refusal(result: Result<Reply>) -> Result<()> {
     }
 }
 
-pub(crate) fn arg(path: impl AsRef<[u8]>) -> Result<Arg> {
+pub(crate) fn arg(path: impl AsRef<[u8]>) -> Result<Arg<'static>> {
     Ok(Arg::new(Bytes::copy_from_slice(path.as_ref()))?)
 }
 
 /// The optional argument of `LIST`, `STAT` and the like: none for an empty path. Paths are
 /// bytes, so a name that is not UTF-8 is sent as it is.
-pub(crate) fn opt_arg(path: impl AsRef<[u8]>) -> Result<Option<Arg>> {
+pub(crate) fn opt_arg(path: impl AsRef<[u8]>) -> Result<Option<Arg<'static>>> {
     let path = path.as_ref();
     if path.is_empty() {
         return Ok(None);
@@ -957,7 +957,7 @@ pub(crate) fn opt_arg(path: impl AsRef<[u8]>) -> Result<Option<Arg>> {
     arg(path).map(Some)
 }
 
-pub(crate) fn list_args(path: impl AsRef<[u8]>) -> Result<ListArgs> {
+pub(crate) fn list_args(path: impl AsRef<[u8]>) -> Result<ListArgs<'static>> {
     Ok(ListArgs {
         flags: None,
         path: opt_arg(path)?,

@@ -89,7 +89,7 @@ pub fn run(data: &[u8]) {
             .strip_suffix(b"\r")
             .expect("every command ends in CRLF");
         assert!(
-            Command::parse(Bytes::copy_from_slice(line)).is_ok(),
+            Command::parse(line).is_ok(),
             "sent {:?}",
             String::from_utf8_lossy(line)
         );

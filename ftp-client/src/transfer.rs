@@ -560,7 +560,7 @@ where
         self.writer(Command::Stou(None), 0).await
     }
 
-    async fn writer(&mut self, cmd: Command, offset: u64) -> Result<DataWriter<'_, S>> {
+    async fn writer(&mut self, cmd: Command<'_>, offset: u64) -> Result<DataWriter<'_, S>> {
         let ascii = self.is_ascii();
         let opened = self.open_data(cmd, offset, true).await?;
         Ok(DataWriter::new(self, opened, ascii))
@@ -571,7 +571,7 @@ where
     }
 
     /// Collects a listing into memory, up to [`ClientOptions::max_listing_bytes`].
-    async fn collect_listing(&mut self, cmd: Command) -> Result<Vec<u8>> {
+    async fn collect_listing(&mut self, cmd: Command<'_>) -> Result<Vec<u8>> {
         let max = self.options.max_listing_bytes;
         let opened = self.open_data(cmd, 0, false).await?;
         let mut reader = DataReader::new(self, opened, false);
@@ -742,7 +742,7 @@ impl ListKind {
         }
     }
 
-    fn command(self, path: &[u8]) -> Result<Command> {
+    fn command(self, path: &[u8]) -> Result<Command<'_>> {
         Ok(match self {
             Self::List => Command::List(list_args(path)?),
             Self::Nlst => Command::Nlst(list_args(path)?),

@@ -23,9 +23,13 @@ use crate::{
 };
 use bytes::BytesMut;
 
-/// Command parser: whatever parses encodes to a line that frames and parses to the same value.
+/// Command parser: the borrowing and the owning parse agree, and whatever parses encodes to a
+/// line that frames and parses to the same value.
 pub fn command(data: &[u8]) {
-    if let Ok(cmd) = Command::parse(bytes::Bytes::copy_from_slice(data)) {
+    let borrowed = Command::parse(data);
+    let owned = Command::parse_owned(bytes::Bytes::copy_from_slice(data));
+    assert_eq!(borrowed, owned, "borrowed and owned parses differ");
+    if let Ok(cmd) = borrowed {
         let wire = cmd.to_bytes();
         let mut buf = BytesMut::from(&wire[..]);
         let line = LineDecoder::new(usize::MAX / 2)
@@ -33,7 +37,8 @@ pub fn command(data: &[u8]) {
             .expect("a line")
             .expect("framed");
         assert!(buf.is_empty(), "one command is one line");
-        assert_eq!(Command::parse(line).expect("reparses"), cmd);
+        assert_eq!(Command::parse(&line).expect("reparses"), cmd);
+        assert_eq!(cmd.clone().into_owned(), cmd);
     }
 }
 

@@ -8,7 +8,7 @@ fn reply(code: u16, text: &str) -> Reply {
     Reply::new(ReplyCode::new(code).unwrap(), text.to_owned()).unwrap()
 }
 
-fn arg(s: &str) -> Arg {
+fn arg(s: &str) -> Arg<'_> {
     Arg::try_from(s).unwrap()
 }
 

@@ -59,8 +59,8 @@ fn decode(wire: &[u8]) -> Vec<Reply> {
 
 /// The command as the client would queue it; the deliberately bad lines of the capture are kept
 /// verbatim as unknown commands so they go out unchanged.
-fn command(line: &str) -> Command {
-    match Command::parse(line.to_owned()) {
+fn command(line: &str) -> Command<'static> {
+    match Command::parse_owned(line.to_owned()) {
         Ok(cmd) => cmd,
         Err(e) => {
             assert_eq!(e.kind, ParseErrorKind::InvalidArgument, "{line}");
@@ -81,7 +81,7 @@ fn every_command_line_parses_as_expected() {
             .chain(&transcript(server, "anonymous.txt"))
         {
             let Some(line) = &ex.command else { continue };
-            let parsed = Command::parse(line.clone());
+            let parsed = Command::parse_owned(line.clone());
             match line.as_str() {
                 "XYZZY" => assert!(matches!(parsed, Ok(Command::Unknown { .. }))),
                 "PORT 1,2,3" | "PORT 127,0,0,1,256,1" => {

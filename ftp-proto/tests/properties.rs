@@ -20,7 +20,7 @@ use proptest::prelude::*;
 
 /// Argument bytes: anything but CR, LF and NUL, with at least one byte that is not a space
 /// (an all-blank argument reads as no argument).
-fn arg() -> impl Strategy<Value = Arg> {
+fn arg() -> impl Strategy<Value = Arg<'static>> {
     proptest::collection::vec(
         any::<u8>().prop_filter("no line ends", |b| !matches!(b, b'\r' | b'\n' | 0)),
         0..40,
@@ -34,7 +34,7 @@ fn arg() -> impl Strategy<Value = Arg> {
 }
 
 /// A path argument that does not start with `-` (a LIST flag) or a space.
-fn list_path() -> impl Strategy<Value = Arg> {
+fn list_path() -> impl Strategy<Value = Arg<'static>> {
     arg().prop_map(|a| {
         let mut v = a.as_bytes().to_vec();
         v.insert(0, b'p');
@@ -60,7 +60,7 @@ fn socket() -> impl Strategy<Value = SocketAddr> {
     ]
 }
 
-fn command() -> impl Strategy<Value = Command> {
+fn command() -> impl Strategy<Value = Command<'static>> {
     let form = prop_oneof![
         Just(FormatControl::NonPrint),
         Just(FormatControl::Telnet),
@@ -260,11 +260,11 @@ fn chunks<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
 }
 
 /// Frames `wire` with a fresh line decoder and parses the one line in it.
-fn through_the_wire(wire: &[u8]) -> Command {
+fn through_the_wire(wire: &[u8]) -> Command<'static> {
     let mut buf = BytesMut::from(wire);
     let line = LineDecoder::default().decode(&mut buf).unwrap().unwrap();
     assert!(buf.is_empty());
-    Command::parse(line).unwrap()
+    Command::parse_owned(line).unwrap()
 }
 
 /// The values `Command`'s doc names as not round-tripping, and what they come back as, so the
@@ -277,12 +277,12 @@ fn documented_exceptions_to_round_trips() {
         flags: flags.map(a),
         path: path.map(a),
     };
-    let back = |cmd: &Command| {
+    let back = |cmd: &Command<'_>| {
         let mut buf = BytesMut::from(&cmd.to_bytes()[..]);
         let line = LineDecoder::default().decode(&mut buf).unwrap().unwrap();
-        Command::parse(line)
+        Command::parse_owned(line)
     };
-    let missing = |cmd: Command| {
+    let missing = |cmd: Command<'_>| {
         assert_eq!(
             back(&cmd).map_err(|e| e.kind),
             Err(ParseErrorKind::MissingArgument),
@@ -376,7 +376,11 @@ proptest! {
     /// parses back to the same value.
     #[test]
     fn parsed_commands_round_trip(line in command_line()) {
-        if let Ok(cmd) = Command::parse(line.clone()) {
+        // The borrowing parse and the owning one read every line alike.
+        let borrowed = Command::parse(&line[..]);
+        prop_assert_eq!(&borrowed, &Command::parse_owned(line.clone()));
+        prop_assert_eq!(borrowed.clone().map(Command::into_owned), borrowed.clone());
+        if let Ok(cmd) = Command::parse_owned(line.clone()) {
             prop_assert_eq!(
                 through_the_wire(&cmd.to_bytes()),
                 cmd,
@@ -419,7 +423,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_a_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = Command::parse(bytes.clone());
+        prop_assert_eq!(Command::parse(&bytes), Command::parse_owned(bytes.clone()));
         let _ = parse_port(&bytes);
         let _ = parse_eprt(&bytes);
         let _ = parse_pasv_reply(&bytes);

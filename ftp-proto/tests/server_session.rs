@@ -122,7 +122,7 @@ fn failed_logins_look_alike_and_end_the_session() {
         h.session.handle_timeout(at);
         assert_eq!(h.cmd(&format!("USER {user}")), [331]);
         h.session
-            .handle_command(Command::parse("PASS wrong").unwrap());
+            .handle_command(Command::parse_owned("PASS wrong").unwrap());
         let Action::Authenticate { id, .. } = h.action() else {
             panic!()
         };

@@ -148,7 +148,7 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         let mut deadline = self.shared.deadline_signal();
         let mut deadline_seen = false;
         let peer = self.peer;
-        let log = |cmd: &Result<ftp_proto::Command, ftp_proto::ParseError>| match cmd {
+        let log = |cmd: &Result<ftp_proto::Command<'_>, ftp_proto::ParseError>| match cmd {
             Ok(cmd) => tracing::debug!(%peer, "<- {cmd}"),
             Err(e) => tracing::debug!(%peer, "<- unparsable command: {e}"),
         };
@@ -543,7 +543,12 @@ impl<S: Storage, A: Authenticator> Session<S, A> {
         Ok((user, storage_path(user, path)))
     }
 
-    async fn login(&mut self, user: Arg, password: Secret<Arg>, host: Option<Arg>) -> Outcome {
+    async fn login(
+        &mut self,
+        user: Arg<'_>,
+        password: Secret<Arg<'_>>,
+        host: Option<Arg<'_>>,
+    ) -> Outcome {
         let credentials = Credentials {
             user: user.as_bytes().to_vec(),
             password: Secret::new(password.expose_secret().as_bytes().to_vec()),

@@ -810,6 +810,7 @@ fn a_session_future_stays_small() {
     // boxing the transfer's pending state and what a passive listener holds besides its
     // connection (a slot of its address, the release signal). 2,040 before the PROXY
     // protocol step, 2,080 with it (boxed; see `Server::handle`); 2,096 with the machine's
-    // RANG range (one field with REST's offset) and HASH algorithm.
-    assert!(size <= 2096, "a session's future is {size} bytes");
+    // RANG range (one field with REST's offset) and HASH algorithm; 2,104 with `Arg<'a>`,
+    // whose borrowed form takes the one niche of `Bytes`, so an `Option<Arg>` is 8 bytes longer.
+    assert!(size <= 2104, "a session's future is {size} bytes");
 }

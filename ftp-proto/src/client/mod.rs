@@ -97,7 +97,7 @@ pub enum DataSetup {
 #[non_exhaustive]
 pub struct TransferRequest {
     /// `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST` or `MLSD`.
-    pub command: Command,
+    pub command: Command<'static>,
     /// Passive or active.
     pub data: DataSetup,
     /// Resume from this offset (`REST`); 0 sends none.
@@ -109,9 +109,9 @@ pub struct TransferRequest {
 
 impl TransferRequest {
     /// A transfer of `command` over a data channel set up as `data`.
-    pub fn new(command: Command, data: DataSetup) -> Self {
+    pub fn new(command: Command<'_>, data: DataSetup) -> Self {
         Self {
-            command,
+            command: command.into_owned(),
             data,
             offset: 0,
             representation: None,
@@ -226,13 +226,13 @@ enum Expect {
 enum Op {
     Greeting,
     Login {
-        user: Arg,
-        password: Secret<Arg>,
-        account: Option<Secret<Arg>>,
+        user: Arg<'static>,
+        password: Secret<Arg<'static>>,
+        account: Option<Secret<Arg<'static>>>,
         step: LoginStep,
     },
     Command {
-        cmd: Command,
+        cmd: Command<'static>,
         expect: Expect,
     },
     Passive {
@@ -246,8 +246,8 @@ enum Op {
     Transfer(Box<TransferOp>),
     /// `RNFR`, then `RNTO` once the server answers `350`.
     Rename {
-        from: Arg,
-        to: Arg,
+        from: Arg<'static>,
+        to: Arg<'static>,
         /// `RNFR` was answered; `RNTO` is the command in flight.
         renaming: bool,
     },
@@ -301,7 +301,7 @@ pub struct ClientSession {
     current: Option<(OpId, Op)>,
     /// The command of `current` is written and its reply awaited.
     sent: bool,
-    outbox: VecDeque<Command>,
+    outbox: VecDeque<Command<'static>>,
     epsv_refused: bool,
     eprt_refused: bool,
     /// The representation type the server last accepted (`TYPE`).
@@ -381,35 +381,38 @@ impl ClientSession {
     /// Queues the login dialogue: `USER`, then `PASS` on `331`, then `ACCT` on `332`.
     pub fn login(
         &mut self,
-        user: Arg,
-        password: Secret<Arg>,
-        account: Option<Secret<Arg>>,
+        user: Arg<'_>,
+        password: Secret<Arg<'_>>,
+        account: Option<Secret<Arg<'_>>>,
     ) -> OpId {
         self.push(Op::Login {
-            user,
-            password,
-            account,
+            user: user.into_owned(),
+            password: password.into_owned(),
+            account: account.map(Secret::into_owned),
             step: LoginStep::User,
         })
     }
 
     /// Queues one command. `REST`, `RANG` and `RNFR` complete on 3yz; every other command
     /// completes on 2yz and continues on 1yz (transfers: move the data after the 1yz).
-    pub fn command(&mut self, cmd: Command) -> OpId {
+    pub fn command(&mut self, cmd: Command<'_>) -> OpId {
         let expect = match cmd {
             Command::Rest(_) | Command::Rang { .. } | Command::Rnfr(_) => Expect::Intermediate,
             _ => Expect::Completion,
         };
-        self.push(Op::Command { cmd, expect })
+        self.push(Op::Command {
+            cmd: cmd.into_owned(),
+            expect,
+        })
     }
 
     /// Queues a rename: `RNFR from`, then on its `350` `RNTO to` (RFC 959 §4.1.3: RNTO must
     /// follow RNFR at once, so the two go as one operation, with nothing in between). Completes
     /// on the reply to `RNTO`; a refused `RNFR` fails it and no `RNTO` is sent.
-    pub fn rename(&mut self, from: Arg, to: Arg) -> OpId {
+    pub fn rename(&mut self, from: Arg<'_>, to: Arg<'_>) -> OpId {
         self.push(Op::Rename {
-            from,
-            to,
+            from: from.into_owned(),
+            to: to.into_owned(),
             renaming: false,
         })
     }
@@ -541,7 +544,7 @@ impl ClientSession {
     }
 
     /// Takes the next command to send.
-    pub fn poll_command(&mut self) -> Option<Command> {
+    pub fn poll_command(&mut self) -> Option<Command<'static>> {
         if self.awaiting_handshake {
             return None;
         }
@@ -710,7 +713,7 @@ impl ClientSession {
         id
     }
 
-    fn first_command(&self, op: &Op) -> Command {
+    fn first_command(&self, op: &Op) -> Command<'static> {
         match op {
             Op::Greeting => Command::Noop,
             Op::Login { user, .. } => Command::User(user.clone()),
@@ -748,7 +751,7 @@ impl ClientSession {
     }
 
     /// Queues the next command of a multi-step operation and keeps the operation in flight.
-    fn send_next(&mut self, op_id: OpId, cmd: Command, op: Op, reply: Reply) -> Progress {
+    fn send_next(&mut self, op_id: OpId, cmd: Command<'static>, op: Op, reply: Reply) -> Progress {
         self.outbox.push_back(cmd);
         self.current = Some((op_id, op));
         Progress::Continuing { op: op_id, reply }
@@ -758,9 +761,9 @@ impl ClientSession {
         &mut self,
         op_id: OpId,
         reply: Reply,
-        user: Arg,
-        password: Secret<Arg>,
-        account: Option<Secret<Arg>>,
+        user: Arg<'static>,
+        password: Secret<Arg<'static>>,
+        account: Option<Secret<Arg<'static>>>,
         step: LoginStep,
     ) -> Progress {
         let code = reply.code().as_u16();
@@ -869,7 +872,7 @@ impl ClientSession {
     }
 
     /// The command that negotiates `setup`'s data channel (after any fallback).
-    fn data_command(&self, setup: DataSetup) -> Command {
+    fn data_command(&self, setup: DataSetup) -> Command<'static> {
         match setup {
             DataSetup::Passive if self.epsv_refused => Command::Pasv,
             DataSetup::Passive => Command::Epsv(None),

@@ -12,10 +12,10 @@ use nom::sequence::{preceded, separated_pair};
 
 use super::{
     Command, EpsvArg, FormatControl, ListArgs, Opts, ParseError, ParseErrorKind, ProtectionLevel,
-    Structure, TransferMode, TransferType, Verb,
+    Structure, TransferMode, TransferType, Verb, is_verb,
 };
 use crate::address::{self, AddressError};
-use crate::arg::{Arg, Secret};
+use crate::arg::{Arg, Secret, check};
 use crate::checksum::HashAlgorithm;
 use crate::time::Timestamp;
 
@@ -49,15 +49,41 @@ fn split_line(line: &[u8]) -> Result<Split<'_>, ParseError> {
     }
 }
 
-/// A parser over one argument: the line (to slice [`Arg`]s from without copying), the argument
-/// and its offset.
-struct ArgParser<'a> {
-    line: &'a Bytes,
-    arg: Option<(&'a [u8], usize)>,
+/// Where parsed arguments come from: [`Borrow`] borrows them from the line, [`Share`] slices
+/// them out of the line's [`Bytes`].
+trait Source<'l, 'o>: Copy {
+    /// Wraps `raw`, a part of the line already checked for CR, LF and NUL.
+    fn wrap(self, raw: &'l [u8]) -> Arg<'o>;
+}
+
+/// Arguments borrow the line: no reference count, no allocation.
+#[derive(Clone, Copy)]
+struct Borrow;
+
+impl<'l> Source<'l, 'l> for Borrow {
+    fn wrap(self, raw: &'l [u8]) -> Arg<'l> {
+        Arg::borrowed_unchecked(raw)
+    }
+}
+
+/// Arguments are slices of the line's `Bytes`: no copy, and no borrow left.
+#[derive(Clone, Copy)]
+struct Share<'l>(&'l Bytes);
+
+impl<'l> Source<'l, 'static> for Share<'l> {
+    fn wrap(self, raw: &'l [u8]) -> Arg<'static> {
+        Arg::shared_unchecked(self.0.slice_ref(raw))
+    }
+}
+
+/// A parser over one argument: where arguments come from, the argument and its offset.
+struct ArgParser<'l, S> {
+    src: S,
+    arg: Option<(&'l [u8], usize)>,
     verb_end: usize,
 }
 
-impl<'a> ArgParser<'a> {
+impl<'l, 'o, S: Source<'l, 'o>> ArgParser<'l, S> {
     fn none(&self) -> Result<(), ParseError> {
         match self.arg {
             None => Ok(()),
@@ -65,31 +91,31 @@ impl<'a> ArgParser<'a> {
         }
     }
 
-    fn required_raw(&self) -> Result<(&'a [u8], usize), ParseError> {
+    fn required_raw(&self) -> Result<(&'l [u8], usize), ParseError> {
         self.arg.ok_or(ParseError::new(
             ParseErrorKind::MissingArgument,
             self.verb_end,
         ))
     }
 
-    fn to_arg(&self, raw: &[u8], at: usize) -> Result<Arg, ParseError> {
-        Arg::new(self.line.slice_ref(raw))
-            .map_err(|e| ParseError::new(ParseErrorKind::InvalidByte(e.byte), at + e.at))
+    fn to_arg(&self, raw: &'l [u8], at: usize) -> Result<Arg<'o>, ParseError> {
+        check(raw).map_err(|e| ParseError::new(ParseErrorKind::InvalidByte(e.byte), at + e.at))?;
+        Ok(self.src.wrap(raw))
     }
 
-    fn required(&self) -> Result<Arg, ParseError> {
+    fn required(&self) -> Result<Arg<'o>, ParseError> {
         let (raw, at) = self.required_raw()?;
         self.to_arg(raw, at)
     }
 
-    fn optional(&self) -> Result<Option<Arg>, ParseError> {
+    fn optional(&self) -> Result<Option<Arg<'o>>, ParseError> {
         self.arg.map(|(raw, at)| self.to_arg(raw, at)).transpose()
     }
 
     /// Runs a nom parser over the whole (trimmed) argument.
     fn grammar<T>(
         &self,
-        parser: impl Parser<&'a [u8], Output = T, Error = nom::error::Error<&'a [u8]>>,
+        parser: impl Parser<&'l [u8], Output = T, Error = nom::error::Error<&'l [u8]>>,
     ) -> Result<T, ParseError> {
         let (raw, at) = self.required_raw()?;
         let trimmed = trim_end(raw);
@@ -209,125 +235,140 @@ const fn word(verb: &[u8; 4]) -> u32 {
     fold_case(u32::from_be_bytes(*verb))
 }
 
-impl Command {
-    /// Parses one command line, without its line end (see [`crate::LineDecoder`]).
-    ///
-    /// Arguments are slices of `line`, so a `Bytes` line is parsed without copying.
-    pub fn parse(line: impl Into<Bytes>) -> Result<Self, ParseError> {
-        let line = line.into();
-        let split = split_line(&line)?;
-        let p = ArgParser {
-            line: &line,
-            arg: split.arg,
-            verb_end: split.verb.len(),
-        };
-        let Some(verb) = upper4(split.verb) else {
-            // The legacy checksum verbs are the only known ones longer than four letters.
-            if let Some(algorithm) = HashAlgorithm::from_x_verb(split.verb) {
-                return p.x_checksum(algorithm);
-            }
-            return p.unknown(split.verb);
-        };
-        Ok(match verb {
-            verbs::USER => Self::User(p.required()?),
-            verbs::PASS => Self::Pass(Secret::new(p.optional()?.unwrap_or_default())),
-            verbs::ACCT => Self::Acct(Secret::new(p.required()?)),
-            verbs::CWD => Self::Cwd(p.required()?),
-            verbs::CDUP => p.none().map(|()| Self::Cdup)?,
-            verbs::SMNT => Self::Smnt(p.required()?),
-            verbs::REIN => p.none().map(|()| Self::Rein)?,
-            verbs::QUIT => p.none().map(|()| Self::Quit)?,
-            verbs::PORT => Self::Port(p.grammar(address::port_arg)?),
-            verbs::PASV => p.none().map(|()| Self::Pasv)?,
-            verbs::TYPE => Self::Type(p.type_code()?),
-            verbs::STRU => Self::Stru(p.letter(|c| match c {
-                b'F' => Some(Structure::File),
-                b'R' => Some(Structure::Record),
-                b'P' => Some(Structure::Page),
-                _ => None,
-            })?),
-            verbs::MODE => Self::Mode(p.letter(|c| match c {
-                b'S' => Some(TransferMode::Stream),
-                b'B' => Some(TransferMode::Block),
-                b'C' => Some(TransferMode::Compressed),
-                _ => None,
-            })?),
-            verbs::RETR => Self::Retr(p.required()?),
-            verbs::STOR => Self::Stor(p.required()?),
-            verbs::STOU => Self::Stou(p.optional()?),
-            verbs::APPE => Self::Appe(p.required()?),
-            verbs::ALLO => {
-                let (size, record) = p.grammar((
-                    dec_u64,
-                    opt(preceded(
-                        (
-                            tag(&b" "[..]),
-                            nom::character::complete::one_of("Rr"),
-                            tag(&b" "[..]),
-                        ),
-                        dec_u64,
-                    )),
-                ))?;
-                Self::Allo { size, record }
-            }
-            verbs::REST => Self::Rest(p.grammar(dec_u64)?),
-            verbs::RNFR => Self::Rnfr(p.required()?),
-            verbs::RNTO => Self::Rnto(p.required()?),
-            verbs::ABOR => p.none().map(|()| Self::Abor)?,
-            verbs::DELE => Self::Dele(p.required()?),
-            verbs::RMD => Self::Rmd(p.required()?),
-            verbs::MKD => Self::Mkd(p.required()?),
-            verbs::PWD => p.none().map(|()| Self::Pwd)?,
-            verbs::LIST => Self::List(p.list_args()?),
-            verbs::NLST => Self::Nlst(p.list_args()?),
-            verbs::SITE => Self::Site(p.required()?),
-            verbs::SYST => p.none().map(|()| Self::Syst)?,
-            verbs::STAT => Self::Stat(p.optional()?),
-            verbs::HELP => Self::Help(p.optional()?),
-            verbs::NOOP => p.none().map(|()| Self::Noop)?,
-            verbs::AUTH => Self::Auth(p.required()?),
-            verbs::PBSZ => Self::Pbsz(p.grammar(dec_u64)?),
-            verbs::PROT => Self::Prot(p.letter(|c| match c {
-                b'C' => Some(ProtectionLevel::Clear),
-                b'S' => Some(ProtectionLevel::Safe),
-                b'E' => Some(ProtectionLevel::Confidential),
-                b'P' => Some(ProtectionLevel::Private),
-                _ => None,
-            })?),
-            verbs::CCC => p.none().map(|()| Self::Ccc)?,
-            verbs::FEAT => p.none().map(|()| Self::Feat)?,
-            verbs::OPTS => Self::Opts(p.opts()?),
-            verbs::EPRT => Self::Eprt(p.eprt()?),
-            verbs::EPSV => Self::Epsv(p.epsv()?),
-            verbs::LANG => Self::Lang(p.optional()?),
-            verbs::SIZE => Self::Size(p.required()?),
-            verbs::MDTM => Self::Mdtm(p.required()?),
-            verbs::MLST => Self::Mlst(p.optional()?),
-            verbs::MLSD => Self::Mlsd(p.optional()?),
-            verbs::HOST => Self::Host(p.required()?),
-            verbs::XPWD => p.none().map(|()| Self::Xpwd)?,
-            verbs::XCWD => Self::Xcwd(p.required()?),
-            verbs::XCUP => p.none().map(|()| Self::Xcup)?,
-            verbs::XMKD => Self::Xmkd(p.required()?),
-            verbs::XRMD => Self::Xrmd(p.required()?),
-            verbs::MFMT => p.mfmt()?,
-            verbs::HASH => Self::Hash(p.required()?),
-            verbs::XCRC => p.x_checksum(HashAlgorithm::Crc32)?,
-            verbs::XMD5 => p.x_checksum(HashAlgorithm::Md5)?,
-            verbs::RANG => {
-                let (start, end) = p.grammar(separated_pair(dec_u64, char(' '), dec_u64))?;
-                Self::Rang { start, end }
-            }
-            _ => return p.unknown(split.verb),
-        })
+impl<'a> Command<'a> {
+    /// Parses one command line, without its line end (see [`crate::LineDecoder`]). The
+    /// arguments borrow `line`: parsing counts no references and allocates nothing.
+    /// [`Command::into_owned`] or [`Command::parse_owned`] give a command that outlives it.
+    pub fn parse(line: &'a (impl AsRef<[u8]> + ?Sized)) -> Result<Self, ParseError> {
+        parse_with(line.as_ref(), Borrow)
     }
 }
 
-impl<'a> ArgParser<'a> {
-    fn unknown(&self, verb: &[u8]) -> Result<Command, ParseError> {
+impl Command<'static> {
+    /// Parses one command line like [`Command::parse`], into a command that keeps no borrow:
+    /// its arguments are slices of `line`, so a `Bytes` line is parsed without copying.
+    pub fn parse_owned(line: impl Into<Bytes>) -> Result<Self, ParseError> {
+        let line = line.into();
+        parse_with(&line, Share(&line))
+    }
+}
+
+/// The grammar, over arguments from `src`.
+fn parse_with<'l, 'o, S: Source<'l, 'o>>(
+    line: &'l [u8],
+    src: S,
+) -> Result<Command<'o>, ParseError> {
+    let split = split_line(line)?;
+    let p = ArgParser {
+        src,
+        arg: split.arg,
+        verb_end: split.verb.len(),
+    };
+    let Some(verb) = upper4(split.verb) else {
+        // The legacy checksum verbs are the only known ones longer than four letters.
+        if let Some(algorithm) = HashAlgorithm::from_x_verb(split.verb) {
+            return p.x_checksum(algorithm);
+        }
+        return p.unknown(split.verb);
+    };
+    Ok(match verb {
+        verbs::USER => Command::User(p.required()?),
+        verbs::PASS => Command::Pass(Secret::new(p.optional()?.unwrap_or_default())),
+        verbs::ACCT => Command::Acct(Secret::new(p.required()?)),
+        verbs::CWD => Command::Cwd(p.required()?),
+        verbs::CDUP => p.none().map(|()| Command::Cdup)?,
+        verbs::SMNT => Command::Smnt(p.required()?),
+        verbs::REIN => p.none().map(|()| Command::Rein)?,
+        verbs::QUIT => p.none().map(|()| Command::Quit)?,
+        verbs::PORT => Command::Port(p.grammar(address::port_arg)?),
+        verbs::PASV => p.none().map(|()| Command::Pasv)?,
+        verbs::TYPE => Command::Type(p.type_code()?),
+        verbs::STRU => Command::Stru(p.letter(|c| match c {
+            b'F' => Some(Structure::File),
+            b'R' => Some(Structure::Record),
+            b'P' => Some(Structure::Page),
+            _ => None,
+        })?),
+        verbs::MODE => Command::Mode(p.letter(|c| match c {
+            b'S' => Some(TransferMode::Stream),
+            b'B' => Some(TransferMode::Block),
+            b'C' => Some(TransferMode::Compressed),
+            _ => None,
+        })?),
+        verbs::RETR => Command::Retr(p.required()?),
+        verbs::STOR => Command::Stor(p.required()?),
+        verbs::STOU => Command::Stou(p.optional()?),
+        verbs::APPE => Command::Appe(p.required()?),
+        verbs::ALLO => {
+            let (size, record) = p.grammar((
+                dec_u64,
+                opt(preceded(
+                    (
+                        tag(&b" "[..]),
+                        nom::character::complete::one_of("Rr"),
+                        tag(&b" "[..]),
+                    ),
+                    dec_u64,
+                )),
+            ))?;
+            Command::Allo { size, record }
+        }
+        verbs::REST => Command::Rest(p.grammar(dec_u64)?),
+        verbs::RNFR => Command::Rnfr(p.required()?),
+        verbs::RNTO => Command::Rnto(p.required()?),
+        verbs::ABOR => p.none().map(|()| Command::Abor)?,
+        verbs::DELE => Command::Dele(p.required()?),
+        verbs::RMD => Command::Rmd(p.required()?),
+        verbs::MKD => Command::Mkd(p.required()?),
+        verbs::PWD => p.none().map(|()| Command::Pwd)?,
+        verbs::LIST => Command::List(p.list_args()?),
+        verbs::NLST => Command::Nlst(p.list_args()?),
+        verbs::SITE => Command::Site(p.required()?),
+        verbs::SYST => p.none().map(|()| Command::Syst)?,
+        verbs::STAT => Command::Stat(p.optional()?),
+        verbs::HELP => Command::Help(p.optional()?),
+        verbs::NOOP => p.none().map(|()| Command::Noop)?,
+        verbs::AUTH => Command::Auth(p.required()?),
+        verbs::PBSZ => Command::Pbsz(p.grammar(dec_u64)?),
+        verbs::PROT => Command::Prot(p.letter(|c| match c {
+            b'C' => Some(ProtectionLevel::Clear),
+            b'S' => Some(ProtectionLevel::Safe),
+            b'E' => Some(ProtectionLevel::Confidential),
+            b'P' => Some(ProtectionLevel::Private),
+            _ => None,
+        })?),
+        verbs::CCC => p.none().map(|()| Command::Ccc)?,
+        verbs::FEAT => p.none().map(|()| Command::Feat)?,
+        verbs::OPTS => Command::Opts(p.opts()?),
+        verbs::EPRT => Command::Eprt(p.eprt()?),
+        verbs::EPSV => Command::Epsv(p.epsv()?),
+        verbs::LANG => Command::Lang(p.optional()?),
+        verbs::SIZE => Command::Size(p.required()?),
+        verbs::MDTM => Command::Mdtm(p.required()?),
+        verbs::MLST => Command::Mlst(p.optional()?),
+        verbs::MLSD => Command::Mlsd(p.optional()?),
+        verbs::HOST => Command::Host(p.required()?),
+        verbs::XPWD => p.none().map(|()| Command::Xpwd)?,
+        verbs::XCWD => Command::Xcwd(p.required()?),
+        verbs::XCUP => p.none().map(|()| Command::Xcup)?,
+        verbs::XMKD => Command::Xmkd(p.required()?),
+        verbs::XRMD => Command::Xrmd(p.required()?),
+        verbs::MFMT => p.mfmt()?,
+        verbs::HASH => Command::Hash(p.required()?),
+        verbs::XCRC => p.x_checksum(HashAlgorithm::Crc32)?,
+        verbs::XMD5 => p.x_checksum(HashAlgorithm::Md5)?,
+        verbs::RANG => {
+            let (start, end) = p.grammar(separated_pair(dec_u64, char(' '), dec_u64))?;
+            Command::Rang { start, end }
+        }
+        _ => return p.unknown(split.verb),
+    })
+}
+
+impl<'l, 'o, S: Source<'l, 'o>> ArgParser<'l, S> {
+    fn unknown(&self, verb: &'l [u8]) -> Result<Command<'o>, ParseError> {
         // split_line only accepts printable ASCII verbs.
-        let verb = Verb::new(self.line.slice_ref(verb))
-            .ok_or(ParseError::new(ParseErrorKind::InvalidVerb, 0))?;
+        let verb = Verb::from_checked(self.src.wrap(verb));
         Ok(Command::Unknown {
             verb,
             arg: self.optional()?,
@@ -373,7 +414,7 @@ impl<'a> ArgParser<'a> {
         }
     }
 
-    fn list_args(&self) -> Result<ListArgs, ParseError> {
+    fn list_args(&self) -> Result<ListArgs<'o>, ParseError> {
         let Some((raw, at)) = self.arg else {
             return Ok(ListArgs::default());
         };
@@ -409,7 +450,7 @@ impl<'a> ArgParser<'a> {
         }
     }
 
-    fn opts(&self) -> Result<Opts, ParseError> {
+    fn opts(&self) -> Result<Opts<'o>, ParseError> {
         let (raw, at) = self.required_raw()?;
         let (name, value) = match raw.iter().position(|&b| b == b' ') {
             Some(i) => (
@@ -418,8 +459,10 @@ impl<'a> ArgParser<'a> {
             ),
             None => (raw, None),
         };
-        let name = Verb::new(self.line.slice_ref(name))
-            .ok_or(ParseError::new(ParseErrorKind::InvalidArgument, at))?;
+        if !is_verb(name) {
+            return Err(ParseError::new(ParseErrorKind::InvalidArgument, at));
+        }
+        let name = Verb::from_checked(self.src.wrap(name));
         let value = value
             .map(|v| self.to_arg(v, at + name.as_bytes().len() + 1))
             .transpose()?;
@@ -445,7 +488,7 @@ impl<'a> ArgParser<'a> {
     }
 
     /// `MFMT <SP> time-val <SP> pathname` (draft-somers-ftp-mfxx-04 §3).
-    fn mfmt(&self) -> Result<Command, ParseError> {
+    fn mfmt(&self) -> Result<Command<'o>, ParseError> {
         let (raw, at) = self.required_raw()?;
         let Some(space) = raw.iter().position(|&b| b == b' ') else {
             return Err(ParseError::new(
@@ -469,13 +512,13 @@ impl<'a> ArgParser<'a> {
     }
 }
 
-impl ArgParser<'_> {
+impl<'l, 'o, S: Source<'l, 'o>> ArgParser<'l, S> {
     /// `XCRC path`, `XCRC "path" [[start] end]` or `XCRC path start end` (and the same for
     /// the other legacy checksum verbs). FlashFXP quotes a path with spaces; ProFTPD's
     /// mod_digest takes an unquoted path followed by two numbers. An unquoted argument is read
     /// as a path and a range only when its last two words are numbers, so a plain name with
     /// spaces stays a name.
-    fn x_checksum(&self, algorithm: HashAlgorithm) -> Result<Command, ParseError> {
+    fn x_checksum(&self, algorithm: HashAlgorithm) -> Result<Command<'o>, ParseError> {
         let (raw, at) = self.required_raw()?;
         // Two numbers are the start and the end; one alone is the end (GlobalSCAPE).
         let numbers = |rest: &[u8], off: usize| -> Result<Option<(u64, u64)>, ParseError> {

@@ -4,12 +4,19 @@ use std::net::Ipv4Addr;
 
 use super::*;
 
-fn arg(s: &str) -> Arg {
+fn arg(s: &str) -> Arg<'_> {
     Arg::try_from(s).unwrap()
 }
 
-fn parse(s: &[u8]) -> Result<Command, ParseError> {
-    Command::parse(Bytes::copy_from_slice(s))
+/// Parses both ways, borrowing and owning, and checks that they agree.
+fn parse(s: &[u8]) -> Result<Command<'_>, ParseError> {
+    let borrowed = Command::parse(s);
+    assert_eq!(
+        borrowed,
+        Command::parse_owned(Bytes::copy_from_slice(s)),
+        "{s:?}"
+    );
+    borrowed
 }
 
 fn kind(s: &[u8]) -> ParseErrorKind {
@@ -20,7 +27,7 @@ fn kind(s: &[u8]) -> ParseErrorKind {
 #[test]
 fn known_answers() {
     let v4 = |a, b, c, d, p| SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), p);
-    let table: Vec<(&[u8], Command)> = vec![
+    let table: Vec<(&[u8], Command<'_>)> = vec![
         (b"USER bench", Command::User(arg("bench"))),
         (
             b"PASS hunter 2",
@@ -319,7 +326,7 @@ fn errors_pick_the_right_reply() {
 /// ranges.
 #[test]
 fn checksum_commands_read_as_clients_send_them() {
-    let x = |line: &[u8]| match parse(line) {
+    let x = |line: &'static [u8]| match parse(line) {
         Ok(Command::XChecksum {
             algorithm,
             path,
@@ -372,8 +379,26 @@ fn display_redacts_passwords() {
 #[test]
 fn arguments_share_the_line_buffer() {
     let line = Bytes::from_static(b"RETR some/long/path.bin");
-    let Ok(Command::Retr(a)) = Command::parse(line.clone()) else {
+    let Ok(Command::Retr(a)) = Command::parse_owned(line.clone()) else {
         panic!()
     };
     assert_eq!(a.as_bytes().as_ptr(), line[5..].as_ptr());
+}
+
+#[test]
+fn borrowed_arguments_point_into_the_line_until_owned() {
+    let line = b"LIST -la /pub/some dir".to_vec();
+    let Ok(Command::List(args)) = Command::parse(&line[..]) else {
+        panic!()
+    };
+    let path = args.path.clone().unwrap();
+    assert_eq!(path.as_bytes().as_ptr(), line[9..].as_ptr());
+    let owned: ListArgs<'static> = args.clone().into_owned();
+    let owned_path = owned.path.as_ref().unwrap();
+    assert_ne!(owned_path.as_bytes().as_ptr(), line[9..].as_ptr());
+    assert_eq!(owned, args);
+    assert_eq!(owned_path.as_bytes(), b"/pub/some dir");
+    assert_eq!(owned.flags.unwrap().as_bytes(), b"-la");
+    let unknown = Command::parse(&b"SITE2 x"[..]).unwrap().into_owned();
+    assert_eq!(unknown.verb(), "SITE2");
 }

@@ -188,20 +188,20 @@ pub enum Action {
         /// Answer with this id.
         id: ActionId,
         /// The name from `USER`.
-        user: Arg,
+        user: Arg<'static>,
         /// The password from `PASS`; the machine keeps no copy.
-        password: Secret<Arg>,
+        password: Secret<Arg<'static>>,
         /// The virtual host from `HOST` (RFC 7151), if any.
-        host: Option<Arg>,
+        host: Option<Arg<'static>>,
     },
     /// Check the account from `ACCT` after [`Outcome::NeedAccount`].
     Account {
         /// Answer with this id.
         id: ActionId,
         /// The name from `USER`.
-        user: Arg,
+        user: Arg<'static>,
         /// The account.
-        account: Secret<Arg>,
+        account: Secret<Arg<'static>>,
     },
     /// Send the queued replies (the last is `234`), then run a TLS handshake (as the TLS
     /// server) on the control connection (RFC 4217 §4). Bytes the client sent after `AUTH`

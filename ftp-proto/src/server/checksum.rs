@@ -26,7 +26,7 @@ use crate::reply::ReplyCode;
 pub(super) struct ChecksumRequest {
     path: VirtualPath,
     /// The name as the client gave it, for the `213` reply.
-    name: Arg,
+    name: Arg<'static>,
     algorithm: HashAlgorithm,
     /// The first byte and the byte after the last; `None`: the file's end.
     range: (u64, Option<u64>),
@@ -38,7 +38,7 @@ impl ServerSession {
     /// `HASH name` (with the range of a `RANG` before it) or a legacy X-command.
     pub(super) fn checksum(
         &mut self,
-        name: Arg,
+        name: Arg<'static>,
         algorithm: HashAlgorithm,
         range: Option<(u64, Option<u64>)>,
         legacy: bool,

@@ -69,13 +69,13 @@ impl ServerConnection {
     pub fn handle_input_with(
         &mut self,
         input: &mut BytesMut,
-        mut inspect: impl FnMut(&Result<Command, ParseError>),
+        mut inspect: impl FnMut(&Result<Command<'_>, ParseError>),
     ) {
         while self.session.wants_read() {
             match self.decoder.decode(input) {
                 None => break,
                 Some(Ok(line)) => {
-                    let parsed = Command::parse(line);
+                    let parsed = Command::parse_owned(line);
                     inspect(&parsed);
                     match parsed {
                         Ok(cmd) => self.session.handle_command(cmd),

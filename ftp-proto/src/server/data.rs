@@ -197,7 +197,7 @@ impl ServerSession {
 
     /// `LIST`, `NLST`, `MLSD`: what the path is decides what is sent, so its metadata comes
     /// first (once the data channel is known to be set up).
-    pub(super) fn list(&mut self, perms: Permissions, args: &ListArgs, format: ListFormat) {
+    pub(super) fn list(&mut self, perms: Permissions, args: &ListArgs<'_>, format: ListFormat) {
         let path = self.resolve_opt(args.path.as_ref());
         let show_hidden = matches!(format, ListFormat::Machine(_)) || args.shows_hidden();
         if !self.allowed(perms.list, &path, PathUse::Read) {

@@ -21,7 +21,7 @@ use crate::reply::{Reply, ReplyCode};
 use crate::time::Timestamp;
 
 impl ServerSession {
-    pub(super) fn logged_in_cmd(&mut self, cmd: Command) {
+    pub(super) fn logged_in_cmd(&mut self, cmd: Command<'static>) {
         let perms = self.permissions().unwrap_or_default();
         match cmd {
             Command::Cwd(dir) | Command::Xcwd(dir) => {
@@ -246,7 +246,7 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn resolve_opt(&self, arg: Option<&Arg>) -> VirtualPath {
+    pub(super) fn resolve_opt(&self, arg: Option<&Arg<'_>>) -> VirtualPath {
         arg.map_or_else(|| self.cwd.clone(), |a| self.cwd.resolve(a.as_bytes()))
     }
 
@@ -256,7 +256,7 @@ impl ServerSession {
     /// `RNTO /`) it answers `code` (550 for DELE, RMD and RNFR; 553, "file name not allowed",
     /// for the commands that name a file to create, as RFC 959 §5.4 lists), so no action reaches
     /// the back-end, which would otherwise see its own root.
-    fn changeable(&mut self, granted: bool, arg: &Arg, code: ReplyCode) -> Option<VirtualPath> {
+    fn changeable(&mut self, granted: bool, arg: &Arg<'_>, code: ReplyCode) -> Option<VirtualPath> {
         let path = self.cwd.resolve(arg.as_bytes());
         if !granted {
             self.fail(FailureKind::PermissionDenied);

@@ -83,7 +83,7 @@ impl ServerSession {
         .collect()
     }
 
-    pub(super) fn help(&mut self, topic: Option<Arg>) {
+    pub(super) fn help(&mut self, topic: Option<Arg<'static>>) {
         // CCC, SMNT and SITE are always answered 502, AUTH, PBSZ and PROT without TLS, and the
         // extensions the back-end lacks: HELP lists none of them.
         let verbs = self.implemented_verbs();
@@ -121,7 +121,7 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn opts(&mut self, opts: crate::command::Opts) {
+    pub(super) fn opts(&mut self, opts: crate::command::Opts<'static>) {
         let name = opts.name.as_bytes();
         let value = opts.value.as_ref().map(Arg::as_bytes).unwrap_or_default();
         if name.eq_ignore_ascii_case(b"UTF8") || name.eq_ignore_ascii_case(b"UTF-8") {
@@ -155,7 +155,7 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn lang(&mut self, tag: Option<Arg>) {
+    pub(super) fn lang(&mut self, tag: Option<Arg<'static>>) {
         // RFC 2640 §4.1: only English is offered; no tag means the default.
         let english = tag.as_ref().is_none_or(|t| {
             let t = t.as_bytes();

@@ -10,7 +10,7 @@ use crate::path::VirtualPath;
 use crate::reply::ReplyCode;
 
 impl ServerSession {
-    pub(super) fn user_cmd(&mut self, user: Arg) {
+    pub(super) fn user_cmd(&mut self, user: Arg<'static>) {
         if let LoginTls::Refused(text) = self.user_tls(&user) {
             return self.answer(reply(ReplyCode::NOT_LOGGED_IN, text));
         }
@@ -22,7 +22,7 @@ impl ServerSession {
         ));
     }
 
-    pub(super) fn pass_cmd(&mut self, password: Secret<Arg>) {
+    pub(super) fn pass_cmd(&mut self, password: Secret<Arg<'static>>) {
         match &self.phase {
             Phase::AwaitingPass { user } => {
                 let user = user.clone();
@@ -41,7 +41,7 @@ impl ServerSession {
         }
     }
 
-    pub(super) fn acct_cmd(&mut self, account: Secret<Arg>) {
+    pub(super) fn acct_cmd(&mut self, account: Secret<Arg<'static>>) {
         match &self.phase {
             Phase::AwaitingAccount { user } => {
                 let user = user.clone();
@@ -93,7 +93,7 @@ impl ServerSession {
         ));
     }
 
-    pub(super) fn host_cmd(&mut self, host: Arg) {
+    pub(super) fn host_cmd(&mut self, host: Arg<'static>) {
         // RFC 7151 §3: HOST comes before USER; afterwards it is a bad sequence.
         if matches!(self.phase, Phase::AwaitingUser) {
             self.host = Some(host);

@@ -63,9 +63,16 @@ pub use throttle::{Failure as LoginFailure, LoginThrottle, ThrottleConfig};
 #[derive(Clone, Debug)]
 enum Phase {
     AwaitingUser,
-    AwaitingPass { user: Arg },
-    AwaitingAccount { user: Arg },
-    LoggedIn { user: Arg, access: UserAccess },
+    AwaitingPass {
+        user: Arg<'static>,
+    },
+    AwaitingAccount {
+        user: Arg<'static>,
+    },
+    LoggedIn {
+        user: Arg<'static>,
+        access: UserAccess,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +172,7 @@ enum Restart {
 
 #[derive(Debug)]
 enum Queued {
-    Command(Command),
+    Command(Command<'static>),
     Reply(Reply),
 }
 
@@ -192,7 +199,7 @@ pub struct ServerSession {
     info: ConnectionInfo,
     phase: Phase,
     login_failures: u32,
-    host: Option<Arg>,
+    host: Option<Arg<'static>>,
     cwd: VirtualPath,
     representation: Representation,
     data: DataChannel,
@@ -335,7 +342,7 @@ impl ServerSession {
     }
 
     /// The logged-in user, if any.
-    pub fn user(&self) -> Option<&Arg> {
+    pub fn user(&self) -> Option<&Arg<'static>> {
         match &self.phase {
             Phase::LoggedIn { user, .. } => Some(user),
             _ => None,
@@ -359,10 +366,13 @@ impl ServerSession {
 
     /// Feeds one parsed command. Its time (for the idle timeout) is the time last given to
     /// [`handle_timeout`](Self::handle_timeout).
-    pub fn handle_command(&mut self, cmd: Command) {
+    pub fn handle_command(&mut self, cmd: Command<'_>) {
         if self.closed {
             return;
         }
+        // The session keeps what it queues and the paths it hands out in actions; a command
+        // from `Command::parse_owned` moves here without a copy.
+        let cmd = cmd.into_owned();
         self.last_command = self.now;
         if let Some((id, Pending::Transfer(run))) = &mut self.pending {
             match cmd {
@@ -584,7 +594,7 @@ impl ServerSession {
         }
     }
 
-    fn dispatch(&mut self, cmd: Command) {
+    fn dispatch(&mut self, cmd: Command<'static>) {
         // RFC 959 §4.1.1: RNFR must be followed at once by RNTO; REST by the transfer it
         // applies to. Any other command clears them. Data-channel setup and TYPE are let through
         // REST because clients send them in between (FileZilla and lftp send PASV after REST).

@@ -30,7 +30,7 @@ impl ServerSession {
         self.protected
     }
 
-    pub(super) fn auth(&mut self, mech: Arg) {
+    pub(super) fn auth(&mut self, mech: Arg<'static>) {
         if !self.config.features.tls {
             return self.answer(reply(ReplyCode::NOT_IMPLEMENTED, "AUTH not supported."));
         }
@@ -150,7 +150,7 @@ impl ServerSession {
     }
 
     /// What the control-connection policy says of `USER name` (before the password is sent).
-    pub(super) fn user_tls(&self, name: &Arg) -> LoginTls {
+    pub(super) fn user_tls(&self, name: &Arg<'_>) -> LoginTls {
         if !self.config.features.tls || self.control_tls {
             return LoginTls::Allowed;
         }
@@ -181,7 +181,7 @@ impl ServerSession {
 }
 
 /// The names anonymous FTP goes by (RFC 1635 §2).
-fn is_anonymous_name(name: &Arg) -> bool {
+fn is_anonymous_name(name: &Arg<'_>) -> bool {
     let n = name.as_bytes();
     n.eq_ignore_ascii_case(b"anonymous") || n.eq_ignore_ascii_case(b"ftp")
 }

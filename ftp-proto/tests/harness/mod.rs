@@ -76,7 +76,7 @@ impl Harness {
 
     /// Sends a line (parsed, or a parse error), returns the reply codes.
     pub(crate) fn cmd(&mut self, line: &str) -> Vec<u16> {
-        match Command::parse(line.to_owned()) {
+        match Command::parse_owned(line.to_owned()) {
             Ok(cmd) => self.session.handle_command(cmd),
             Err(e) => self.session.handle_parse_error(e),
         }
@@ -164,7 +164,7 @@ impl Harness {
 impl Harness {
     pub(crate) fn replies_of(&mut self, line: &str) -> String {
         self.session
-            .handle_command(Command::parse(line.to_owned()).unwrap());
+            .handle_command(Command::parse_owned(line.to_owned()).unwrap());
         self.replies()
             .iter()
             .map(|r| String::from_utf8_lossy(&r.to_bytes()).into_owned())
