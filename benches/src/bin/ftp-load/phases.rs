@@ -521,6 +521,9 @@ pub(crate) async fn memory(
     wanted: usize,
 ) -> Result<PhaseReport, String> {
     let limit = args.max_duration();
+    // The first session (the work directory's) has just logged in: what it left on a timer
+    // goes first, so "cold" is the server before any session of this phase.
+    tokio::time::sleep(SETTLE).await;
     let cold = tree_usage(pid)?;
     let deadline = Instant::now() + limit;
     // A warm-up round at the same parallelism, closed before the baseline: what a server
