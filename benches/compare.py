@@ -4,6 +4,11 @@ run, on this machine, and prints the Markdown table of benches/README.md.
 
     cargo build --release -p ftp-examples --bin ftpd -p ftp-benches --bin ftp-load
     sudo python3 benches/compare.py [--quick] [--tls] [--servers PREFIX,...] [-- EXTRA FTP-LOAD ARGS]
+    sudo python3 benches/compare.py --clients [--quick]
+
+With --clients it compares client libraries instead: ours (in ftp-load), suppaftp (ftp-load
+--client suppaftp), curl and lftp, each uploading one large file to vsftpd and downloading
+it again (curl and lftp from the package registry, as scripts/test.sh installs them).
 
 Each server serves a fresh temporary directory on 127.0.0.1 and is stopped (by its PID) at the
 end. Two logins are measured where the server has both: a password user (ours hashes with
@@ -42,6 +47,9 @@ def parse_args(argv):
                    help="short phases and fewer sessions: a smoke run, not figures")
     p.add_argument("--tls", action="store_true",
                    help="only the FTPS rows, and ftpd's plain password row to read them against")
+    p.add_argument("--clients", action="store_true",
+                   help="compare the client libraries instead: ours, suppaftp, curl and lftp "
+                        "uploading and downloading one large file to and from vsftpd")
     p.add_argument("--servers", type=lambda v: [x for x in v.split(",") if x], default=[],
                    metavar="PREFIX,...",
                    help='only the rows whose names start so ("ftpd,vsftpd"); a TLS row only '
@@ -226,7 +234,105 @@ def row(name, r):
             f"({mem.get('opened', '-')}) |")
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if xs else None
+
+
+def timed_tool(cmd, size, overhead=0.0):
+    """Runs a client program; MiB/s from what it says (curl's -w speed) or else from the wall
+    clock less `overhead` (lftp's start and login, timed apart: it prints no rate with -c)."""
+    start = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    wall = time.monotonic() - start
+    if out.returncode != 0:
+        print(f"{cmd[0]} failed ({out.returncode}): {out.stderr.strip()[:300]}", file=sys.stderr)
+        return None
+    text = out.stdout + out.stderr
+    m = re.search(r"^speed (\d+(?:\.\d+)?)$", text, re.M)
+    if m:
+        return float(m.group(1)) / (1 << 20)
+    return size / (1 << 20) / max(wall - overhead, 1e-3)
+
+
+def wall_seconds(cmd):
+    start = time.monotonic()
+    subprocess.run(cmd, capture_output=True, timeout=60, check=True)
+    return time.monotonic() - start
+
+
+def compare_clients():
+    """Each client uploads a file of --size-mib to vsftpd (anonymous, on the temporary
+    directory) and downloads it again, three rounds alternating; medians. Ours and suppaftp
+    run inside ftp-load (the same block written, the same 256 KiB buffer read, the clock from
+    STOR or RETR to the final reply); curl and lftp read the upload from a file of the
+    temporary directory and write the download to /dev/null, and report their own rates."""
+    size_mib = 32 if QUICK else 1024
+    rounds = 1 if QUICK else 3
+    rates = {c: {"up": [], "down": []} for c in ("ours", "suppaftp", "curl", "lftp")}
+    with tempfile.TemporaryDirectory() as t:
+        tmp = pathlib.Path(t)
+        proc, port, directory = start_vsftpd(tmp)
+        pub = tmp / "vs" / "root" / "pub"
+        src = tmp / "upload.bin"
+        block = os.urandom(1 << 20)
+        with open(src, "wb") as f:
+            for _ in range(size_mib):
+                f.write(block)
+        url = f"ftp://127.0.0.1:{port}/{directory}"
+        try:
+            for i in range(rounds):
+                print(f"round {i + 1} of {rounds} ...", file=sys.stderr)
+                for client in ("ours", "suppaftp"):
+                    out = subprocess.run(
+                        [release / "ftp-load", "--port", str(port), "--user", "anonymous",
+                         "--password", "x@", "--dir", directory, "--only", "stor,retr",
+                         "--size-mib", str(size_mib), "--client", client, "--json", *EXTRA],
+                        capture_output=True, text=True, timeout=1200)
+                    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+                    single = json.loads(last).get("phases", {}).get("single", {})
+                    if not single:
+                        print(f"ftp-load --client {client}: {out.stderr.strip()[-300:]}",
+                              file=sys.stderr)
+                    rates[client]["up"].append(single.get("stor_mib_s"))
+                    rates[client]["down"].append(single.get("retr_mib_s"))
+                rates["curl"]["up"].append(timed_tool(
+                    ["curl", "-sS", "-T", str(src), f"{url}/curl.bin", "-w",
+                     "speed %{speed_upload}\n"], size_mib << 20))
+                rates["curl"]["down"].append(timed_tool(
+                    ["curl", "-sS", "-o", "/dev/null", f"{url}/curl.bin", "-w",
+                     "speed %{speed_download}\n"], size_mib << 20))
+                lftp = ["lftp", "-c"]
+                login = (f"set cmd:fail-exit yes; set xfer:clobber on; "
+                         f"open -u anonymous,x@ -p {port} 127.0.0.1")
+                # What lftp costs around a transfer: start, connect, login (NOOP makes it
+                # connect; it is lazy), QUIT. The best of three.
+                overhead = min(wall_seconds(lftp + [f"{login}; quote NOOP"]) for _ in range(3))
+                rates["lftp"]["up"].append(timed_tool(
+                    lftp + [f"{login}; put {src} -o {directory}/lftp.bin"], size_mib << 20,
+                    overhead))
+                rates["lftp"]["down"].append(timed_tool(
+                    lftp + [f"{login}; get {directory}/lftp.bin -o /dev/null"], size_mib << 20,
+                    overhead))
+                for name in ("curl.bin", "lftp.bin"):
+                    (pub / name).unlink(missing_ok=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"| client, against vsftpd 3.0 ({size_mib} MiB, median of {rounds}) "
+          "| upload MiB/s | download MiB/s | all rounds up / down |")
+    print("| --- | --- | --- | --- |")
+    names = {"ours": "ftp-client (ours)", "suppaftp": "suppaftp 12", "curl": "curl",
+             "lftp": "lftp"}
+    for c, r in rates.items():
+        every = " / ".join(", ".join(fmt(x) for x in r[k]) for k in ("up", "down"))
+        print(f"| {names[c]} | {fmt(median(r['up']))} | {fmt(median(r['down']))} | {every} |")
+
+
 def main():
+    if OPTS.clients:
+        compare_clients()
+        return
     results = []
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)

@@ -142,6 +142,19 @@ pub(crate) struct Args {
     /// Check no certificate (self-signed test servers).
     #[arg(long, conflicts_with = "ca_file")]
     insecure: bool,
+    /// The client library of the single-stream phase (`stor`, `retr`): ours, or suppaftp's
+    /// blocking client, to compare the two against the same server. Plain FTP only.
+    #[arg(long, value_enum, default_value_t = Client::Ours)]
+    client: Client,
+}
+
+/// A client library for `--client`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Client {
+    /// ftp-client, on tokio.
+    Ours,
+    /// suppaftp 12, its blocking client on a thread of its own.
+    Suppaftp,
 }
 
 impl Args {
@@ -224,6 +237,9 @@ async fn run(args: &Args) -> Result<bool, String> {
     .await?;
 
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    if args.client == Client::Suppaftp && (args.tls || args.implicit_tls) {
+        return Err("--client suppaftp runs plain FTP only".into());
+    }
     let pool = phases::Pool::new(threads);
     let mut rows = Vec::new();
     let mut notes = Vec::new();

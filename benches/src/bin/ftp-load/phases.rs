@@ -10,10 +10,10 @@ use futures_util::{AsyncReadExt, AsyncWriteExt, StreamExt, stream};
 use tokio::sync::Barrier;
 use tokio_util::task::LocalPoolHandle;
 
-use crate::Args;
 use crate::net::{Ftp, Target, describe};
 use crate::procmem::{Usage, tree_usage};
 use crate::report::{Json, PhaseReport, Row, fmt_num};
+use crate::{Args, Client};
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// The buffer downloads read into.
@@ -167,6 +167,66 @@ async fn download(
     })
 }
 
+/// The single-stream phase with suppaftp's blocking client, the way its documentation
+/// transfers a stream: `put_with_stream` and `retr_as_stream`, binary type, passive mode
+/// (its default), the same block written and the same buffer read as with ours. No time
+/// limit: suppaftp has no way to cut a transfer short but dropping it.
+fn suppaftp_single(
+    addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    path: &str,
+    size: u64,
+    block: &[u8],
+) -> Result<(Transfer, Transfer), String> {
+    use std::io::{Read, Write};
+    let e = |what: &str| {
+        let what = what.to_owned();
+        move |e: suppaftp::FtpError| format!("suppaftp, {what}: {e}")
+    };
+    let mut ftp = suppaftp::FtpStream::connect(addr).map_err(e("connect"))?;
+    ftp.login(user, password).map_err(e("login"))?;
+    ftp.transfer_type(suppaftp::types::FileType::Binary)
+        .map_err(e("TYPE I"))?;
+    let start = Instant::now();
+    let mut w = ftp.put_with_stream(path).map_err(e("STOR"))?;
+    let mut sent = 0u64;
+    while sent < size {
+        let n = usize::try_from(size - sent).map_or(block.len(), |left| left.min(block.len()));
+        let chunk = block.get(..n).unwrap_or(block);
+        w.write_all(chunk)
+            .map_err(|err| format!("suppaftp, STOR after {sent} bytes: {err}"))?;
+        sent += chunk.len() as u64;
+    }
+    w.finish().map_err(e("STOR's final reply"))?;
+    let up = Transfer {
+        bytes: sent,
+        elapsed: start.elapsed(),
+        cut: false,
+    };
+    let start = Instant::now();
+    let mut r = ftp.retr_as_stream(path).map_err(e("RETR"))?;
+    let mut buf = vec![0u8; READ_BUF];
+    let mut got = 0u64;
+    loop {
+        let n = r
+            .read(&mut buf)
+            .map_err(|err| format!("suppaftp, RETR after {got} bytes: {err}"))?;
+        if n == 0 {
+            break;
+        }
+        got += n as u64;
+    }
+    r.finish().map_err(e("RETR's final reply"))?;
+    let down = Transfer {
+        bytes: got,
+        elapsed: start.elapsed(),
+        cut: false,
+    };
+    let _ = ftp.quit();
+    Ok((up, down))
+}
+
 fn cut_note(t: &Transfer, limit: Duration) -> String {
     if t.cut {
         format!(", cut at the {} s limit", limit.as_secs_f64())
@@ -185,20 +245,37 @@ pub(crate) async fn single(
     let path = remote_join(work, "big.bin");
     let size = args.size_mib << 20;
     let limit = args.max_duration();
-    let mut ftp = target.session().await.ctx(|| "connect and log in".into())?;
     let block = pattern(WRITE_BUF);
     created.files.push(path.clone());
-    let up = upload(&mut ftp, &path, size, &block, Some(Instant::now() + limit)).await?;
-    let mut buf = vec![0u8; READ_BUF];
-    let down = download(&mut ftp, &path, &mut buf, Some(Instant::now() + limit)).await?;
+    let (up, down) = match args.client {
+        Client::Ours => {
+            let mut ftp = target.session().await.ctx(|| "connect and log in".into())?;
+            let up = upload(&mut ftp, &path, size, &block, Some(Instant::now() + limit)).await?;
+            let mut buf = vec![0u8; READ_BUF];
+            let down = download(&mut ftp, &path, &mut buf, Some(Instant::now() + limit)).await?;
+            let _ = ftp.quit().await;
+            (up, down)
+        }
+        Client::Suppaftp => {
+            let (addr, user, password) = (target.addr(), args.user.clone(), args.password.clone());
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                suppaftp_single(addr, &user, &password, &path, size, &block)
+            })
+            .await
+            .map_err(|e| format!("the suppaftp thread: {e}"))??
+        }
+    };
     if !down.cut && down.bytes != up.bytes {
         return Err(format!(
             "RETR {path} gave {} bytes, STOR sent {}",
             down.bytes, up.bytes
         ));
     }
-    let _ = ftp.quit().await;
-    let label = format!("{} MiB", args.size_mib);
+    let label = match args.client {
+        Client::Ours => format!("{} MiB", args.size_mib),
+        Client::Suppaftp => format!("{} MiB, suppaftp", args.size_mib),
+    };
     Ok(PhaseReport {
         key: "single",
         json: vec![
