@@ -65,10 +65,20 @@ QUICK, TLS_ONLY, SERVERS, EXTRA = OPTS.quick, OPTS.tls, OPTS.servers, OPTS.extra
 SOURCE_IPS = "127.0.0.1-127.0.0.40"  # past per-address connection limits
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(limit=10):
+    """A port nothing listens on. Binding port 0 can fail with EADDRINUSE for a
+    while after a phase that left tens of thousands of sockets in TIME_WAIT, so
+    it is retried until `limit` seconds have passed."""
+    start = time.time()
+    while True:
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                return s.getsockname()[1]
+        except OSError:
+            if time.time() - start > limit:
+                raise
+            time.sleep(0.2)
 
 
 def wait_port(port, limit=20):

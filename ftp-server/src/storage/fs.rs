@@ -412,6 +412,28 @@ impl AsyncWrite for FsWriter {
     /// Closing ends the upload as complete: the data reaches the file, and a replacing
     /// upload is renamed over its target ([`FsStorage::finish_write`] ends a broken-off one).
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A replacing upload that fits in what is held (a small file): its bytes, its close
+        // and its rename go in one blocking call, one hand-off to the blocking threads and
+        // back instead of two. A failed write puts it where a broken-off upload goes.
+        if matches!(self.state, WriterState::Holding { .. }) && self.replacing.is_some() {
+            let state = std::mem::replace(&mut self.state, WriterState::Closed);
+            if let (WriterState::Holding { mut file, held }, Some(replacing)) =
+                (state, self.replacing.take())
+            {
+                self.state = WriterState::Placing(unblock(move || {
+                    use std::io::Write;
+                    let written = file.write_all(&held);
+                    drop(file);
+                    match written {
+                        Ok(()) => replacing.finish(true),
+                        Err(e) => {
+                            let _ = replacing.finish(false);
+                            Err(e)
+                        }
+                    }
+                }));
+            }
+        }
         let written = ready!(self.as_mut().poll_close_data(cx));
         if written.is_err() {
             return Poll::Ready(written);
@@ -469,6 +491,12 @@ impl Drop for FsWriter {
         // streamed, then put where a broken-off upload goes (see `Replacing::finish`).
         let held = match std::mem::replace(&mut self.state, WriterState::Closed) {
             WriterState::Holding { file, held } => Some((file, held)),
+            // Every byte arrived and the upload is being put in place: let that finish
+            // rather than leave the temporary file behind.
+            WriterState::Placing(task) => {
+                task.detach();
+                None
+            }
             _ => None,
         };
         let replacing = self.replacing.take();
@@ -570,11 +598,16 @@ impl Storage for FsStorage {
         let rel = relative(path)?;
         let (head, file) = self
             .run(move |dir| {
-                check_regular(&dir.metadata(&rel)?)?;
+                let md = dir.metadata(&rel)?;
+                check_regular(&md)?;
                 let mut file = dir.open(&rel)?.into_std();
                 // Past the end is fine: reading there yields nothing.
                 file.seek(SeekFrom::Start(offset))?;
-                let mut head = Vec::new();
+                // Sized from the metadata, so that a small file takes one read and the
+                // probe for its end, not a read per doubling of the buffer; a file that
+                // grew meanwhile still reads up to HEAD.
+                let expected = md.len().saturating_sub(offset).min(HEAD as u64) as usize;
+                let mut head = Vec::with_capacity(expected);
                 (&mut file).take(HEAD as u64).read_to_end(&mut head)?;
                 // Short of HEAD: that was the end of the file.
                 let rest = (head.len() == HEAD).then(|| Rest::Open(file, offset + HEAD as u64));
@@ -889,6 +922,57 @@ mod tests {
             let mut out = String::new();
             reader.read_to_string(&mut out).await.unwrap();
             assert_eq!(out, "bc");
+        });
+    }
+
+    /// A small replacing upload (held, then written, closed and renamed in one blocking
+    /// call) replaces its target and leaves no temporary file; one dropped before its close
+    /// leaves the old file as it was; a large one streams and replaces too.
+    #[test]
+    fn replacing_uploads_small_and_large() {
+        let (tmp, s) = make();
+        let root = tmp.path().join("root");
+        let names = || {
+            let mut n: Vec<_> = fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        block_on(async {
+            write_all(&s, "f", WriteMode::Truncate, b"old")
+                .await
+                .unwrap();
+            write_all(&s, "f", WriteMode::Truncate, b"new contents")
+                .await
+                .unwrap();
+            assert_eq!(fs::read(root.join("f")).unwrap(), b"new contents");
+            assert_eq!(names(), ["f"]);
+
+            let mut broken = s
+                .open_write(&user(), &p("f"), WriteMode::Truncate)
+                .await
+                .unwrap();
+            futures_util::io::AsyncWriteExt::write_all(&mut broken, b"partial")
+                .await
+                .unwrap();
+            drop(broken);
+            // The drop finishes on a blocking thread: wait for the temporary file to go.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while names() != ["f"] && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert_eq!(names(), ["f"]);
+            assert_eq!(fs::read(root.join("f")).unwrap(), b"new contents");
+
+            let large: Vec<u8> = (0..HEAD * 3 + 7).map(|i| (i % 251) as u8).collect();
+            write_all(&s, "f", WriteMode::Truncate, &large)
+                .await
+                .unwrap();
+            assert_eq!(fs::read(root.join("f")).unwrap(), large);
+            assert_eq!(names(), ["f"]);
+            assert_eq!(read_all(&s, "f", HEAD as u64 + 1).await, &large[HEAD + 1..]);
         });
     }
 }
