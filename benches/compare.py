@@ -236,8 +236,12 @@ def row(name, r):
     ph = r.get("phases", {})
     single, conc = ph.get("single", {}), ph.get("concurrent", {})
     sess, mem, small = ph.get("sessions", {}), ph.get("memory", {}), ph.get("small", {})
+    # An aggregate over fewer streams than asked for is not the same figure: say so.
+    concurrent = fmt(conc.get("aggregate_mib_s"))
+    if conc.get("failed"):
+        concurrent += f" ({conc['failed']} of {conc.get('streams')} streams failed)"
     return (f"| {name} | {fmt(single.get('stor_mib_s'))} | {fmt(single.get('retr_mib_s'))} | "
-            f"{fmt(conc.get('aggregate_mib_s'))} | {fmt(sess.get('sessions_per_s'), 1)} "
+            f"{concurrent} | {fmt(sess.get('sessions_per_s'), 1)} "
             f"({fmt(sess.get('p50_ms'), 0)} / {fmt(sess.get('p99_ms'), 0)}) | "
             f"{fmt(small.get('stor_files_s'))} / {fmt(small.get('retr_files_s'))} | "
             f"{fmt(mem.get('rss_kib_per_session'), 2)} / {fmt(mem.get('pss_kib_per_session'), 2)} "
