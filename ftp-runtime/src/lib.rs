@@ -386,6 +386,7 @@ pub async fn timeout<T>(
 /// milliseconds of kernel time, and a session moving small files went from about 1,500 to 250
 /// files a second. A port taken by name binds at once (`SO_REUSEADDR` lets a listener share a
 /// port with sockets in TIME_WAIT). After [`EPHEMERAL_TRIES`] ports in use, port 0 decides.
+/// Ports in [`reserved_ports`] are never picked from the ephemeral range.
 pub async fn bind_in_range(
     runtime: &dyn Runtime,
     ip: IpAddr,
@@ -396,13 +397,16 @@ pub async fn bind_in_range(
         Some(range) => (range.clone(), usize::MAX),
         None => (ephemeral_ports(), EPHEMERAL_TRIES),
     };
-    let (first, last) = (usize::from(*range.start()), usize::from(*range.end()));
-    let len = (last + 1).saturating_sub(first);
     let mut error = io::Error::new(io::ErrorKind::AddrInUse, "the port range is empty");
-    for i in 0..len.min(tries) {
-        let Ok(port) = u16::try_from(first + (start.wrapping_add(i)) % len) else {
-            continue;
-        };
+    // Ports the administrator reserved (`net.ipv4.ip_local_reserved_ports`) are kept out of
+    // the ephemeral range's hand-outs, as the kernel keeps them out of its own port 0; a
+    // range of the server's own is taken as configured.
+    let reserved = if ports.is_none() {
+        reserved_ports()
+    } else {
+        &[]
+    };
+    for port in candidate_ports(&range, start, reserved).take(tries) {
         match runtime.bind(SocketAddr::new(ip, port)).await {
             Ok(listener) => return Ok(listener),
             Err(e) => error = e,
@@ -412,6 +416,20 @@ pub async fn bind_in_range(
         return runtime.bind(SocketAddr::new(ip, 0)).await;
     }
     Err(error)
+}
+
+/// The ports of `range` from its `start`-th on, wrapping around, each once, less those in
+/// `reserved`.
+fn candidate_ports<'a>(
+    range: &RangeInclusive<u16>,
+    start: usize,
+    reserved: &'a [RangeInclusive<u16>],
+) -> impl Iterator<Item = u16> + 'a {
+    let (first, last) = (usize::from(*range.start()), usize::from(*range.end()));
+    let len = (last + 1).saturating_sub(first);
+    (0..len)
+        .filter_map(move |i| u16::try_from(first + start.wrapping_add(i) % len).ok())
+        .filter(move |port| !reserved.iter().any(|r| r.contains(port)))
 }
 
 /// A random `start` for [`bind_in_range`]: SipHash, under this process's random keys, of a
@@ -446,6 +464,35 @@ pub fn ephemeral_ports() -> RangeInclusive<u16> {
                 .unwrap_or(49152..=65535)
         })
         .clone()
+}
+
+/// The ports of `net.ipv4.ip_local_reserved_ports` on Linux (read once; none elsewhere or
+/// when it cannot be read), which [`bind_in_range`] skips in the ephemeral range.
+pub fn reserved_ports() -> &'static [RangeInclusive<u16>] {
+    static RESERVED: std::sync::OnceLock<Vec<RangeInclusive<u16>>> = std::sync::OnceLock::new();
+    RESERVED.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_reserved_ports")
+            .map(|text| parse_reserved_ports(&text))
+            .unwrap_or_default()
+    })
+}
+
+/// The most ranges of reserved ports kept: each costs a comparison per port tried.
+const MAX_RESERVED_RANGES: usize = 256;
+
+/// `"8080,9000-9100\n"` as ranges; entries that are not a port or a range of ports are left
+/// out (the kernel writes only valid ones).
+fn parse_reserved_ports(text: &str) -> Vec<RangeInclusive<u16>> {
+    text.trim()
+        .split(',')
+        .filter_map(|entry| {
+            let entry = entry.trim();
+            let (first, last) = entry.split_once('-').unwrap_or((entry, entry));
+            let (first, last): (u16, u16) = (first.parse().ok()?, last.parse().ok()?);
+            (first <= last).then_some(first..=last)
+        })
+        .take(MAX_RESERVED_RANGES)
+        .collect()
 }
 
 /// `"32768\t60999\n"` as a range; `None` unless it is two ports, the first not above the
@@ -501,7 +548,41 @@ fn in_progress(_: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_port_range;
+    use std::ops::RangeInclusive;
+
+    use super::{candidate_ports, parse_port_range, parse_reserved_ports};
+
+    #[test]
+    fn candidates_wrap_and_skip_reserved_ports() {
+        let all: Vec<u16> = candidate_ports(&(100..=104), 3, &[]).collect();
+        assert_eq!(all, [103, 104, 100, 101, 102]);
+        let reserved = [101..=102, 104..=104];
+        let left: Vec<u16> = candidate_ports(&(100..=104), 3, &reserved).collect();
+        assert_eq!(left, [103, 100]);
+        // A start past the range's length wraps; an empty range gives nothing.
+        assert_eq!(candidate_ports(&(100..=104), 5 + 1, &[]).next(), Some(101));
+        let empty = RangeInclusive::new(5, 4);
+        assert_eq!(candidate_ports(&empty, 0, &[]).next(), None);
+        assert_eq!(
+            candidate_ports(&(65535..=65535), usize::MAX, &[]).collect::<Vec<_>>(),
+            [65535]
+        );
+    }
+
+    #[test]
+    fn reserved_ports_parse() {
+        assert_eq!(parse_reserved_ports("\n"), vec![]);
+        assert_eq!(parse_reserved_ports(""), vec![]);
+        assert_eq!(
+            parse_reserved_ports("8080,33000-33010,60999\n"),
+            vec![8080..=8080, 33000..=33010, 60999..=60999]
+        );
+        // What the kernel would never write is left out, the rest kept.
+        assert_eq!(
+            parse_reserved_ports("x,9-3,70000,40000-40001"),
+            vec![40000..=40001]
+        );
+    }
 
     #[test]
     fn port_range_from_proc() {
