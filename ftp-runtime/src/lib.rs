@@ -174,7 +174,7 @@ pub trait SendFile {
 }
 
 /// One `sendfile(2)` call on a non-blocking socket: `WouldBlock` when its buffer is full.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", any(feature = "tokio", feature = "smol")))]
 pub(crate) fn send_file_now(
     socket: impl std::os::fd::AsFd,
     file: &std::fs::File,
