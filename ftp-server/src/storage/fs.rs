@@ -491,9 +491,10 @@ impl Drop for FsWriter {
         // streamed, then put where a broken-off upload goes (see `Replacing::finish`).
         let held = match std::mem::replace(&mut self.state, WriterState::Closed) {
             WriterState::Holding { file, held } => Some((file, held)),
-            // Every byte arrived and the upload is being put in place: let that finish
-            // rather than leave the temporary file behind.
-            WriterState::Placing(task) => {
+            // Every byte arrived and is on its way to the file, or the upload is being put
+            // in place: let that finish rather than lose the bytes or leave the temporary
+            // file behind.
+            WriterState::Closing(task) | WriterState::Placing(task) => {
                 task.detach();
                 None
             }
