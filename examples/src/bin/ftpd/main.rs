@@ -357,6 +357,25 @@ async fn reload_on_hangup(_args: Args, _users: std::sync::Arc<Reloadable<UserTab
     std::future::pending().await
 }
 
+/// SIGINT (Ctrl-C), caught from this call on: the handler is in place once it returns, not
+/// at the future's first poll as with `tokio::signal::ctrl_c`.
+#[cfg(unix)]
+fn interrupts() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupts = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        interrupts.recv().await;
+    })
+}
+
+/// Ctrl-C, caught from the future's first poll.
+#[cfg(not(unix))]
+fn interrupts() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// `--check-config`: what can be checked without serving: the file and the command line
 /// together, the users, the certificate, the root.
 fn check_config(args: &Args) -> Result<String, Box<dyn std::error::Error>> {
@@ -688,6 +707,9 @@ async fn serve<S: Storage>(
         };
         eprintln!("ftpd: FTPS with AUTH TLS (data connections' TLS session reuse {reuse})");
     }
+    // Listened for before the first "listening on" line: a SIGINT from then on shuts down
+    // cleanly, where before its handler is in place it would kill the process.
+    let interrupted = interrupts()?;
     let mut serving = tokio::task::JoinSet::new();
     for listener in listeners {
         println!("listening on {}", listener.local_addr()?);
@@ -708,7 +730,7 @@ async fn serve<S: Storage>(
     tokio::select! {
         Some(result) = serving.join_next() => result??,
         result = implicit_serving => result?,
-        _ = tokio::signal::ctrl_c() => {
+        () = interrupted => {
             eprintln!("ftpd: shutting down");
             let clean = server.shutdown_handle().shutdown(Duration::from_secs(30)).await;
             if !clean {
