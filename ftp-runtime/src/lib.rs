@@ -393,19 +393,14 @@ pub async fn bind_in_range(
     ports: Option<&RangeInclusive<u16>>,
     start: usize,
 ) -> io::Result<Box<dyn Listener>> {
-    let (range, tries) = match ports {
-        Some(range) => (range.clone(), usize::MAX),
-        None => (ephemeral_ports(), EPHEMERAL_TRIES),
-    };
-    let mut error = io::Error::new(io::ErrorKind::AddrInUse, "the port range is empty");
     // Ports the administrator reserved (`net.ipv4.ip_local_reserved_ports`) are kept out of
     // the ephemeral range's hand-outs, as the kernel keeps them out of its own port 0; a
     // range of the server's own is taken as configured.
-    let reserved = if ports.is_none() {
-        reserved_ports()
-    } else {
-        &[]
+    let (range, tries, reserved) = match ports {
+        Some(range) => (range.clone(), usize::MAX, &[][..]),
+        None => (ephemeral_ports(), EPHEMERAL_TRIES, reserved_ports()),
     };
+    let mut error = io::Error::new(io::ErrorKind::AddrInUse, "the port range is empty");
     for port in candidate_ports(&range, start, reserved).take(tries) {
         match runtime.bind(SocketAddr::new(ip, port)).await {
             Ok(listener) => return Ok(listener),

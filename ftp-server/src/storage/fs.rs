@@ -412,28 +412,6 @@ impl AsyncWrite for FsWriter {
     /// Closing ends the upload as complete: the data reaches the file, and a replacing
     /// upload is renamed over its target ([`FsStorage::finish_write`] ends a broken-off one).
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // A replacing upload that fits in what is held (a small file): its bytes, its close
-        // and its rename go in one blocking call, one hand-off to the blocking threads and
-        // back instead of two. A failed write puts it where a broken-off upload goes.
-        if matches!(self.state, WriterState::Holding { .. }) && self.replacing.is_some() {
-            let state = std::mem::replace(&mut self.state, WriterState::Closed);
-            if let (WriterState::Holding { mut file, held }, Some(replacing)) =
-                (state, self.replacing.take())
-            {
-                self.state = WriterState::Placing(unblock(move || {
-                    use std::io::Write;
-                    let written = file.write_all(&held);
-                    drop(file);
-                    match written {
-                        Ok(()) => replacing.finish(true),
-                        Err(e) => {
-                            let _ = replacing.finish(false);
-                            Err(e)
-                        }
-                    }
-                }));
-            }
-        }
         let written = ready!(self.as_mut().poll_close_data(cx));
         if written.is_err() {
             return Poll::Ready(written);
@@ -453,17 +431,23 @@ impl AsyncWrite for FsWriter {
 }
 
 impl FsWriter {
-    /// Gets every byte to the file.
+    /// Gets every byte to the file. A replacing upload that fits in what is held (a small
+    /// file) is put in place in the same blocking call, one hand-off to the blocking threads
+    /// and back instead of two: it is then left `Placing` for [`FsWriter::poll_close`].
     fn poll_close_data(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             match &mut self.state {
                 WriterState::Holding { .. } => {
+                    let replacing = self.replacing.take();
                     self.state = match std::mem::replace(&mut self.state, WriterState::Closed) {
-                        WriterState::Holding { mut file, held } => {
-                            WriterState::Closing(unblock(move || {
-                                use std::io::Write;
-                                file.write_all(&held)
-                            }))
+                        WriterState::Holding { file, held } => {
+                            let placing = replacing.is_some();
+                            let task = unblock(move || settle(Some((file, held)), replacing, true));
+                            if placing {
+                                WriterState::Placing(task)
+                            } else {
+                                WriterState::Closing(task)
+                            }
                         }
                         other => other,
                     };
@@ -503,17 +487,32 @@ impl Drop for FsWriter {
         let replacing = self.replacing.take();
         if held.as_ref().is_some_and(|(_, h)| !h.is_empty()) || replacing.is_some() {
             unblock(move || {
-                use std::io::Write;
-                if let Some((mut file, held)) = held {
-                    let _ = file.write_all(&held);
-                }
-                if let Some(replacing) = replacing {
-                    let _ = replacing.finish(false);
-                }
+                let _ = settle(held, replacing, false);
             })
             .detach();
         }
     }
+}
+
+/// Writes what an upload held, if anything, and closes its file, then puts a replacing upload
+/// in place (blocking): over its target when `complete` and the write went through, else
+/// where a broken-off upload goes. A failed write is the error reported.
+fn settle(
+    held: Option<(std::fs::File, Vec<u8>)>,
+    replacing: Option<Box<Replacing>>,
+    complete: bool,
+) -> io::Result<()> {
+    use std::io::Write;
+    let written = match held {
+        Some((mut file, held)) => {
+            let written = file.write_all(&held);
+            drop(file);
+            written
+        }
+        None => Ok(()),
+    };
+    let placed = replacing.map_or(Ok(()), |r| r.finish(complete && written.is_ok()));
+    written.and(placed)
 }
 
 /// A directory listing read a page at a time on a blocking thread.
